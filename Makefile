@@ -1,0 +1,41 @@
+# Two commands: `make run` serves the seed corpus, `make test` runs the whole suite.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test lint typecheck pytest openapi bench clean
+
+install: $(STAMP)
+
+# Reinstall only when the dependency pins change.
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/semsearch serve
+
+lint: install
+	$(BIN)/ruff check index service tests bench
+	$(BIN)/ruff format --check index service tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+# pytest exits 5 when it collected no tests: make treats any non-zero exit as a failure.
+pytest: install
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+openapi: install
+	$(BIN)/python -m service.openapi > openapi/openapi.json
+
+bench: install
+	$(BIN)/python bench/query_latency.py
+
+clean:
+	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

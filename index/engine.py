@@ -1,0 +1,353 @@
+"""SearchEngine: the one facade the HTTP service and the CLI use.
+
+It owns the store (truth), the vector index (derived) and the model, and keeps the two in step:
+a write is embedded outside any lock, committed to SQLite in one transaction, then applied to the
+vector index under the same lock searches take, so a reader never sees half a batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import threading
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+from index.chunking import chunk_text
+from index.embedding import Embedder
+from index.errors import DocumentNotFoundError, InvalidInputError
+from index.models import (
+    Citation,
+    Document,
+    DocumentInput,
+    DocumentPage,
+    DocumentSummary,
+    SearchFilters,
+    SearchHit,
+    Stats,
+    UpsertResult,
+    UpsertStatus,
+)
+from index.store import DocumentRow, NewChunk, PreparedDocument, Store
+from index.text import clean_text, sentence_spans
+from index.vectors import VectorIndex
+
+log = logging.getLogger(__name__)
+
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+_DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
+_SEEDED = "seeded"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where the engine keeps its files and how it chunks and embeds."""
+
+    data_dir: Path
+    chunk_tokens: int = 128
+    chunk_overlap_tokens: int = 32
+    embed_batch_size: int = 32
+
+
+class SearchEngine:
+    """Ingest, delete, get, list, search and stats over one data directory."""
+
+    def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
+        """Open (or create) the store in ``config.data_dir`` and load or rebuild the index.
+
+        Args:
+            config: data directory and chunking/embedding settings.
+            embedder: a loaded model to share (tests, benchmarks); loaded here when omitted.
+        """
+        self.config = config
+        self.embedder = embedder or Embedder(batch_size=config.embed_batch_size)
+        if not 1 <= config.chunk_tokens <= self.embedder.max_tokens:
+            raise InvalidInputError(
+                "chunk_tokens", f"must be between 1 and {self.embedder.max_tokens}"
+            )
+        if not 0 <= config.chunk_overlap_tokens < config.chunk_tokens:
+            raise InvalidInputError("chunk_overlap_tokens", "must be >= 0 and < chunk_tokens")
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._index_path = config.data_dir / "vectors.faiss"
+        self._store = Store(config.data_dir / "store.sqlite3", self.embedder.dimension)
+        self._lock = threading.RLock()
+        self._index, self._index_generation = self._load_index()
+        # Identifies how chunks are made: a change re-embeds a document on its next upsert.
+        self._chunking_key = (
+            f"{self.embedder.name}|{config.chunk_tokens}|{config.chunk_overlap_tokens}"
+        )
+
+    def close(self) -> None:
+        """Save the vector index if it moved since the last save, and close the store."""
+        with self._lock:
+            self._save_index()
+            self._store.close()
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def upsert(self, documents: Sequence[DocumentInput]) -> list[UpsertResult]:
+        """Insert or replace documents by id as one all-or-nothing batch.
+
+        A document whose cleaned text is unchanged keeps its chunks and vectors: only changed
+        fields are written and nothing is re-embedded.
+
+        Args:
+            documents: the batch; ids must be unique within it (generated where missing).
+
+        Returns:
+            One result per input, in order: created, updated or unchanged, with chunk counts.
+
+        Raises:
+            InvalidInputError: a bad or duplicate id, or a text with nothing left to index.
+        """
+        batch = self._validated(documents)
+        existing = self._store.existing([document.id for document in batch])
+        statuses: list[UpsertStatus] = []
+        for position, document in enumerate(batch):
+            old = existing.get(document.id)
+            if old is not None and old.content_hash == document.content_hash:
+                same = _same_fields(old, document)
+                statuses.append(UpsertStatus.UNCHANGED if same else UpsertStatus.UPDATED)
+                continue
+            chunks = self._chunks(document.text)
+            if not chunks:
+                raise InvalidInputError(f"documents[{position}].text", "has no indexable text")
+            batch[position] = replace(document, chunks=chunks)
+            statuses.append(UpsertStatus.CREATED if old is None else UpsertStatus.UPDATED)
+        batch = self._embedded(batch)
+        changed = [d for d, s in zip(batch, statuses, strict=True) if s != UpsertStatus.UNCHANGED]
+        if changed:
+            self._commit(changed, deletions=())
+        return [
+            UpsertResult(
+                document.id,
+                status,
+                len(document.chunks)
+                if document.chunks is not None
+                else existing[document.id].chunk_count,
+            )
+            for document, status in zip(batch, statuses, strict=True)
+        ]
+
+    def delete(self, document_id: str) -> None:
+        """Delete a document and its chunks.
+
+        Raises:
+            DocumentNotFoundError: no document has that id.
+        """
+        if self._store.get_document(document_id) is None:
+            raise DocumentNotFoundError(document_id)
+        self._commit([], deletions=[document_id])
+
+    def seed(self, documents: Sequence[DocumentInput]) -> list[UpsertResult] | None:
+        """Index a default corpus once: only into a store that is empty and was never seeded."""
+        if self._store.get_state(_SEEDED) is not None or self._store.counts()[0] > 0:
+            return None
+        results = self.upsert(documents)
+        self._store.set_state(_SEEDED, "1")
+        return results
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get(self, document_id: str) -> Document:
+        """The stored document with its cleaned text.
+
+        Raises:
+            DocumentNotFoundError: no document has that id.
+        """
+        row = self._store.get_document(document_id)
+        if row is None:
+            raise DocumentNotFoundError(document_id)
+        return Document(**_summary_fields(row), text=row.text)
+
+    def list(self, offset: int = 0, limit: int = 50, source: str | None = None) -> DocumentPage:
+        """A page of documents ordered by id, optionally only those from ``source``."""
+        rows, total = self._store.list_documents(offset, limit, source)
+        items = [DocumentSummary(**_summary_fields(row)) for row in rows]
+        return DocumentPage(items=items, total=total, offset=offset, limit=limit)
+
+    def search(
+        self, query: str, k: int = 10, filters: SearchFilters | None = None
+    ) -> list[SearchHit]:
+        """The k chunks most similar to the query, best first, each with its citation.
+
+        Args:
+            query: free text; must contain something other than white space.
+            k: number of hits wanted (fewer only when fewer chunks pass the filters).
+            filters: restrictions applied before ranking.
+
+        Returns:
+            Hits whose ``text`` equals the cited slice of the stored document text.
+        """
+        query = clean_text(query)
+        if not query:
+            raise InvalidInputError("query", "must contain text")
+        if k < 1:
+            raise InvalidInputError("k", "must be at least 1")
+        filters = filters or SearchFilters()
+        if filters.published_after and filters.published_before:
+            _check_range(filters.published_after, filters.published_before)
+        vector = self.embedder.embed([query])[0]
+        allowed = None if filters.is_empty() else self._store.filtered_chunk_ids(filters)
+        with self._lock:
+            ranked = self._index.search(vector, k, allowed)
+            rows = self._store.hits([chunk_id for chunk_id, _ in ranked])
+        hits = []
+        for chunk_id, score in ranked:
+            chunk, document = rows[chunk_id]
+            citation = Citation(
+                document_id=document.id,
+                title=document.title,
+                source=document.source,
+                url=document.url,
+                published_at=document.published_at,
+                chunk_index=chunk.chunk_index,
+                char_start=chunk.char_start,
+                char_end=chunk.char_end,
+            )
+            text = document.text[chunk.char_start : chunk.char_end]
+            hits.append(SearchHit(chunk_id=chunk_id, text=text, score=score, citation=citation))
+        return hits
+
+    def stats(self) -> Stats:
+        documents, chunks = self._store.counts()
+        with self._lock:
+            vectors = len(self._index)
+        return Stats(
+            documents=documents,
+            chunks=chunks,
+            vectors=vectors,
+            model=self.embedder.name,
+            dimension=self.embedder.dimension,
+            index_type=VectorIndex.index_type,
+        )
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _validated(
+        self, documents: Sequence[DocumentInput]
+    ) -> list[PreparedDocument]:
+        """Clean each document and check ids; nothing is written if any input is bad."""
+        seen: set[str] = set()
+        out: list[PreparedDocument] = []
+        for position, document in enumerate(documents):
+            document_id = document.id if document.id is not None else uuid.uuid4().hex
+            if not _DOCUMENT_ID.match(document_id):
+                raise InvalidInputError(
+                    f"documents[{position}].id", f"must match {DOCUMENT_ID_PATTERN}"
+                )
+            if document_id in seen:
+                raise InvalidInputError(
+                    f"documents[{position}].id", f"{document_id!r} appears twice in the batch"
+                )
+            seen.add(document_id)
+            text = clean_text(document.text)
+            if not text:
+                raise InvalidInputError(f"documents[{position}].text", "must contain text")
+            out.append(
+                PreparedDocument(
+                    id=document_id,
+                    title=clean_text(document.title) or None if document.title else None,
+                    source=document.source,
+                    url=document.url,
+                    published_at=document.published_at,
+                    metadata=dict(document.metadata),
+                    text=text,
+                    content_hash=hashlib.sha256(
+                        f"{self._chunking_key}\n{text}".encode()
+                    ).hexdigest(),
+                )
+            )
+        return out
+
+    def _chunks(self, text: str) -> list[NewChunk]:
+        chunks = chunk_text(
+            text,
+            sentence_spans(text),
+            self.embedder.token_offsets,
+            self.config.chunk_tokens,
+            self.config.chunk_overlap_tokens,
+        )
+        return [
+            NewChunk(c.index, c.char_start, c.char_end, c.token_count, c.sentences) for c in chunks
+        ]
+
+    def _embedded(self, batch: list[PreparedDocument]) -> list[PreparedDocument]:
+        """Embed the chunks of every document that has new chunks, in one model call."""
+        texts = [
+            document.text[chunk.char_start : chunk.char_end]
+            for document in batch
+            for chunk in document.chunks or ()
+        ]
+        vectors = self.embedder.embed(texts)
+        out: list[PreparedDocument] = []
+        offset = 0
+        for document in batch:
+            if document.chunks is None:
+                out.append(document)
+                continue
+            count = len(document.chunks)
+            out.append(replace(document, vectors=vectors[offset : offset + count]))
+            offset += count
+        return out
+
+    def _commit(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
+        """Commit to SQLite, then move the vector index in step, under the search lock."""
+        with self._lock:
+            written = self._store.write(documents, deletions)
+            self._index.remove(written.removed_ids)
+            self._index.add(written.added_ids, written.added_vectors)
+            self._index_generation = written.generation
+            self._save_index()
+
+    def _save_index(self) -> None:
+        self._index.save(self._index_path, self._index_generation)
+
+    def _load_index(self) -> tuple[VectorIndex, int]:
+        """The saved index if it matches the store's generation; otherwise rebuilt from SQLite."""
+        generation = self._store.generation()
+        loaded = VectorIndex.load(self._index_path, self.embedder.dimension)
+        if loaded is not None and loaded[1] == generation:
+            return loaded
+        if loaded is not None:
+            log.warning(
+                "vector index is at generation %d, store at %d: rebuilding", loaded[1], generation
+            )
+        index = VectorIndex(self.embedder.dimension)
+        for ids, vectors in self._store.iter_vectors():
+            index.add(ids, vectors)
+        index.save(self._index_path, generation)
+        log.info("vector index rebuilt from the store: %d vectors", len(index))
+        return index, generation
+
+
+def _same_fields(row: DocumentRow, document: PreparedDocument) -> bool:
+    return (
+        row.title == document.title
+        and row.source == document.source
+        and row.url == document.url
+        and row.published_at == document.published_at
+        and row.metadata_json == document.metadata
+    )
+
+
+def _summary_fields(row: DocumentRow) -> dict[str, object]:
+    return {
+        "id": row.id,
+        "title": row.title,
+        "source": row.source,
+        "url": row.url,
+        "published_at": row.published_at,
+        "metadata": dict(row.metadata_json),
+        "char_count": row.char_count,
+        "chunk_count": row.chunk_count,
+    }
+
+
+def _check_range(after: date, before: date) -> None:
+    if after > before:
+        raise InvalidInputError("filters.published_after", "must not be after published_before")

@@ -1,0 +1,24 @@
+"""Domain errors of the engine. The HTTP layer maps each kind to a status code."""
+
+from __future__ import annotations
+
+
+class EngineError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+
+class DocumentNotFoundError(EngineError):
+    """No document has the requested id."""
+
+    def __init__(self, document_id: str) -> None:
+        super().__init__(f"no document with id {document_id!r}")
+        self.document_id = document_id
+
+
+class InvalidInputError(EngineError):
+    """A request value the engine cannot accept; ``field`` names it (dotted path)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -1,0 +1,117 @@
+"""Engine-level value types: what goes into and comes out of the SearchEngine facade."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+
+MetadataValue = str | int | float | bool
+Metadata = dict[str, MetadataValue]
+
+
+@dataclass(frozen=True)
+class DocumentInput:
+    """A document to upsert. Without an id one is generated; text is cleaned before storing."""
+
+    text: str
+    id: str | None = None
+    title: str | None = None
+    source: str | None = None
+    url: str | None = None
+    published_at: date | None = None
+    metadata: Metadata = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DocumentSummary:
+    """A stored document without its text."""
+
+    id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: date | None
+    metadata: Metadata
+    char_count: int
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class Document(DocumentSummary):
+    """A stored document with its cleaned text, which all citation offsets index into."""
+
+    text: str
+
+
+class UpsertStatus(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    id: str
+    status: UpsertStatus
+    chunk_count: int
+
+
+@dataclass(frozen=True)
+class DocumentPage:
+    items: list[DocumentSummary]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class SearchFilters:
+    """Restrictions applied before ranking; empty fields do not restrict."""
+
+    document_ids: list[str] | None = None
+    sources: list[str] | None = None
+    published_after: date | None = None
+    published_before: date | None = None
+    metadata: Metadata | None = None
+
+    def is_empty(self) -> bool:
+        return not (
+            self.document_ids is not None
+            or self.sources is not None
+            or self.published_after
+            or self.published_before
+            or self.metadata
+        )
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a hit's text stands: ``document.text[char_start:char_end]`` is exactly the hit."""
+
+    document_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: date | None
+    chunk_index: int
+    char_start: int
+    char_end: int
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    chunk_id: int
+    text: str
+    score: float
+    citation: Citation
+
+
+@dataclass(frozen=True)
+class Stats:
+    documents: int
+    chunks: int
+    vectors: int
+    model: str
+    dimension: int
+    index_type: str

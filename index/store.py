@@ -1,0 +1,324 @@
+"""The SQLite store: the source of truth for documents, chunks and chunk vectors.
+
+Every write is one transaction that also bumps a generation counter; the FAISS index records the
+generation it was built from, so a stale index file is detected on start and rebuilt from the
+vectors kept here, without re-embedding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func
+from sqlalchemy.orm import defer
+from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
+
+from index.embedding import Vectors
+from index.models import Metadata, SearchFilters
+
+_GENERATION = "generation"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DocumentRow(SQLModel, table=True):
+    __tablename__ = "documents"
+
+    id: str = Field(primary_key=True)
+    title: str | None = None
+    source: str | None = Field(default=None, index=True)
+    url: str | None = None
+    published_at: date | None = Field(default=None, index=True)
+    metadata_json: dict[str, Any] = Field(
+        default_factory=dict, sa_column=Column("metadata", JSON, nullable=False)
+    )
+    text: str
+    content_hash: str
+    char_count: int = 0
+    chunk_count: int = 0
+    created_at: datetime = Field(default_factory=_utcnow)
+    updated_at: datetime = Field(default_factory=_utcnow)
+
+
+class ChunkRow(SQLModel, table=True):
+    __tablename__ = "chunks"
+    # AUTOINCREMENT: a deleted chunk's id is never handed out again, so a FAISS id always
+    # names the same chunk.
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: str = Field(foreign_key="documents.id", index=True)
+    chunk_index: int
+    char_start: int
+    char_end: int
+    token_count: int
+    sentences: list[list[int]] = Field(sa_column=Column(JSON, nullable=False))
+    vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class StateRow(SQLModel, table=True):
+    __tablename__ = "state"
+
+    key: str = Field(primary_key=True)
+    value: str
+
+
+@dataclass(frozen=True)
+class NewChunk:
+    chunk_index: int
+    char_start: int
+    char_end: int
+    token_count: int
+    sentences: tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class PreparedDocument:
+    """A cleaned, chunked and embedded document, ready to be written in one transaction."""
+
+    id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: date | None
+    metadata: Metadata
+    text: str
+    content_hash: str
+    chunks: list[NewChunk] | None = None  # None: text unchanged, keep the stored chunks
+    vectors: Vectors | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a committed write changed, for the vector index to follow."""
+
+    generation: int
+    added_ids: list[int]
+    added_vectors: Vectors
+    removed_ids: list[int]
+
+
+class Store:
+    """Repository over the SQLite file. Thread-safe: each call uses its own session."""
+
+    def __init__(self, path: Path, dimension: int) -> None:
+        self.path = path
+        self.dimension = dimension
+        self._engine = _sqlite_engine(path)
+        SQLModel.metadata.create_all(self._engine)
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def generation(self) -> int:
+        with Session(self._engine) as session:
+            row = session.get(StateRow, _GENERATION)
+            return int(row.value) if row else 0
+
+    def get_state(self, key: str) -> str | None:
+        with Session(self._engine) as session:
+            row = session.get(StateRow, key)
+            return row.value if row else None
+
+    def existing(self, ids: Sequence[str]) -> dict[str, DocumentRow]:
+        """The stored documents among ``ids``, without their text."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(DocumentRow)
+                .where(col(DocumentRow.id).in_(ids))
+                .options(defer(DocumentRow.text))  # type: ignore[arg-type]
+            )
+            return {row.id: row for row in rows.all()}
+
+    def get_document(self, document_id: str) -> DocumentRow | None:
+        with Session(self._engine) as session:
+            return session.get(DocumentRow, document_id)
+
+    def list_documents(
+        self, offset: int, limit: int, source: str | None
+    ) -> tuple[list[DocumentRow], int]:
+        """A page of documents ordered by id, without their text, and the total count."""
+        with Session(self._engine) as session:
+            query = select(DocumentRow).options(defer(DocumentRow.text))  # type: ignore[arg-type]
+            count = select(func.count()).select_from(DocumentRow)
+            if source is not None:
+                query = query.where(DocumentRow.source == source)
+                count = count.where(DocumentRow.source == source)
+            rows = session.exec(query.order_by(DocumentRow.id).offset(offset).limit(limit)).all()
+            return list(rows), int(session.exec(count).one())
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks)."""
+        with Session(self._engine) as session:
+            documents = session.exec(select(func.count()).select_from(DocumentRow)).one()
+            chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
+            return int(documents), int(chunks)
+
+    def hits(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkRow, DocumentRow]]:
+        """Chunks with their documents, by chunk id, without loading vectors."""
+        with Session(self._engine) as session:
+            rows = session.exec(
+                select(ChunkRow, DocumentRow)
+                .join(DocumentRow, col(ChunkRow.document_id) == col(DocumentRow.id))
+                .where(col(ChunkRow.id).in_(chunk_ids))
+                .options(defer(ChunkRow.vector))  # type: ignore[arg-type]
+            ).all()
+            return {int(chunk.id or 0): (chunk, document) for chunk, document in rows}
+
+    def filtered_chunk_ids(self, filters: SearchFilters) -> list[int]:
+        """Ids of the chunks whose document passes every filter."""
+        query = select(ChunkRow.id).join(
+            DocumentRow, col(ChunkRow.document_id) == col(DocumentRow.id)
+        )
+        if filters.document_ids is not None:
+            query = query.where(col(DocumentRow.id).in_(filters.document_ids))
+        if filters.sources is not None:
+            query = query.where(col(DocumentRow.source).in_(filters.sources))
+        if filters.published_after is not None:
+            query = query.where(col(DocumentRow.published_at) >= filters.published_after)
+        if filters.published_before is not None:
+            query = query.where(col(DocumentRow.published_at) <= filters.published_before)
+        for key, value in (filters.metadata or {}).items():
+            # A bound JSON path: keys are data, never SQL.
+            path = '$."' + key.replace('"', '""') + '"'
+            extracted = func.json_extract(DocumentRow.__table__.c.metadata, path)
+            query = query.where(
+                extracted == value,
+                func.json_type(DocumentRow.__table__.c.metadata, path) == _json_type(value),
+            )
+        with Session(self._engine) as session:
+            return [int(chunk_id) for chunk_id in session.exec(query).all() if chunk_id]
+
+    def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[list[int], Vectors]]:
+        """All chunk vectors in id order, in batches, for rebuilding the vector index."""
+        last = 0
+        while True:
+            with Session(self._engine) as session:
+                rows = session.exec(
+                    select(ChunkRow.id, ChunkRow.vector)
+                    .where(col(ChunkRow.id) > last)
+                    .order_by(col(ChunkRow.id))
+                    .limit(batch)
+                ).all()
+            if not rows:
+                return
+            ids = [int(chunk_id or 0) for chunk_id, _ in rows]
+            vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32)
+            yield ids, vectors.reshape(len(ids), self.dimension)
+            last = ids[-1]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def write(
+        self, documents: Sequence[PreparedDocument], deletions: Sequence[str] = ()
+    ) -> WriteResult:
+        """Upsert documents and delete others in one transaction; all or nothing."""
+        added_ids: list[int] = []
+        added_vectors: list[Vectors] = []
+        removed_ids: list[int] = []
+        with Session(self._engine) as session, session.begin():
+            for document_id in deletions:
+                removed_ids.extend(self._delete_chunks(session, document_id))
+                session.exec(delete(DocumentRow).where(col(DocumentRow.id) == document_id))
+            for prepared in documents:
+                row = session.get(DocumentRow, prepared.id)
+                if row is None:
+                    row = DocumentRow(id=prepared.id, text="", content_hash="")
+                _update_row(row, prepared)
+                session.add(row)
+                if prepared.chunks is not None and prepared.vectors is not None:
+                    removed_ids.extend(self._delete_chunks(session, prepared.id))
+                    session.flush()
+                    added_ids.extend(self._insert_chunks(session, prepared))
+                    added_vectors.append(prepared.vectors)
+            generation = self._bump_generation(session)
+        vectors = (
+            np.concatenate(added_vectors)
+            if added_vectors
+            else np.zeros((0, self.dimension), dtype=np.float32)
+        )
+        return WriteResult(generation, added_ids, vectors, removed_ids)
+
+    def set_state(self, key: str, value: str) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.merge(StateRow(key=key, value=value))
+
+    def _delete_chunks(self, session: Session, document_id: str) -> list[int]:
+        ids = session.exec(select(ChunkRow.id).where(ChunkRow.document_id == document_id)).all()
+        session.exec(delete(ChunkRow).where(col(ChunkRow.document_id) == document_id))
+        return [int(i) for i in ids if i is not None]
+
+    def _insert_chunks(self, session: Session, prepared: PreparedDocument) -> list[int]:
+        assert prepared.chunks is not None and prepared.vectors is not None
+        rows = [
+            ChunkRow(
+                document_id=prepared.id,
+                chunk_index=chunk.chunk_index,
+                char_start=chunk.char_start,
+                char_end=chunk.char_end,
+                token_count=chunk.token_count,
+                sentences=[list(span) for span in chunk.sentences],
+                vector=vector.astype(np.float32).tobytes(),
+            )
+            for chunk, vector in zip(prepared.chunks, prepared.vectors, strict=True)
+        ]
+        session.add_all(rows)
+        session.flush()
+        return [int(row.id or 0) for row in rows]
+
+    def _bump_generation(self, session: Session) -> int:
+        row = session.get(StateRow, _GENERATION)
+        generation = (int(row.value) if row else 0) + 1
+        session.merge(StateRow(key=_GENERATION, value=str(generation)))
+        return generation
+
+
+def _update_row(row: DocumentRow, prepared: PreparedDocument) -> None:
+    row.title = prepared.title
+    row.source = prepared.source
+    row.url = prepared.url
+    row.published_at = prepared.published_at
+    row.metadata_json = dict(prepared.metadata)
+    row.text = prepared.text
+    row.content_hash = prepared.content_hash
+    row.char_count = len(prepared.text)
+    if prepared.chunks is not None:
+        row.chunk_count = len(prepared.chunks)
+    row.updated_at = _utcnow()
+
+
+def _json_type(value: object) -> str:
+    """SQLite's json_type name for a filter value, so 1 never equals true or "1"."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "real"
+    return "text"
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
+    )
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        # WAL lets readers run beside the writer; FULL sync makes a commit survive power loss.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine

@@ -1,0 +1,141 @@
+"""Text repair, page-chrome removal and sentence spans.
+
+The cleaned text is what the store keeps, what users read and what every citation offset points
+into, so cleaning happens once, before anything is stored or chunked.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import ftfy
+
+# Mojibake of the invisible operators U+2061..U+2064 (UTF-8 bytes E2 81 A1..A4). A single-byte
+# code page dropped the 0x81 byte and showed "â" plus the cp1250 glyph of A1..A4; where a
+# no-break space followed, the bytes E2 Ax A0 were read again as UTF-8 and became one Braille or
+# arrow character standing for "invisible operator + space". ftfy cannot undo either because
+# the 0x81 byte is lost.
+_INVISIBLE_MOJIBAKE_SPACED = re.compile("[\u2860\u28a0\u28e0\u2920]")
+_INVISIBLE_MOJIBAKE = re.compile("\u00e2[\u02c7\u02d8\u0141\u00a4]")
+
+# Conservative ftfy: repair encodings, but keep typographic quotes and other real punctuation.
+_FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, normalization="NFKC", explain=False)
+
+# Whole lines that are page furniture rather than article text (matched case-insensitively).
+_CHROME_LINES = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        r"^(home|start)\s*[»›>].*$",  # breadcrumbs: "Home » Blog » Title"
+        r"^(leave|write|post) a (reply|comment)\b.*$",
+        r"^your email address will not be published\b.*$",
+        r"^required fields are marked\b.*$",
+        r"^(follow|like|subscribe to)\b.*\b(facebook|twitter|instagram|linkedin|youtube|telegram"
+        r"|whatsapp|tiktok|x)\b.*$",
+        r"^share (this|on)\b.*$",
+        r"^\d+\s*min(ute)?s?\s+read$",
+        r"^(picture|photo|image)\s+(credit|courtesy)s?\s*:.*$",
+    )
+]
+# "[iv] Retrieved from" with the link stripped: a reference stub that points nowhere.
+_REFERENCE_STUB = re.compile(r"^\[([ivxlcdm]+|\d+)\]\s*retrieved from\s*:?\s*$", re.IGNORECASE)
+
+_HORIZONTAL_SPACE = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+# Abbreviations whose trailing period does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st mt ft vs etc e.g i.e u.s u.k u.n a.m p.m no nos fig figs al
+    inc ltd co corp dept est gen col lt sgt capt cmdr rep sen gov pres rev approx jan feb mar apr
+    jun jul aug sep sept oct nov dec vol pp ed eds""".split()
+)
+_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s)")
+_SENTENCE_START = re.compile(r"\s+[\"'“‘(\[]?[A-Z0-9]")
+
+
+def repair_text(raw: str) -> str:
+    """Repair encoding damage and normalise Unicode and whitespace (NFKC, no invisible chars)."""
+    text = _INVISIBLE_MOJIBAKE_SPACED.sub(" ", raw)
+    text = _INVISIBLE_MOJIBAKE.sub("", text)
+    text = ftfy.fix_text(text, _FTFY_CONFIG)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
+    text = text.replace("\u2029", "\n\n")
+    # Format characters (zero-width spaces, joiners, BOMs, soft hyphens) are invisible noise.
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    return normalise_whitespace(text)
+
+
+def normalise_whitespace(text: str) -> str:
+    """Collapse runs of spaces, strip every line, keep at most one blank line between blocks."""
+    lines = [_HORIZONTAL_SPACE.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def is_chrome_line(line: str) -> bool:
+    """Whether a whole line is page furniture (breadcrumbs, comment forms, share prompts...)."""
+    stripped = line.strip()
+    return any(p.match(stripped) for p in _CHROME_LINES) or bool(_REFERENCE_STUB.match(stripped))
+
+
+def clean_text(raw: str) -> str:
+    """Repair the text and drop page-chrome lines.
+
+    When reference stubs ("[iv] Retrieved from") are dropped, the inline markers that pointed to
+    them ("...in 2014[iv].") are dropped too, since they would reference nothing.
+    """
+    text = repair_text(raw)
+    kept: list[str] = []
+    dead_markers: set[str] = set()
+    for line in text.split("\n"):
+        stub = _REFERENCE_STUB.match(line)
+        if stub:
+            dead_markers.add(stub.group(1).lower())
+        elif not is_chrome_line(line):
+            kept.append(line)
+    text = "\n".join(kept)
+    if dead_markers:
+        text = re.sub(
+            r"\[([ivxlcdm]+|\d+)\]",
+            lambda m: "" if m.group(1).lower() in dead_markers else m.group(0),
+            text,
+            flags=re.IGNORECASE,
+        )
+    return normalise_whitespace(text)
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Split text into sentences; return (start, end) character offsets into ``text``.
+
+    Every line break ends a sentence (headings, list items and table rows are units of their own);
+    inside a line a sentence ends at . ! or ? followed by space and an upper-case letter or digit,
+    unless the period closes a known abbreviation or an initial ("J. Smith").
+    """
+    spans: list[tuple[int, int]] = []
+    offset = 0
+    for line in text.split("\n"):
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            end = match.end()
+            if not _SENTENCE_START.match(line, end) or _ends_with_abbreviation(line[start:end]):
+                continue
+            spans.append(_trimmed(line, start, end, offset))
+            start = end
+        if line[start:].strip():
+            spans.append(_trimmed(line, start, len(line), offset))
+        offset += len(line) + 1
+    return spans
+
+
+def _ends_with_abbreviation(sentence: str) -> bool:
+    if not sentence.endswith("."):
+        return False
+    last_word = sentence.rsplit(maxsplit=1)[-1].rstrip(".").lower().lstrip("(\"'“‘")
+    return last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha())
+
+
+def _trimmed(line: str, start: int, end: int, offset: int) -> tuple[int, int]:
+    while start < end and line[start].isspace():
+        start += 1
+    while end > start and line[end - 1].isspace():
+        end -= 1
+    return offset + start, offset + end
