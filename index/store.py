@@ -190,10 +190,10 @@ class Store:
         for key, value in (filters.metadata or {}).items():
             # A bound JSON path: keys are data, never SQL.
             path = '$."' + key.replace('"', '""') + '"'
-            extracted = func.json_extract(DocumentRow.__table__.c.metadata, path)
+            extracted = func.json_extract(col(DocumentRow.metadata_json), path)
             query = query.where(
                 extracted == value,
-                func.json_type(DocumentRow.__table__.c.metadata, path) == _json_type(value),
+                func.json_type(col(DocumentRow.metadata_json), path) == _json_type(value),
             )
         with Session(self._engine) as session:
             return [int(chunk_id) for chunk_id in session.exec(query).all() if chunk_id]

@@ -30,7 +30,9 @@ class VectorIndex:
 
     def __init__(self, dimension: int, index: faiss.Index | None = None) -> None:
         self.dimension = dimension
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._index = (
+            index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        )
 
     def __len__(self) -> int:
         return int(self._index.ntotal)
@@ -41,7 +43,8 @@ class VectorIndex:
 
     def remove(self, ids: Sequence[int]) -> None:
         if len(ids):
-            self._index.remove_ids(np.asarray(ids, dtype=np.int64))
+            # faiss's stubs miss its Python wrapper, which accepts an id array here.
+            self._index.remove_ids(np.asarray(ids, dtype=np.int64))  # type: ignore[arg-type]
 
     def search(
         self, query: Vectors, k: int, allowed_ids: Sequence[int] | None = None
@@ -55,7 +58,7 @@ class VectorIndex:
             if not allowed_ids:
                 return []
             selector = faiss.IDSelectorBatch(np.asarray(allowed_ids, dtype=np.int64))
-            params = faiss.SearchParameters(sel=selector)
+            params = faiss.SearchParameters(sel=selector)  # type: ignore[call-arg]
             scores, ids = self._index.search(query.reshape(1, -1), k, params=params)
         else:
             scores, ids = self._index.search(query.reshape(1, -1), k)

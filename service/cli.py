@@ -1,0 +1,110 @@
+"""The `semsearch` command: serve, ingest, search.
+
+It lives beside the HTTP layer rather than in index/ because `serve` starts the HTTP app; the
+other commands only call the engine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tqdm import tqdm
+
+from index.engine import SearchEngine
+from index.errors import EngineError
+from index.models import DocumentInput
+from index.sources import expand_paths, read_documents
+from service.settings import Settings
+
+_BATCH = 64  # documents per upsert transaction during ingest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="semsearch", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the HTTP API (SEMSEARCH_* settings)")
+    serve.add_argument("--host", help="bind address (default SEMSEARCH_HOST)")
+    serve.add_argument("--port", type=int, help="port (default SEMSEARCH_PORT)")
+    ingest = commands.add_parser("ingest", help="index .txt/.md/.jsonl files or directories")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    search = commands.add_parser("search", help="search the index and print cited hits")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        if args.command == "serve":
+            return _serve(settings, args.host, args.port)
+        if args.command == "ingest":
+            return _ingest(settings, args.paths)
+        return _search(settings, args.query, args.k)
+    except EngineError as error:
+        print(f"semsearch: {error}", file=sys.stderr)
+        return 1
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+    import uvicorn
+
+    from service.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level=settings.log_level.lower(),
+    )
+    return 0
+
+
+def _ingest(settings: Settings, paths: Sequence[Path]) -> int:
+    files = expand_paths(paths)
+    documents: list[DocumentInput] = []
+    failures = 0
+    for path in files:
+        try:
+            documents.extend(read_documents(path))
+        except (OSError, ValueError) as error:
+            failures += 1
+            print(f"semsearch: skipped {path}: {error}", file=sys.stderr)
+    engine = SearchEngine(settings.engine_config())
+    try:
+        counts = {"created": 0, "updated": 0, "unchanged": 0}
+        with tqdm(total=len(documents), unit="doc", desc="ingest") as progress:
+            for start in range(0, len(documents), _BATCH):
+                for result in engine.upsert(documents[start : start + _BATCH]):
+                    counts[result.status.value] += 1
+                progress.update(len(documents[start : start + _BATCH]))
+    finally:
+        engine.close()
+    print(", ".join(f"{n} {status}" for status, n in counts.items()) + f", {failures} skipped")
+    return 1 if failures else 0
+
+
+def _search(settings: Settings, query: str, k: int) -> int:
+    engine = SearchEngine(settings.engine_config())
+    try:
+        for rank, hit in enumerate(engine.search(query, k), start=1):
+            c = hit.citation
+            where = ", ".join(
+                str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x
+            )
+            print(
+                f"{rank}. [{hit.score:.3f}] {where} ({c.document_id} {c.char_start}:{c.char_end})"
+            )
+            print("   " + " ".join(hit.text.split())[:300])
+    finally:
+        engine.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

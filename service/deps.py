@@ -1,0 +1,42 @@
+"""Dependencies routes declare: the engine and settings, as typed Annotated aliases."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, ParamSpec, TypeVar
+
+from anyio import CapacityLimiter, to_thread
+from fastapi import Depends, Request
+
+from index.engine import SearchEngine
+from service.settings import Settings
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class AppState:
+    """What the lifespan opens once and every request shares."""
+
+    settings: Settings
+    engine: SearchEngine
+    limiter: CapacityLimiter
+
+    async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run CPU-bound engine work off the event loop, at most max_concurrency at once."""
+        return await to_thread.run_sync(lambda: function(*args, **kwargs), limiter=self.limiter)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.semsearch
+    return state
+
+
+def get_settings(request: Request) -> Settings:
+    return get_state(request).settings
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

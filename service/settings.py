@@ -1,0 +1,46 @@
+"""Service configuration: every knob is an environment variable with the SEMSEARCH_ prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.engine import EngineConfig
+
+
+class Settings(BaseSettings):
+    """Read from SEMSEARCH_* environment variables (e.g. SEMSEARCH_PORT=9000)."""
+
+    model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the SQLite store and FAISS index live.")
+    host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
+    port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
+    seed_dir: Path | None = Field(
+        Path("seeds"),
+        description="Corpus indexed on first start into an empty store; empty string disables.",
+    )
+    chunk_tokens: int = Field(128, ge=16, le=254, description="Most wordpieces per chunk.")
+    chunk_overlap_tokens: int = Field(
+        32, ge=0, description="Most wordpieces of whole sentences repeated between chunks."
+    )
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model call.")
+    max_concurrency: int = Field(
+        4, ge=1, le=64, description="Engine calls (embedding, search) running at once."
+    )
+    log_level: str = Field("info", description="Python logging level name.")
+
+    @field_validator("seed_dir", mode="before")
+    @classmethod
+    def _empty_disables(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
+    def engine_config(self) -> EngineConfig:
+        return EngineConfig(
+            data_dir=self.data_dir,
+            chunk_tokens=self.chunk_tokens,
+            chunk_overlap_tokens=self.chunk_overlap_tokens,
+            embed_batch_size=self.embed_batch_size,
+        )
