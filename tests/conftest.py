@@ -1,0 +1,111 @@
+"""Shared fixtures: the real packaged model, engines on tmp dirs, a live uvicorn server."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from index.embedding import Embedder
+from index.engine import EngineConfig, SearchEngine
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., SearchEngine]]:
+    """Open engines on one tmp data dir (reopening simulates a restart); closes them all."""
+    opened: list[SearchEngine] = []
+
+    def make(**overrides: int) -> SearchEngine:
+        engine = SearchEngine(EngineConfig(data_dir=tmp_path / "data", **overrides), embedder)
+        opened.append(engine)
+        return engine
+
+    yield make
+    for engine in opened:
+        engine.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    """A `semsearch serve` subprocess on a loopback port."""
+
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 120) -> None:
+        env = {
+            **os.environ,
+            "SEMSEARCH_DATA_DIR": str(self.data_dir),
+            "SEMSEARCH_PORT": str(self.port),
+            "SEMSEARCH_SEED_DIR": str(SEEDS),
+            "SEMSEARCH_LOG_LEVEL": "warning",
+        }
+        self.log_path = self.data_dir.parent / f"server-{self.port}.log"
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "serve"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            try:
+                if httpx.get(self.url + "/readyz", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError("server did not become ready")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A live server over the seed corpus, shared by a test module."""
+    srv = Server(data_dir=tmp_path_factory.mktemp("srv") / "data", port=free_port())
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        yield http

@@ -1,0 +1,51 @@
+"""The `semsearch` command: ingest files (with a bad one skipped) and search them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _semsearch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SEMSEARCH_DATA_DIR": str(data_dir), "SEMSEARCH_LOG_LEVEL": "warning"}
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_ingest_then_search(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "quake.md").write_text("Quake report\n\nAn earthquake struck Quetta at dawn.\n")
+    (corpus / "broken.txt").write_bytes(b"caf\xe9 au lait")
+    (corpus / "batch.jsonl").write_text(
+        json.dumps({"id": "flood", "text": "Floods hit Swat.", "source": "Wire"}) + "\n"
+    )
+    data = tmp_path / "data"
+    ingest = _semsearch(data, "ingest", str(corpus))
+    assert ingest.returncode == 1  # one file skipped
+    assert "skipped" in ingest.stderr and "broken.txt" in ingest.stderr and "UTF-8" in ingest.stderr
+    assert "2 created" in ingest.stdout
+
+    search = _semsearch(data, "search", "earthquake in Quetta", "-k", "1")
+    assert search.returncode == 0, search.stderr
+    assert "Quake report" in search.stdout and "quake" in search.stdout
+
+    again = _semsearch(data, "ingest", str(corpus / "batch.jsonl"))
+    assert again.returncode == 0 and "1 unchanged" in again.stdout
+
+
+def test_search_rejects_an_empty_query(tmp_path: Path) -> None:
+    result = _semsearch(tmp_path / "data", "search", "  ")
+    assert result.returncode == 1
+    assert result.stderr.strip() == "semsearch: query: must contain text"

@@ -1,0 +1,238 @@
+"""index/engine.py (with store.py and vectors.py under it) on real files in tmp dirs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from index.engine import SearchEngine
+from index.errors import DocumentNotFoundError, InvalidInputError
+from index.models import DocumentInput, SearchFilters, UpsertStatus
+from index.sources import expand_paths, read_documents
+from index.vectors import VectorIndex
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+EXAMPLE_QUERY = "suicide bombing outside the Islamabad district courts"
+BOMBING_ARTICLE = "003_997123c907f1ca25"
+
+MakeEngine = Callable[..., SearchEngine]
+
+
+def _seed_documents() -> list[DocumentInput]:
+    return [d for path in expand_paths([SEEDS]) for d in read_documents(path)]
+
+
+@pytest.fixture
+def seeded(make_engine: MakeEngine) -> SearchEngine:
+    engine = make_engine()
+    assert engine.seed(_seed_documents()) is not None
+    return engine
+
+
+def _assert_exact_citations(engine: SearchEngine, query: str, k: int = 10) -> None:
+    for hit in engine.search(query, k):
+        document = engine.get(hit.citation.document_id)
+        assert document.text[hit.citation.char_start : hit.citation.char_end] == hit.text
+        assert hit.citation.title == document.title
+        assert hit.citation.source == document.source
+
+
+def test_example_query_finds_the_bombing_article_first(seeded: SearchEngine) -> None:
+    hits = seeded.search(EXAMPLE_QUERY, k=3)
+    assert hits[0].citation.document_id == BOMBING_ARTICLE
+    assert hits[0].citation.title == (
+        "Pakistan, China Boost Counter-Terrorism Cooperation After Blast Kills 12"
+    )
+    assert hits[0].citation.published_at == date(2025, 11, 18)
+    assert "district courts" in hits[0].text
+    assert hits == sorted(hits, key=lambda h: -h.score)
+
+
+@pytest.mark.parametrize(
+    "query", [EXAMPLE_QUERY, "Iran Pakistan dialogue", "The Resistance Front", "IS video Xinjiang"]
+)
+def test_every_citation_is_exact(seeded: SearchEngine, query: str) -> None:
+    _assert_exact_citations(seeded, query)
+
+
+def test_stats_count_documents_chunks_and_vectors(seeded: SearchEngine) -> None:
+    stats = seeded.stats()
+    assert stats.documents == 5
+    assert stats.chunks == stats.vectors > 5
+    assert stats.dimension == 384 and stats.index_type == VectorIndex.index_type
+
+
+def test_seeding_happens_once(seeded: SearchEngine) -> None:
+    seeded.delete(BOMBING_ARTICLE)
+    assert seeded.seed(_seed_documents()) is None
+    assert seeded.stats().documents == 4
+
+
+def test_unchanged_text_is_not_re_embedded(seeded: SearchEngine) -> None:
+    before = {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)}
+    results = seeded.upsert(_seed_documents())
+    assert {r.status for r in results} == {UpsertStatus.UNCHANGED}
+    assert all(r.chunk_count > 0 for r in results)
+    # Same chunk ids: nothing was deleted and re-inserted.
+    assert {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)} == before
+
+
+def test_metadata_change_updates_without_re_embedding(seeded: SearchEngine) -> None:
+    original = seeded.get(BOMBING_ARTICLE)
+    chunk_ids = {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)}
+    changed = DocumentInput(
+        id=original.id, text=original.text, title="New title", url="https://example.org/a"
+    )
+    assert seeded.upsert([changed])[0].status is UpsertStatus.UPDATED
+    assert {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)} == chunk_ids
+    hit = seeded.search(EXAMPLE_QUERY, k=1)[0]
+    assert hit.citation.title == "New title" and hit.citation.url == "https://example.org/a"
+
+
+def test_added_document_is_searchable_at_once_and_gone_after_delete(
+    seeded: SearchEngine,
+) -> None:
+    text = "A giant panda named Mei Lin was born at the Chengdu breeding centre in spring."
+    result = seeded.upsert([DocumentInput(text=text, source="Zoo News")])[0]
+    assert result.status is UpsertStatus.CREATED and result.chunk_count == 1
+    hit = seeded.search("panda cub born in Chengdu", k=1)[0]
+    assert hit.citation.document_id == result.id and hit.text == text
+    seeded.delete(result.id)
+    assert all(h.citation.document_id != result.id for h in seeded.search("panda", k=100))
+    with pytest.raises(DocumentNotFoundError):
+        seeded.get(result.id)
+    with pytest.raises(DocumentNotFoundError):
+        seeded.delete(result.id)
+
+
+def test_changed_text_replaces_old_chunks(seeded: SearchEngine) -> None:
+    seeded.upsert([DocumentInput(id="doc", text="Volcanic eruption in Iceland closes airports.")])
+    seeded.upsert([DocumentInput(id="doc", text="A chess tournament opens in Oslo.")])
+    hits = [h for h in seeded.search("volcano eruption", k=100) if h.citation.document_id == "doc"]
+    assert [h.text for h in hits] == ["A chess tournament opens in Oslo."]
+
+
+def test_a_bad_batch_writes_nothing(seeded: SearchEngine) -> None:
+    before = seeded.stats()
+    good = DocumentInput(id="good", text="Perfectly fine text.")
+    for bad, field in [
+        (DocumentInput(id="bad/../id", text="x"), "documents[1].id"),
+        (DocumentInput(id="good", text="duplicate id"), "documents[1].id"),
+        (DocumentInput(id="empty", text=" \n\u00a0 "), "documents[1].text"),
+    ]:
+        with pytest.raises(InvalidInputError) as error:
+            seeded.upsert([good, bad])
+        assert error.value.field == field
+    assert seeded.stats() == before
+    with pytest.raises(DocumentNotFoundError):
+        seeded.get("good")
+
+
+def test_restart_keeps_everything_without_re_embedding(make_engine: MakeEngine) -> None:
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    hits = engine.search(EXAMPLE_QUERY, k=5)
+    engine.close()
+    index_file = engine.config.data_dir / "vectors.faiss"
+    saved = index_file.stat().st_mtime_ns
+    reopened = make_engine()
+    assert index_file.stat().st_mtime_ns == saved  # loaded as saved, not rebuilt
+    assert reopened.search(EXAMPLE_QUERY, k=5) == hits
+    assert reopened.stats().documents == 5
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "stale"])
+def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
+    make_engine: MakeEngine, damage: str
+) -> None:
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    index_file = engine.config.data_dir / "vectors.faiss"
+    old_index = index_file.read_bytes()
+    engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
+    hits = engine.search("floods in Swat", k=5)
+    engine.close()
+    if damage == "missing":
+        index_file.unlink()
+    elif damage == "truncated":
+        index_file.write_bytes(index_file.read_bytes()[:100])
+    else:
+        index_file.write_bytes(old_index)  # a snapshot from before the last write
+    reopened = make_engine()
+    assert reopened.search("floods in Swat", k=5) == hits
+    assert reopened.stats().vectors == reopened.stats().chunks
+
+
+def test_filters_apply_before_ranking(seeded: SearchEngine) -> None:
+    only = SearchFilters(sources=["South China Morning Post"])
+    hits = seeded.search(EXAMPLE_QUERY, k=5, filters=only)
+    assert len(hits) == 5
+    assert {h.citation.source for h in hits} == {"South China Morning Post"}
+    by_id = seeded.search(
+        EXAMPLE_QUERY, k=3, filters=SearchFilters(document_ids=["002_887aa636a02893d9"])
+    )
+    assert len(by_id) == 3 and {h.citation.document_id for h in by_id} == {"002_887aa636a02893d9"}
+    dated = SearchFilters(published_after=date(2025, 7, 1), published_before=date(2025, 7, 31))
+    assert {h.citation.document_id for h in seeded.search(EXAMPLE_QUERY, 10, dated)} == {
+        "000_3c7ebb3e2dcb0c6d"
+    }
+    assert seeded.search(EXAMPLE_QUERY, 10, SearchFilters(sources=["nobody"])) == []
+
+
+def test_metadata_filter_is_typed_equality(seeded: SearchEngine) -> None:
+    seeded.upsert(
+        [
+            DocumentInput(
+                id="a", text="Earthquake shakes Quetta.", metadata={"lang": "en", "n": 1}
+            ),
+            DocumentInput(id="b", text="Earthquake shakes Quetta again.", metadata={"n": "1"}),
+            DocumentInput(id="c", text="Earthquake in Quetta, third.", metadata={"flag": True}),
+        ]
+    )
+
+    def ids(metadata: dict[str, str | int | float | bool]) -> set[str]:
+        hits = seeded.search("earthquake", 10, SearchFilters(metadata=metadata))
+        return {h.citation.document_id for h in hits}
+
+    assert ids({"lang": "en"}) == {"a"}
+    assert ids({"n": 1}) == {"a"}
+    assert ids({"n": "1"}) == {"b"}
+    assert ids({"flag": True}) == {"c"}
+    assert ids({"lang": "en", "n": 2}) == set()
+
+
+def test_bad_queries_name_the_field(seeded: SearchEngine) -> None:
+    with pytest.raises(InvalidInputError) as error:
+        seeded.search("   \u00a0", k=3)
+    assert error.value.field == "query"
+    with pytest.raises(InvalidInputError) as error:
+        seeded.search("x", k=0)
+    assert error.value.field == "k"
+    reversed_range = SearchFilters(
+        published_after=date(2025, 2, 1), published_before=date(2025, 1, 1)
+    )
+    with pytest.raises(InvalidInputError) as error:
+        seeded.search("x", k=3, filters=reversed_range)
+    assert error.value.field == "filters.published_after"
+
+
+def test_list_paginates_and_filters_by_source(seeded: SearchEngine) -> None:
+    first = seeded.list_documents(offset=0, limit=2)
+    second = seeded.list_documents(offset=2, limit=10)
+    assert first.total == 5 and len(first.items) == 2 and len(second.items) == 3
+    assert [d.id for d in first.items + second.items] == sorted(
+        d.id for d in first.items + second.items
+    )
+    scmp = seeded.list_documents(source="South China Morning Post")
+    assert [d.id for d in scmp.items] == ["004_db4c7fad71d2f913"] and scmp.total == 1
+    assert all(d.char_count > 0 and d.chunk_count > 0 for d in first.items)
+
+
+def test_chunking_settings_are_validated(make_engine: MakeEngine) -> None:
+    with pytest.raises(InvalidInputError):
+        make_engine(chunk_tokens=300)
+    with pytest.raises(InvalidInputError):
+        make_engine(chunk_tokens=64, chunk_overlap_tokens=64)
