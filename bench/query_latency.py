@@ -2,18 +2,25 @@
 
 Usage: python bench/query_latency.py [--repeat 20]
 Prints chunk count, then median / p95 latency (ms) of the README's example query through
-SearchEngine.search (embed, FAISS, SQLite hydration with citations) and through the baseline
-(sentence-transformers encode + exact FAISS search, no store), and their ratio.
+SearchEngine.search (embed, FAISS, SQLite hydration with citations), through the baseline
+(sentence-transformers encode + exact FAISS search, no store), their ratio, and through
+POST /v1/search of a `semsearch serve` process on a loopback port (one client, keep-alive).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import httpx
 
 from index.engine import EngineConfig, SearchEngine
 from index.sources import expand_paths, read_documents
@@ -63,6 +70,37 @@ def main() -> None:
         ratio = statistics.median(engine_ms) / statistics.median(baseline_ms)
         print(f"engine / baseline median: {ratio:.2f}x")
         engine.close()
+    print(_row("HTTP POST /v1/search (k=10)", _http_samples(args.repeat)))
+
+
+def _http_samples(repeat: int) -> list[float]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with tempfile.TemporaryDirectory() as data_dir:
+        env = {
+            **os.environ,
+            "SEMSEARCH_DATA_DIR": data_dir,
+            "SEMSEARCH_PORT": str(port),
+            "SEMSEARCH_SEED_DIR": str(SEEDS),
+            "SEMSEARCH_LOG_LEVEL": "warning",
+        }
+        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
+        try:
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+                for _ in range(600):
+                    try:
+                        if client.get("/readyz").status_code == 200:
+                            break
+                    except httpx.TransportError:
+                        time.sleep(0.1)
+                body = {"query": QUERY, "k": 10}
+                return _timed(
+                    lambda: client.post("/v1/search", json=body).raise_for_status(), repeat
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":
