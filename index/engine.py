@@ -1,8 +1,10 @@
 """SearchEngine: the one facade the HTTP service and the CLI use.
 
-It owns the store (truth), the vector index (derived) and the model, and keeps the two in step:
-a write is embedded outside any lock, committed to SQLite in one transaction, then applied to the
-vector index under the same lock searches take, so a reader never sees half a batch.
+It owns the store (truth), the vector index (derived) and the model, and keeps the two in step.
+Writers run one at a time (the write lock spans reading the old state, embedding and committing,
+so no writer decides on state another is changing). A write is committed to SQLite in one
+transaction, then applied to the vector index under the short lock searches take, so a reader
+never waits for embedding and never sees half a batch.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from index.models import (
     UpsertStatus,
 )
 from index.store import DocumentRow, NewChunk, PreparedDocument, Store
-from index.text import clean_text, sentence_spans
+from index.text import clean_text, repair_text, sentence_spans
 from index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
@@ -87,17 +89,17 @@ class SearchEngine:
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self._index_path = config.data_dir / "vectors.faiss"
         self._store = Store(config.data_dir / "store.sqlite3", self.embedder.dimension)
-        self._lock = threading.RLock()
-        self._index, self._index_generation = self._load_index()
+        self._write_lock = threading.Lock()  # one writer at a time
+        self._lock = threading.RLock()  # vector index + hydration: held briefly
+        self._index = self._load_index()
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
             f"{self.embedder.name}|{config.chunk_tokens}|{config.chunk_overlap_tokens}"
         )
 
     def close(self) -> None:
-        """Save the vector index if it moved since the last save, and close the store."""
-        with self._lock:
-            self._save_index()
+        """Close the store. The vector index needs no save here: every commit saved it."""
+        with self._write_lock, self._lock:
             self._store.close()
 
     # -- writes --------------------------------------------------------------------------------
@@ -118,6 +120,10 @@ class SearchEngine:
             InvalidInputError: a bad or duplicate id, or a text with nothing left to index.
         """
         batch = self._validated(documents)
+        with self._write_lock:
+            return self._upsert_locked(batch)
+
+    def _upsert_locked(self, batch: list[PreparedDocument]) -> list[UpsertResult]:
         existing = self._store.existing([document.id for document in batch])
         statuses: list[UpsertStatus] = []
         for position, document in enumerate(batch):
@@ -152,9 +158,10 @@ class SearchEngine:
         Raises:
             DocumentNotFoundError: no document has that id.
         """
-        if self._store.get_document(document_id) is None:
-            raise DocumentNotFoundError(document_id)
-        self._commit([], deletions=[document_id])
+        with self._write_lock:
+            if self._store.get_document(document_id) is None:
+                raise DocumentNotFoundError(document_id)
+            self._commit([], deletions=[document_id])
 
     def seed(self, documents: Sequence[DocumentInput]) -> list[UpsertResult] | None:
         """Index a default corpus once: only into a store that is empty and was never seeded."""
@@ -198,7 +205,7 @@ class SearchEngine:
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
         """
-        query = clean_text(query)
+        query = repair_text(query)
         if not query:
             raise InvalidInputError("query", "must contain text")
         if k < 1:
@@ -264,7 +271,7 @@ class SearchEngine:
             out.append(
                 PreparedDocument(
                     id=document_id,
-                    title=clean_text(document.title) or None if document.title else None,
+                    title=repair_text(document.title) or None if document.title else None,
                     source=document.source,
                     url=document.url,
                     published_at=document.published_at,
@@ -309,23 +316,23 @@ class SearchEngine:
         return out
 
     def _commit(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
-        """Commit to SQLite, then move the vector index in step, under the search lock."""
+        """Commit to SQLite and move the vector index in step, under the search lock; then save.
+
+        Called with the write lock held. Saving only reads the index, as searches do, so it
+        runs outside the search lock; a crash before it ends leaves a stale file, rebuilt on start.
+        """
         with self._lock:
             written = self._store.write(documents, deletions)
             self._index.remove(written.removed_ids)
             self._index.add(written.added_ids, written.added_vectors)
-            self._index_generation = written.generation
-            self._save_index()
+        self._index.save(self._index_path, written.generation)
 
-    def _save_index(self) -> None:
-        self._index.save(self._index_path, self._index_generation)
-
-    def _load_index(self) -> tuple[VectorIndex, int]:
+    def _load_index(self) -> VectorIndex:
         """The saved index if it matches the store's generation; otherwise rebuilt from SQLite."""
         generation = self._store.generation()
         loaded = VectorIndex.load(self._index_path, self.embedder.dimension)
         if loaded is not None and loaded[1] == generation:
-            return loaded
+            return loaded[0]
         if loaded is not None:
             log.warning(
                 "vector index is at generation %d, store at %d: rebuilding", loaded[1], generation
@@ -335,7 +342,7 @@ class SearchEngine:
             index.add(ids, vectors)
         index.save(self._index_path, generation)
         log.info("vector index rebuilt from the store: %d vectors", len(index))
-        return index, generation
+        return index
 
 
 def _same_fields(row: DocumentRow, document: PreparedDocument) -> bool:
