@@ -60,6 +60,6 @@ class Embedder:
         if not texts:
             return []
         encoded = self._model.tokenizer(
-            list(texts), add_special_tokens=False, return_offsets_mapping=True
+            list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
         )
         return [[(int(s), int(e)) for s, e in offsets] for offsets in encoded["offset_mapping"]]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TypedDict
 
 from index.chunking import chunk_text
-from index.embedding import Embedder
+from index.embedding import Embedder, Vectors
 from index.errors import DocumentNotFoundError, InvalidInputError
 from index.models import (
     Citation,
@@ -33,10 +33,14 @@ from index.models import (
     SearchFilters,
     SearchHit,
     Stats,
+    SupportResult,
     UpsertResult,
     UpsertStatus,
+    Verdict,
 )
-from index.store import DocumentRow, NewChunk, PreparedDocument, Store
+from index.retrieval import SearchMode, retrieve
+from index.store import ChunkRow, DocumentRow, NewChunk, PreparedDocument, Store
+from index.support import CANDIDATES_PER_PASSAGE, DEFAULT_MIN_SUPPORT, supporting_passages
 from index.text import clean_text, repair_text, sentence_spans
 from index.vectors import VectorIndex
 
@@ -66,6 +70,11 @@ class EngineConfig:
     chunk_tokens: int = 128
     chunk_overlap_tokens: int = 32
     embed_batch_size: int = 32
+    # Embed "title\nchunk" so a chunk carries its document's subject; the title is cut to
+    # the tokens the window has left, so nothing is ever truncated by the model.
+    embed_titles: bool = True
+    # Support a passage needs for the verdict "supported" (calibrated on SciFact; README).
+    min_support: float = DEFAULT_MIN_SUPPORT
 
 
 class SearchEngine:
@@ -95,6 +104,7 @@ class SearchEngine:
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
             f"{self.embedder.name}|{config.chunk_tokens}|{config.chunk_overlap_tokens}"
+            f"|{config.embed_titles}"
         )
 
     def close(self) -> None:
@@ -193,47 +203,93 @@ class SearchEngine:
         return DocumentPage(items=items, total=total, offset=offset, limit=limit)
 
     def search(
-        self, query: str, k: int = 10, filters: SearchFilters | None = None
+        self,
+        query: str,
+        k: int = 10,
+        filters: SearchFilters | None = None,
+        mode: SearchMode = SearchMode.HYBRID,
+        min_score: float = 0.0,
     ) -> list[SearchHit]:
-        """The k chunks most similar to the query, best first, each with its citation.
+        """The k chunks most relevant to the query, best first, each with its citation.
 
         Args:
             query: free text; must contain something other than white space.
-            k: number of hits wanted (fewer only when fewer chunks pass the filters).
+            k: number of hits wanted (fewer only when fewer chunks pass the filters or
+                reach ``min_score``).
             filters: restrictions applied before ranking.
+            mode: hybrid (dense + BM25), dense or lexical.
+            min_score: drop hits scoring below this (scores are in [0, 1] in every mode).
 
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
         """
+        text, vector = self._query(query, "query", k, filters)
+        return [
+            _hit(chunk, document, score)
+            for chunk, document, score in self._ranked(text, vector, k, filters, mode)
+            if score >= min_score
+        ]
+
+    def support(
+        self,
+        claim: str,
+        k: int = 5,
+        filters: SearchFilters | None = None,
+        mode: SearchMode = SearchMode.HYBRID,
+        min_support: float | None = None,
+    ) -> SupportResult:
+        """Find the passages, and the sentences in them, that support a claim.
+
+        Args:
+            claim: the statement to find support for.
+            k: most passages returned (overlapping windows of a document count as one).
+            filters: restrictions applied before ranking.
+            mode: retrieval mode for the candidates.
+            min_support: support a passage needs for the verdict "supported"; the engine's
+                calibrated default when None.
+
+        Returns:
+            The verdict, the best passage's support and the passages, best supported first,
+            each with its evidence sentences and an exact citation.
+        """
+        threshold = self.config.min_support if min_support is None else min_support
+        text, vector = self._query(claim, "claim", k, filters)
+        candidates = self._ranked(text, vector, k * CANDIDATES_PER_PASSAGE, filters, mode)
+        passages = supporting_passages(self.embedder, vector, candidates, k)
+        best = passages[0].support if passages else 0.0
+        verdict = (
+            Verdict.SUPPORTED if passages and best >= threshold else (Verdict.INSUFFICIENT_EVIDENCE)
+        )
+        return SupportResult(claim=text, verdict=verdict, support=best, passages=passages)
+
+    def _query(
+        self, query: str, field: str, k: int, filters: SearchFilters | None
+    ) -> tuple[str, Vectors]:
+        """Validate a query or claim and embed it."""
         query = repair_text(query)
         if not query:
-            raise InvalidInputError("query", "must contain text")
+            raise InvalidInputError(field, "must contain text")
         if k < 1:
             raise InvalidInputError("k", "must be at least 1")
-        filters = filters or SearchFilters()
-        if filters.published_after and filters.published_before:
+        if filters and filters.published_after and filters.published_before:
             _check_range(filters.published_after, filters.published_before)
-        vector = self.embedder.embed([query])[0]
+        return query, self.embedder.embed([query])[0]
+
+    def _ranked(
+        self,
+        query: str,
+        vector: Vectors,
+        k: int,
+        filters: SearchFilters | None,
+        mode: SearchMode,
+    ) -> list[tuple[ChunkRow, DocumentRow, float]]:
+        """Retrieve and hydrate the k best chunks with their documents and scores."""
+        filters = filters or SearchFilters()
         allowed = None if filters.is_empty() else self._store.filtered_chunk_ids(filters)
         with self._lock:
-            ranked = self._index.search(vector, k, allowed)
+            ranked = retrieve(self._store, self._index, query, vector, k, filters, allowed, mode)
             rows = self._store.hits([chunk_id for chunk_id, _ in ranked])
-        hits = []
-        for chunk_id, score in ranked:
-            chunk, document = rows[chunk_id]
-            citation = Citation(
-                document_id=document.id,
-                title=document.title,
-                source=document.source,
-                url=document.url,
-                published_at=document.published_at,
-                chunk_index=chunk.chunk_index,
-                char_start=chunk.char_start,
-                char_end=chunk.char_end,
-            )
-            text = document.text[chunk.char_start : chunk.char_end]
-            hits.append(SearchHit(chunk_id=chunk_id, text=text, score=score, citation=citation))
-        return hits
+        return [(*rows[chunk_id], score) for chunk_id, score in ranked]
 
     def stats(self) -> Stats:
         documents, chunks = self._store.counts()
@@ -266,19 +322,20 @@ class SearchEngine:
                 )
             seen.add(document_id)
             text = clean_text(document.text)
+            title = repair_text(document.title) or None if document.title else None
             if not text:
                 raise InvalidInputError(f"documents[{position}].text", "must contain text")
             out.append(
                 PreparedDocument(
                     id=document_id,
-                    title=repair_text(document.title) or None if document.title else None,
+                    title=title,
                     source=document.source,
                     url=document.url,
                     published_at=document.published_at,
                     metadata=dict(document.metadata),
                     text=text,
                     content_hash=hashlib.sha256(
-                        f"{self._chunking_key}\n{text}".encode()
+                        f"{self._chunking_key}\n{self._embedded_title(title)}\n{text}".encode()
                     ).hexdigest(),
                 )
             )
@@ -299,7 +356,7 @@ class SearchEngine:
     def _embedded(self, batch: list[PreparedDocument]) -> list[PreparedDocument]:
         """Embed the chunks of every document that has new chunks, in one model call."""
         texts = [
-            document.text[chunk.char_start : chunk.char_end]
+            self._embedding_text(document, chunk)
             for document in batch
             for chunk in document.chunks or ()
         ]
@@ -314,6 +371,21 @@ class SearchEngine:
             out.append(replace(document, vectors=vectors[offset : offset + count]))
             offset += count
         return out
+
+    def _embedded_title(self, title: str | None) -> str:
+        return title if title and self.config.embed_titles else ""
+
+    def _embedding_text(self, document: PreparedDocument, chunk: NewChunk) -> str:
+        """The chunk text, headed by as much of the title as the model window leaves room for."""
+        text = document.text[chunk.char_start : chunk.char_end]
+        title = self._embedded_title(document.title)
+        room = self.embedder.max_tokens - chunk.token_count - 1  # one token for the separator
+        if not title or room < 1:
+            return text
+        offsets = self.embedder.token_offsets([title])[0]
+        if len(offsets) > room:
+            title = title[: offsets[room - 1][1]]
+        return f"{title}\n{text}"
 
     def _commit(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
         """Commit to SQLite and move the vector index in step, under the search lock; then save.
@@ -343,6 +415,21 @@ class SearchEngine:
         index.save(self._index_path, generation)
         log.info("vector index rebuilt from the store: %d vectors", len(index))
         return index
+
+
+def _hit(chunk: ChunkRow, document: DocumentRow, score: float) -> SearchHit:
+    citation = Citation(
+        document_id=document.id,
+        title=document.title,
+        source=document.source,
+        url=document.url,
+        published_at=document.published_at,
+        chunk_index=chunk.chunk_index,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+    )
+    text = document.text[chunk.char_start : chunk.char_end]
+    return SearchHit(chunk_id=int(chunk.id or 0), text=text, score=score, citation=citation)
 
 
 def _same_fields(row: DocumentRow, document: PreparedDocument) -> bool:

@@ -115,3 +115,34 @@ class Stats:
     model: str
     dimension: int
     index_type: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A sentence of a stored document: ``document.text[char_start:char_end] == text``."""
+
+    text: str
+    char_start: int
+    char_end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class SupportingPassage:
+    text: str
+    support: float
+    evidence: list[Evidence]
+    citation: Citation
+
+
+class Verdict(StrEnum):
+    SUPPORTED = "supported"
+    INSUFFICIENT_EVIDENCE = "insufficient_evidence"
+
+
+@dataclass(frozen=True)
+class SupportResult:
+    claim: str
+    verdict: Verdict
+    support: float
+    passages: list[SupportingPassage]

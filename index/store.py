@@ -17,7 +17,9 @@ import numpy as np
 from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
+from sqlmodel.sql.expression import SelectOfScalar
 
+from index import lexical
 from index.embedding import Vectors
 from index.models import Metadata, SearchFilters
 
@@ -113,9 +115,31 @@ class Store:
         self.dimension = dimension
         self._engine = _sqlite_engine(path)
         SQLModel.metadata.create_all(self._engine)
+        self._ensure_lexical_index()
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def _ensure_lexical_index(self) -> None:
+        """Create the FTS5 table; refill it from the chunks if it does not match them.
+
+        This upgrades a store made before the lexical index existed, in one transaction.
+        """
+        with Session(self._engine) as session, session.begin():
+            connection = session.connection()
+            lexical.create(connection)
+            chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
+            if lexical.count(connection) == chunks:
+                return
+            lexical.clear(connection)
+            rows = connection.exec_driver_sql(
+                "SELECT c.id, d.title, substr(d.text, c.char_start + 1, c.char_end - c.char_start)"
+                " FROM chunks c JOIN documents d ON d.id = c.document_id"
+            ).all()
+            lexical.insert(
+                connection,
+                [(int(chunk_id), title or "", body) for chunk_id, title, body in rows],
+            )
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -176,27 +200,17 @@ class Store:
 
     def filtered_chunk_ids(self, filters: SearchFilters) -> list[int]:
         """Ids of the chunks whose document passes every filter."""
-        query = select(ChunkRow.id).join(
-            DocumentRow, col(ChunkRow.document_id) == col(DocumentRow.id)
-        )
-        if filters.document_ids is not None:
-            query = query.where(col(DocumentRow.id).in_(filters.document_ids))
-        if filters.sources is not None:
-            query = query.where(col(DocumentRow.source).in_(filters.sources))
-        if filters.published_after is not None:
-            query = query.where(col(DocumentRow.published_at) >= filters.published_after)
-        if filters.published_before is not None:
-            query = query.where(col(DocumentRow.published_at) <= filters.published_before)
-        for key, value in (filters.metadata or {}).items():
-            # A bound JSON path: keys are data, never SQL.
-            path = '$."' + key.replace('"', '""') + '"'
-            extracted = func.json_extract(col(DocumentRow.metadata_json), path)
-            query = query.where(
-                extracted == value,
-                func.json_type(col(DocumentRow.metadata_json), path) == _json_type(value),
-            )
         with Session(self._engine) as session:
-            return [int(chunk_id) for chunk_id in session.exec(query).all() if chunk_id]
+            rows = session.exec(_filtered_chunks(filters)).all()
+            return [int(chunk_id) for chunk_id in rows if chunk_id]
+
+    def lexical_search(
+        self, query: str, k: int, filters: SearchFilters | None
+    ) -> list[tuple[int, float]]:
+        """The k best chunks by BM25 among those passing the filters: (chunk id, score)."""
+        allowed = None if filters is None or filters.is_empty() else _filtered_chunks(filters)
+        with self._engine.connect() as connection:
+            return lexical.search(connection, query, k, allowed)
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[list[int], Vectors]]:
         """All chunk vectors in id order, in batches, for rebuilding the vector index."""
@@ -253,9 +267,11 @@ class Store:
             session.merge(StateRow(key=key, value=value))
 
     def _delete_chunks(self, session: Session, document_id: str) -> list[int]:
-        ids = session.exec(select(ChunkRow.id).where(ChunkRow.document_id == document_id)).all()
+        found = session.exec(select(ChunkRow.id).where(ChunkRow.document_id == document_id))
+        ids = [int(i) for i in found.all() if i is not None]
         session.exec(delete(ChunkRow).where(col(ChunkRow.document_id) == document_id))
-        return [int(i) for i in ids if i is not None]
+        lexical.delete(session.connection(), ids)
+        return ids
 
     def _insert_chunks(self, session: Session, prepared: PreparedDocument) -> list[int]:
         assert prepared.chunks is not None and prepared.vectors is not None
@@ -273,7 +289,15 @@ class Store:
         ]
         session.add_all(rows)
         session.flush()
-        return [int(row.id or 0) for row in rows]
+        ids = [int(row.id or 0) for row in rows]
+        lexical.insert(
+            session.connection(),
+            [
+                (chunk_id, prepared.title or "", prepared.text[c.char_start : c.char_end])
+                for chunk_id, c in zip(ids, prepared.chunks, strict=True)
+            ],
+        )
+        return ids
 
     def _bump_generation(self, session: Session) -> int:
         row = session.get(StateRow, _GENERATION)
@@ -294,6 +318,28 @@ def _update_row(row: DocumentRow, prepared: PreparedDocument) -> None:
     if prepared.chunks is not None:
         row.chunk_count = len(prepared.chunks)
     row.updated_at = _utcnow()
+
+
+def _filtered_chunks(filters: SearchFilters) -> SelectOfScalar[Any]:
+    """A select of the ids of chunks whose document passes every filter."""
+    query = select(ChunkRow.id).join(DocumentRow, col(ChunkRow.document_id) == col(DocumentRow.id))
+    if filters.document_ids is not None:
+        query = query.where(col(DocumentRow.id).in_(filters.document_ids))
+    if filters.sources is not None:
+        query = query.where(col(DocumentRow.source).in_(filters.sources))
+    if filters.published_after is not None:
+        query = query.where(col(DocumentRow.published_at) >= filters.published_after)
+    if filters.published_before is not None:
+        query = query.where(col(DocumentRow.published_at) <= filters.published_before)
+    for key, value in (filters.metadata or {}).items():
+        # A bound JSON path: keys are data, never SQL.
+        path = '$."' + key.replace('"', '""') + '"'
+        extracted = func.json_extract(col(DocumentRow.metadata_json), path)
+        query = query.where(
+            extracted == value,
+            func.json_type(col(DocumentRow.metadata_json), path) == _json_type(value),
+        )
+    return query
 
 
 def _json_type(value: object) -> str:

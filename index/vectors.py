@@ -64,6 +64,13 @@ class VectorIndex:
             scores, ids = self._index.search(query.reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
+    def cosines(self, query: Vectors, ids: Sequence[int]) -> list[float]:
+        """Exact cosine of the query with each given chunk's stored vector."""
+        if not len(ids):
+            return []
+        vectors = np.vstack([self._index.reconstruct(int(i)) for i in ids])
+        return [float(x) for x in vectors @ query.reshape(-1)]
+
     def save(self, path: Path, generation: int) -> None:
         """Write atomically: a temporary file, fsync, rename; a crash leaves the old file."""
         data = faiss.serialize_index(self._index).tobytes()

@@ -13,7 +13,7 @@ from index.engine import SearchEngine
 from index.sources import expand_paths, read_documents
 from service.deps import AppState
 from service.errors import install_error_handlers
-from service.routes import documents, health, search
+from service.routes import documents, health, passages, search
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,5 +57,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(documents.router)
     app.include_router(search.router)
+    app.include_router(passages.router)
     app.include_router(health.router)
     return app

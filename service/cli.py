@@ -17,7 +17,9 @@ from tqdm import tqdm
 from index.engine import SearchEngine
 from index.errors import EngineError
 from index.models import DocumentInput
+from index.retrieval import SearchMode
 from index.sources import expand_paths, read_documents
+from service.eval_command import EvalInputError, run_eval
 from service.settings import Settings
 
 _BATCH = 64  # documents per upsert transaction during ingest
@@ -34,6 +36,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     search = commands.add_parser("search", help="search the index and print cited hits")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
+    search.add_argument("--mode", choices=[m.value for m in SearchMode], default="hybrid")
+    evaluate = commands.add_parser("eval", help="retrieval quality on a BEIR-format dataset")
+    evaluate.add_argument("dataset", type=Path, help="directory with corpus.jsonl, queries.jsonl")
+    evaluate.add_argument("--qrels", type=Path, help="qrels .tsv (default: the one in qrels/)")
+    evaluate.add_argument("--claims", type=Path, help="claims .jsonl with evidence spans")
+    evaluate.add_argument("--mode", choices=[*(m.value for m in SearchMode), "all"], default="all")
+    evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    evaluate.add_argument(
+        "--data-dir", type=Path, help="index here and keep it (default: a throw-away directory)"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -45,8 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(settings, args.host, args.port)
         if args.command == "ingest":
             return _ingest(settings, args.paths)
-        return _search(settings, args.query, args.k)
-    except EngineError as error:
+        if args.command == "eval":
+            return run_eval(settings, args)
+        return _search(settings, args.query, args.k, SearchMode(args.mode))
+    except (EngineError, EvalInputError) as error:
         print(f"semsearch: {error}", file=sys.stderr)
         return 1
 
@@ -89,10 +103,10 @@ def _ingest(settings: Settings, paths: Sequence[Path]) -> int:
     return 1 if failures else 0
 
 
-def _search(settings: Settings, query: str, k: int) -> int:
+def _search(settings: Settings, query: str, k: int, mode: SearchMode) -> int:
     engine = SearchEngine(settings.engine_config())
     try:
-        for rank, hit in enumerate(engine.search(query, k), start=1):
+        for rank, hit in enumerate(engine.search(query, k, mode=mode), start=1):
             c = hit.citation
             where = ", ".join(
                 str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x

@@ -115,10 +115,18 @@ class SearchFiltersIn(_Strict):
     )
 
 
+SearchModeIn = Literal["hybrid", "dense", "lexical"]
+_MODE_DESCRIPTION = (
+    "hybrid: dense and BM25 fused (default); dense: embeddings only; lexical: BM25 only."
+)
+
+
 class SearchRequest(_Strict):
     query: str = Field(min_length=1, max_length=10_000)
     k: int = Field(10, ge=1, le=100, description="Number of hits.")
     filters: SearchFiltersIn | None = None
+    mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
+    min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits scoring below this.")
 
     model_config = ConfigDict(
         extra="forbid",
@@ -142,13 +150,64 @@ class CitationOut(BaseModel):
 class SearchHitOut(BaseModel):
     chunk_id: int
     text: str
-    score: float = Field(description="Cosine similarity of query and chunk embeddings, -1..1.")
+    score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="Relevance in [0, 1], comparable across modes: dense = cosine similarity "
+        "(clipped at 0); lexical = BM25 / (BM25 + 10); hybrid = the mean of the two.",
+    )
     citation: CitationOut
 
 
 class SearchResponse(BaseModel):
     query: str
     hits: list[SearchHitOut]
+
+
+class SupportRequest(_Strict):
+    claim: str = Field(min_length=1, max_length=10_000, description="The statement to support.")
+    k: int = Field(5, ge=1, le=50, description="Most passages returned.")
+    filters: SearchFiltersIn | None = None
+    mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
+    min_support: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Support needed for the verdict 'supported'; the calibrated default "
+        "(SEMSEARCH_MIN_SUPPORT) when omitted.",
+    )
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"claim": "A suicide bombing near the Islamabad courts killed 12 people.", "k": 3}
+            ]
+        },
+    )
+
+
+class EvidenceOut(BaseModel):
+    text: str = Field(description="A sentence of the document: text[char_start:char_end].")
+    char_start: int
+    char_end: int
+    score: float = Field(ge=0.0, le=1.0, description="Cosine similarity to the claim, >= 0.")
+
+
+class SupportingPassageOut(BaseModel):
+    text: str
+    support: float = Field(
+        ge=0.0, le=1.0, description="Calibrated probability that the passage supports the claim."
+    )
+    evidence: list[EvidenceOut] = Field(description="Best sentences first (at most 3).")
+    citation: CitationOut
+
+
+class SupportResponse(BaseModel):
+    claim: str
+    verdict: Literal["supported", "insufficient_evidence"]
+    support: float = Field(ge=0.0, le=1.0, description="The best passage's support.")
+    passages: list[SupportingPassageOut] = Field(description="Best supported first.")
 
 
 class StatsOut(BaseModel):

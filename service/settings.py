@@ -8,6 +8,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.engine import EngineConfig
+from index.support import DEFAULT_MIN_SUPPORT
 
 
 class Settings(BaseSettings):
@@ -30,6 +31,12 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(
         4, ge=1, le=64, description="Engine calls (embedding, search) running at once."
     )
+    min_support: float = Field(
+        DEFAULT_MIN_SUPPORT,
+        ge=0.0,
+        le=1.0,
+        description="Support a passage needs for the verdict 'supported' (calibrated on SciFact).",
+    )
     log_level: str = Field("info", description="Python logging level name.")
 
     @field_validator("seed_dir", mode="before")
@@ -43,4 +50,5 @@ class Settings(BaseSettings):
             chunk_tokens=self.chunk_tokens,
             chunk_overlap_tokens=self.chunk_overlap_tokens,
             embed_batch_size=self.embed_batch_size,
+            min_support=self.min_support,
         )

@@ -1,0 +1,207 @@
+"""Retrieval quality on a BEIR-format dataset, through the same SearchEngine the API uses.
+
+Metrics are document-level, as in BEIR: a document ranks where its best chunk ranks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.engine import SearchEngine
+from index.models import DocumentInput, Verdict
+from index.retrieval import SearchMode
+from index.text import repair_text
+
+Qrels = dict[str, dict[str, int]]
+CHUNK_DEPTH = 400  # chunks retrieved per query: enough for 100 distinct documents
+
+
+@dataclass(frozen=True)
+class RetrievalScores:
+    mode: str
+    queries: int
+    ndcg_at_10: float
+    recall_at_10: float
+    recall_at_100: float
+    mrr_at_10: float
+
+
+def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield json.loads(line)
+
+
+def corpus_documents(path: Path) -> Iterator[DocumentInput]:
+    """BEIR corpus.jsonl records as documents (id, title, text)."""
+    for record in read_jsonl(path):
+        title = str(record.get("title") or "").strip()
+        yield DocumentInput(id=str(record["_id"]), title=title or None, text=str(record["text"]))
+
+
+def read_queries(path: Path) -> dict[str, str]:
+    return {str(r["_id"]): str(r["text"]) for r in read_jsonl(path)}
+
+
+def read_qrels(path: Path) -> Qrels:
+    """query-id, corpus-id, score (tab separated, one header line)."""
+    qrels: Qrels = {}
+    with path.open(encoding="utf-8") as handle:
+        next(handle, None)
+        for line in handle:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 3 and int(parts[2]) > 0:
+                qrels.setdefault(parts[0], {})[parts[1]] = int(parts[2])
+    return qrels
+
+
+def index_corpus(
+    engine: SearchEngine,
+    documents: Sequence[DocumentInput],
+    batch: int = 256,
+    progress: Callable[[int], None] | None = None,
+) -> None:
+    """Upsert the corpus in batches, reporting each batch's size to ``progress``."""
+    for start in range(0, len(documents), batch):
+        engine.upsert(documents[start : start + batch])
+        if progress is not None:
+            progress(len(documents[start : start + batch]))
+
+
+def ranked_documents(engine: SearchEngine, query: str, mode: SearchMode) -> list[str]:
+    """Document ids, best first, each at the rank of its best chunk."""
+    seen: dict[str, None] = {}
+    for hit in engine.search(query, CHUNK_DEPTH, mode=mode):
+        seen.setdefault(hit.citation.document_id, None)
+    return list(seen)
+
+
+def ndcg_at(ranking: Sequence[str], relevant: dict[str, int], k: int) -> float:
+    dcg = sum(relevant.get(d, 0) / math.log2(i + 2) for i, d in enumerate(ranking[:k]))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranking: Sequence[str], relevant: dict[str, int], k: int) -> float:
+    return len(set(ranking[:k]) & set(relevant)) / len(relevant) if relevant else 0.0
+
+
+def mrr_at(ranking: Sequence[str], relevant: dict[str, int], k: int) -> float:
+    return next((1 / (i + 1) for i, d in enumerate(ranking[:k]) if d in relevant), 0.0)
+
+
+def evaluate_retrieval(
+    engine: SearchEngine,
+    queries: dict[str, str],
+    qrels: Qrels,
+    mode: SearchMode,
+    progress: Callable[[int], None] | None = None,
+) -> RetrievalScores:
+    """BEIR metrics over every query that has relevance judgements."""
+    totals = [0.0, 0.0, 0.0, 0.0]
+    judged = [qid for qid in queries if qid in qrels]
+    for qid in judged:
+        ranking = ranked_documents(engine, queries[qid], mode)
+        relevant = qrels[qid]
+        for position, value in enumerate(
+            (
+                ndcg_at(ranking, relevant, 10),
+                recall_at(ranking, relevant, 10),
+                recall_at(ranking, relevant, 100),
+                mrr_at(ranking, relevant, 10),
+            )
+        ):
+            totals[position] += value
+        if progress is not None:
+            progress(1)
+    n = max(len(judged), 1)
+    return RetrievalScores(mode.value, len(judged), *(t / n for t in totals))
+
+
+@dataclass(frozen=True)
+class SupportScores:
+    """Find-supporting-passages quality on claims with sentence-level evidence."""
+
+    mode: str
+    support_claims: int
+    passage_hit_at_5: float
+    evidence_hit_at_1: float
+    evidence_hit_at_3: float
+    # verdict counts: {claim label: {verdict: n}} for SUPPORT and NOT_ENOUGH_INFO claims
+    verdicts: dict[str, dict[str, int]]
+
+
+def gold_evidence_spans(
+    engine: SearchEngine, claim: dict[str, Any], raw_texts: dict[str, str]
+) -> dict[str, list[tuple[int, int]]]:
+    """SUPPORT evidence of a claim as spans in the stored (cleaned) text of each document.
+
+    The dataset's offsets index the raw abstract; the stored text is cleaned, so each gold
+    sentence is cleaned the same way and located in the stored text.
+    """
+    spans: dict[str, list[tuple[int, int]]] = {}
+    for doc_id, labelled in dict(claim.get("evidence") or {}).items():
+        stored = engine.get(doc_id).text
+        for annotation in labelled:
+            if annotation["label"] != "SUPPORT":
+                continue
+            for start, end in annotation["spans"]:
+                piece = repair_text(raw_texts[doc_id][start:end])
+                position = stored.find(piece)
+                if position >= 0:
+                    spans.setdefault(doc_id, []).append((position, position + len(piece)))
+    return spans
+
+
+def evaluate_support(
+    engine: SearchEngine,
+    claims: Sequence[dict[str, Any]],
+    raw_texts: dict[str, str],
+    mode: SearchMode,
+    progress: Callable[[int], None] | None = None,
+) -> SupportScores:
+    """Passage hit@5 and evidence hit@1/@3 on SUPPORT claims; verdicts on SUPPORT and NEI.
+
+    Evidence hit@n: one of the n highest-scoring evidence sentences, over all returned
+    passages, overlaps a gold SUPPORT sentence of a gold document.
+    """
+    verdicts: dict[str, dict[str, int]] = {
+        label: {v.value: 0 for v in Verdict} for label in ("SUPPORT", "NOT_ENOUGH_INFO")
+    }
+    passage_hits = evidence_1 = evidence_3 = support_claims = 0
+    for claim in claims:
+        label = str(claim.get("label"))
+        if label not in verdicts:
+            continue
+        result = engine.support(str(claim["claim"]), k=5, mode=mode)
+        verdicts[label][result.verdict.value] += 1
+        if progress is not None:
+            progress(1)
+        if label != "SUPPORT":
+            continue
+        gold = gold_evidence_spans(engine, claim, raw_texts)
+        if not gold:
+            continue
+        support_claims += 1
+        passage_hits += any(p.citation.document_id in gold for p in result.passages)
+        evidence = sorted(
+            ((e.score, p.citation.document_id, e) for p in result.passages for e in p.evidence),
+            key=lambda item: -item[0],
+        )
+        hits = [
+            any(e.char_start < b and a < e.char_end for a, b in gold.get(doc_id, []))
+            for _, doc_id, e in evidence[:3]
+        ]
+        evidence_1 += any(hits[:1])
+        evidence_3 += any(hits)
+    n = max(support_claims, 1)
+    return SupportScores(
+        mode.value, support_claims, passage_hits / n, evidence_1 / n, evidence_3 / n, verdicts
+    )

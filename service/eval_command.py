@@ -1,0 +1,120 @@
+"""`semsearch eval`: index a BEIR-format dataset in a throw-away data dir and print quality."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from index.engine import SearchEngine
+from index.evaluation import (
+    corpus_documents,
+    evaluate_retrieval,
+    evaluate_support,
+    index_corpus,
+    read_jsonl,
+    read_qrels,
+    read_queries,
+)
+from index.retrieval import SearchMode
+from service.settings import Settings
+
+
+class EvalInputError(Exception):
+    """The dataset directory or a named file is missing or unusable."""
+
+
+def _qrels_path(dataset: Path, given: Path | None) -> Path:
+    if given is not None:
+        return given
+    found = sorted((dataset / "qrels").glob("*.tsv"))
+    test = dataset / "qrels" / "test.tsv"
+    if test in found or len(found) == 1:
+        return test if test in found else found[0]
+    raise EvalInputError(f"name the qrels file with --qrels (found {len(found)} in {dataset})")
+
+
+def run_eval(settings: Settings, args: argparse.Namespace) -> int:
+    dataset: Path = args.dataset
+    for name in ("corpus.jsonl", "queries.jsonl"):
+        if not (dataset / name).is_file():
+            raise EvalInputError(f"{dataset / name} not found")
+    qrels_path = _qrels_path(dataset, args.qrels)
+    if not qrels_path.is_file() or (args.claims and not args.claims.is_file()):
+        raise EvalInputError(f"{qrels_path if not qrels_path.is_file() else args.claims} not found")
+    modes = list(SearchMode) if args.mode == "all" else [SearchMode(args.mode)]
+    with tempfile.TemporaryDirectory(prefix="semsearch-eval-") as scratch:
+        data_dir = args.data_dir or Path(scratch)
+        config = dataclasses.replace(settings.engine_config(), data_dir=data_dir)
+        engine = SearchEngine(config)
+        try:
+            report = _evaluate(engine, dataset, qrels_path, args.claims, modes)
+        finally:
+            engine.close()
+    print(json.dumps(report, indent=2) if args.json else _table(report))
+    return 0
+
+
+def _evaluate(
+    engine: SearchEngine,
+    dataset: Path,
+    qrels_path: Path,
+    claims_path: Path | None,
+    modes: list[SearchMode],
+) -> dict[str, Any]:
+    documents = list(corpus_documents(dataset / "corpus.jsonl"))
+    started = time.perf_counter()
+    with tqdm(total=len(documents), unit="doc", desc="index") as bar:
+        index_corpus(engine, documents, progress=bar.update)
+    report: dict[str, Any] = {
+        "dataset": str(dataset),
+        "documents": len(documents),
+        "chunks": engine.stats().chunks,
+        "index_seconds": round(time.perf_counter() - started, 1),
+        "retrieval": [],
+    }
+    queries, qrels = read_queries(dataset / "queries.jsonl"), read_qrels(qrels_path)
+    for mode in modes:
+        with tqdm(total=sum(q in qrels for q in queries), unit="q", desc=mode.value) as bar:
+            scores = evaluate_retrieval(engine, queries, qrels, mode, progress=bar.update)
+        report["retrieval"].append(dataclasses.asdict(scores))
+    if claims_path is not None:
+        claims = list(read_jsonl(claims_path))
+        raw = {d.id or "": d.text for d in documents}
+        mode = SearchMode.HYBRID if SearchMode.HYBRID in modes else modes[0]
+        with tqdm(total=len(claims), unit="claim", desc="support") as bar:
+            support = evaluate_support(engine, claims, raw, mode, progress=bar.update)
+        report["support"] = dataclasses.asdict(support)
+    report["total_seconds"] = round(time.perf_counter() - started, 1)
+    return report
+
+
+def _table(report: dict[str, Any]) -> str:
+    lines = [
+        f"{report['dataset']}: {report['documents']} documents, {report['chunks']} chunks, "
+        f"indexed in {report['index_seconds']} s",
+        f"{'mode':<8} {'queries':>7} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}",
+    ]
+    for r in report["retrieval"]:
+        lines.append(
+            f"{r['mode']:<8} {r['queries']:>7} {r['ndcg_at_10']:>8.4f} {r['recall_at_10']:>7.4f} "
+            f"{r['recall_at_100']:>7.4f} {r['mrr_at_10']:>7.4f}"
+        )
+    if "support" in report:
+        s = report["support"]
+        lines += [
+            f"support ({s['mode']}), {s['support_claims']} SUPPORT claims: passage hit@5 "
+            f"{s['passage_hit_at_5']:.4f}, evidence hit@1 {s['evidence_hit_at_1']:.4f}, "
+            f"evidence hit@3 {s['evidence_hit_at_3']:.4f}",
+            "verdicts (claim label -> verdict counts):",
+        ]
+        for label, counts in s["verdicts"].items():
+            lines.append(f"  {label:<16} " + ", ".join(f"{v}: {n}" for v, n in counts.items()))
+    lines.append(f"total {report['total_seconds']} s")
+    return "\n".join(lines)
