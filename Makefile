@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi bench clean
+.PHONY: install run test lint typecheck pytest openapi bench bench-quality clean
 
 install: $(STAMP)
 
@@ -36,6 +36,11 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/query_latency.py
+
+# Retrieval and support quality on SciFact (training split), read in place from ../shared.
+SCIFACT ?= ../shared/eval/scifact
+bench-quality: install
+	$(BIN)/semsearch eval $(SCIFACT) --claims $(SCIFACT)/claims_train.jsonl
 
 clean:
 	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache

@@ -131,6 +131,7 @@ class Evidence:
 class SupportingPassage:
     text: str
     support: float
+    relevance: float  # the passage's retrieval score, as search reports it
     evidence: list[Evidence]
     citation: Citation
 

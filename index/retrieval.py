@@ -24,7 +24,7 @@ from index.store import Store
 from index.vectors import VectorIndex
 
 DENSE_WEIGHT = 0.5
-LEXICAL_HALF = 10.0
+LEXICAL_HALF = 20.0
 CANDIDATES = 100  # per side, before fusion
 
 

@@ -154,7 +154,7 @@ class SearchHitOut(BaseModel):
         ge=0.0,
         le=1.0,
         description="Relevance in [0, 1], comparable across modes: dense = cosine similarity "
-        "(clipped at 0); lexical = BM25 / (BM25 + 10); hybrid = the mean of the two.",
+        "(clipped at 0); lexical = BM25 / (BM25 + 20); hybrid = the mean of the two.",
     )
     citation: CitationOut
 
@@ -198,6 +198,9 @@ class SupportingPassageOut(BaseModel):
     text: str
     support: float = Field(
         ge=0.0, le=1.0, description="Calibrated probability that the passage supports the claim."
+    )
+    relevance: float = Field(
+        ge=0.0, le=1.0, description="Retrieval score of the passage, as search reports it."
     )
     evidence: list[EvidenceOut] = Field(description="Best sentences first (at most 3).")
     citation: CitationOut

@@ -167,3 +167,50 @@ def test_restart_keeps_every_document(tmp_path: Path) -> None:
             assert hit["citation"]["document_id"] == "kept"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_search_modes_and_min_score(client: httpx.Client, mode: str) -> None:
+    body = {"query": EXAMPLE_QUERY, "k": 10, "mode": mode}
+    hits = client.post("/v1/search", json=body).json()["hits"]
+    assert hits[0]["citation"]["document_id"] == BOMBING_ARTICLE
+    assert all(0.0 <= h["score"] <= 1.0 for h in hits)
+    cut = hits[len(hits) // 2]["score"]
+    kept = client.post("/v1/search", json={**body, "min_score": cut}).json()["hits"]
+    assert kept and all(h["score"] >= cut for h in kept) and len(kept) < len(hits)
+
+
+def test_find_supporting_passages(client: httpx.Client) -> None:
+    claim = "A suicide bombing near the Islamabad district courts killed 12 people."
+    response = client.post("/v1/passages/support", json={"claim": claim, "k": 3})
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert result["verdict"] == "supported" and result["claim"] == claim
+    first = result["passages"][0]
+    assert first["citation"]["document_id"] == BOMBING_ARTICLE
+    assert result["support"] == first["support"]
+    text = client.get(f"/v1/documents/{BOMBING_ARTICLE}").json()["text"]
+    assert text[first["citation"]["char_start"] : first["citation"]["char_end"]] == first["text"]
+    for evidence in first["evidence"]:
+        assert text[evidence["char_start"] : evidence["char_end"]] == evidence["text"]
+    assert any("killed 12 people" in e["text"] for p in result["passages"] for e in p["evidence"])
+
+    off_topic = {"claim": "Apple launched a new iPhone with a titanium frame.", "k": 3}
+    result = client.post("/v1/passages/support", json=off_topic).json()
+    assert result["verdict"] == "insufficient_evidence"
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"claim": " "}, "claim"),
+        ({"claim": "x", "k": 51}, "k"),
+        ({"claim": "x", "min_support": 1.5}, "min_support"),
+        ({"claim": "x", "mode": "fuzzy"}, "mode"),
+        ({"claim": "x", "query": "y"}, "query"),
+    ],
+)
+def test_bad_support_requests_name_the_field(
+    client: httpx.Client, body: dict[str, object], field: str
+) -> None:
+    _assert_problem(client.post("/v1/passages/support", json=body), 422, field)
