@@ -255,7 +255,7 @@ class SearchEngine:
         threshold = self.config.min_support if min_support is None else min_support
         text, vector = self._query(claim, "claim", k, filters)
         candidates = self._ranked(text, vector, k * CANDIDATES_PER_PASSAGE, filters, mode)
-        passages = supporting_passages(self.embedder, vector, candidates, k)
+        passages = supporting_passages(self.embedder, text, vector, candidates, k)
         best = passages[0].support if passages else 0.0
         verdict = (
             Verdict.SUPPORTED if passages and best >= threshold else (Verdict.INSUFFICIENT_EVIDENCE)

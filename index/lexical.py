@@ -7,7 +7,9 @@ so it can never disagree with them. Rows are keyed by chunk id (the FTS5 rowid).
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Sequence
+from contextlib import closing
 from typing import Any
 
 from sqlalchemy import Connection, Select, column, func, literal_column, select, table, text
@@ -94,3 +96,21 @@ def search(
         statement = statement.where(fts.c.rowid.in_(allowed))
     rows = connection.execute(statement).all()
     return [(int(chunk_id), float(value)) for chunk_id, value in rows]
+
+
+def bm25_among(query: str, texts: Sequence[str]) -> list[float]:
+    """BM25 of each text for the query, with term statistics taken from the texts themselves.
+
+    Used to weigh a claim's words against a handful of candidate sentences: an in-memory FTS5
+    table with the same tokenizer as the index, built and dropped per call.
+    """
+    expression = match_expression(query)
+    if expression is None or not texts:
+        return [0.0] * len(texts)
+    with closing(sqlite3.connect(":memory:")) as connection:
+        connection.execute(f"CREATE VIRTUAL TABLE t USING fts5(body, tokenize='{TOKENIZER}')")
+        connection.executemany("INSERT INTO t(rowid, body) VALUES (?, ?)", enumerate(texts))
+        scores = dict(
+            connection.execute("SELECT rowid, -bm25(t) FROM t WHERE t MATCH ?", (expression,))
+        )
+    return [max(float(scores.get(i, 0.0)), 0.0) for i in range(len(texts))]
