@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi bench bench-quality clean
+.PHONY: install run test lint typecheck pytest openapi fuzz bench bench-quality clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ test: lint typecheck pytest
 
 openapi: install
 	$(BIN)/python -m service.openapi > openapi/openapi.json
+
+# A larger schemathesis campaign than the one in `make test`: more examples, a random seed.
+FUZZ_EXAMPLES ?= 300
+fuzz: install
+	SEMSEARCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SEMSEARCH_FUZZ_SEED= $(BIN)/python -m pytest tests/test_contract_fuzz.py
 
 bench: install
 	$(BIN)/python bench/query_latency.py

@@ -62,7 +62,8 @@ def retrieve(
     before ranking.
     """
     if mode is SearchMode.DENSE:
-        return [(i, max(s, 0.0)) for i, s in index.search(query_vector, k, allowed_ids)]
+        # float32 cosines of a text with itself can exceed 1 by an ulp: clip both ends
+        return [(i, min(max(s, 0.0), 1.0)) for i, s in index.search(query_vector, k, allowed_ids)]
     depth = max(k, params.candidates)
     lexical = store.lexical_search(query, depth, filters)
     if mode is SearchMode.LEXICAL:

@@ -19,8 +19,16 @@ import ftfy
 _INVISIBLE_MOJIBAKE_SPACED = re.compile("[\u2860\u28a0\u28e0\u2920]")
 _INVISIBLE_MOJIBAKE = re.compile("\u00e2[\u02c7\u02d8\u0141\u00a4]")
 
+
 # Conservative ftfy: repair encodings, but keep typographic quotes and other real punctuation.
-_FTFY_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, normalization="NFKC", explain=False)
+# Terminal escapes stay (their control character goes): web text has none, and removing them
+# would make a visible "[0m" vanish.
+_FTFY_CONFIG = ftfy.TextFixerConfig(
+    uncurl_quotes=False,
+    remove_terminal_escapes=False,
+    normalization="NFKC",
+    explain=False,
+)
 
 # Whole lines that are page furniture rather than article text (matched case-insensitively).
 _CHROME_LINES = [
@@ -117,8 +125,9 @@ def repair_text(raw: str) -> str:
     text = ftfy.fix_text(text, _FTFY_CONFIG)
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\u2028", "\n")
     text = text.replace("\u2029", "\n\n")
-    # Format characters (zero-width spaces, joiners, BOMs, soft hyphens) are invisible noise.
-    text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    # Format characters (zero-width spaces, joiners, BOMs, soft hyphens) are invisible noise;
+    # a lone surrogate (possible in JSON, never valid Unicode) cannot even be stored.
+    text = "".join(ch for ch in text if unicodedata.category(ch) not in {"Cf", "Cs"})
     return normalise_whitespace(text)
 
 
@@ -126,6 +135,39 @@ def normalise_whitespace(text: str) -> str:
     """Collapse runs of spaces, strip every line, keep at most one blank line between blocks."""
     lines = [_HORIZONTAL_SPACE.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def _blank_class_body() -> str:
+    """Regex class body of the BMP characters that clean to nothing on their own.
+
+    Candidates are whitespace, controls (Cc), format characters (Cf) and the invisible-operator
+    mojibake; each is kept if repair_text really removes it (ftfy turns most C1 controls into
+    the Windows-1252 characters they stood for, so those are not blank).
+    """
+    candidates = [
+        code
+        for code in range(0x10000)
+        if chr(code).isspace() or unicodedata.category(chr(code)) in {"Cc", "Cf"}
+    ] + [0x2860, 0x28A0, 0x28E0, 0x2920, 0xFFFC]
+    blank = {code for code in candidates if not repair_text(chr(code))}
+    body, code = "", 0
+    while code < 0x10000:
+        if code not in blank:
+            code += 1
+            continue
+        end = code
+        while end + 1 in blank:
+            end += 1
+        body += f"\\u{code:04x}" + (f"-\\u{end:04x}" if end > code else "")
+        code = end + 1
+    return body
+
+
+# One character that survives cleaning as visible text, and one that does not. The API declares
+# query, claim and document text with the first ("contains a visible character"); the engine
+# rejects a text that cleans to nothing with a 422 naming the field.
+BLANK_CHARACTER_PATTERN = f"[{_blank_class_body()}]"
+VISIBLE_CHARACTER_PATTERN = f"[^{BLANK_CHARACTER_PATTERN[1:-1]}]"
 
 
 def is_chrome_line(line: str) -> bool:

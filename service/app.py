@@ -12,11 +12,28 @@ from fastapi import FastAPI
 from index.engine import SearchEngine
 from index.sources import expand_paths, read_documents
 from service.deps import AppState
+from service.docs import install_offline_docs
 from service.errors import install_error_handlers
+from service.guards import BodySizeLimit
 from service.routes import documents, health, passages, search
 from service.settings import Settings
+from service.spec import build_openapi
 
 log = logging.getLogger(__name__)
+
+DESCRIPTION = """Semantic search over cleaned documents where every hit carries a citation you can
+check: `document.text[char_start:char_end]` is exactly the returned text. Given a claim, it finds
+the passages that support it and the exact sentences inside them, with a verdict.
+
+Errors are RFC 9457 problem details (`application/problem+json`) whose `errors` name each
+failing field. Request bodies must be `application/json`; unknown fields are rejected."""
+
+TAGS = [
+    {"name": "search", "description": "Similarity search with citations."},
+    {"name": "passages", "description": "Passages and sentences that support a claim."},
+    {"name": "documents", "description": "Insert, replace, read and delete documents."},
+    {"name": "health", "description": "Liveness, readiness and index statistics."},
+]
 
 
 def open_engine(settings: Settings) -> SearchEngine:
@@ -52,9 +69,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="semsearch",
         version="0.1.0",
         summary="Semantic search with exact, verifiable citations.",
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
+    app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
     install_error_handlers(app)
+    install_offline_docs(app)
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(passages.router)

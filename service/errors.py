@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -9,20 +11,105 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from index.errors import DocumentNotFoundError, InvalidInputError
 from service.schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
+log = logging.getLogger(__name__)
+
+
+class RequestRejectedError(Exception):
+    """A request the service refuses before the engine sees it; ``field`` names the culprit."""
+
+    status = 400
+    title = "Bad Request"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class ContentTooLargeError(RequestRejectedError):
+    status = 413
+    title = "Content Too Large"
+
+
+class UnsupportedMediaTypeError(RequestRejectedError):
+    status = 415
+    title = "Unsupported Media Type"
 
 
 def problem_response(
-    status: int, title: str, detail: str, errors: list[FieldError] | None = None
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = Problem(
         type="about:blank", title=title, status=status, detail=detail, errors=errors or []
     )
-    return JSONResponse(body.model_dump(), status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+# What each error status means in this API, as the spec declares it.
+_DESCRIPTIONS = {
+    400: "Malformed JSON: the body does not parse.",
+    404: "No such document.",
+    413: "Too large: the body, a document's text or the batch is above its limit.",
+    415: "The body is not sent as application/json.",
+    422: "A field is invalid; `errors` names each one.",
+    500: "Unexpected server error (logged; no details are exposed).",
+}
+_EXAMPLES: dict[int, dict[str, Any]] = {
+    400: {"title": "Malformed JSON", "detail": "The request body is not valid JSON."},
+    404: {"title": "Document not found", "detail": "no document with id 'press-1'"},
+    413: {
+        "title": "Content Too Large",
+        "detail": "documents[0].text: has 1200000 characters; the limit is 1000000",
+        "errors": [
+            {
+                "field": "documents[0].text",
+                "message": "has 1200000 characters; the limit is 1000000",
+            }
+        ],
+    },
+    415: {
+        "title": "Unsupported Media Type",
+        "detail": "content-type: must be application/json, not 'text/plain'",
+        "errors": [
+            {"field": "content-type", "message": "must be application/json, not 'text/plain'"}
+        ],
+    },
+    422: {
+        "title": "Invalid request",
+        "detail": "k: Input should be less than or equal to 100",
+        "errors": [{"field": "k", "message": "Input should be less than or equal to 100"}],
+    },
+    500: {"title": "Internal Server Error", "detail": "An unexpected error occurred."},
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for error statuses, each a Problem with an example."""
+    return {
+        status: {
+            "model": Problem,
+            "description": _DESCRIPTIONS[status],
+            "content": {
+                PROBLEM_JSON: {
+                    "example": {"type": "about:blank", "status": status, "errors": []}
+                    | _EXAMPLES[status]
+                }
+            },
+        }
+        for status in (*statuses, 500)
+    }
 
 
 def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
@@ -52,14 +139,44 @@ async def _invalid_input(_: Request, error: Exception) -> JSONResponse:
     return problem_response(422, "Invalid request", str(error), [field_error])
 
 
+async def _rejected(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestRejectedError)
+    field_error = FieldError(field=error.field, message=error.message)
+    return problem_response(error.status, error.title, str(error), [field_error])
+
+
 async def _not_found(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DocumentNotFoundError)
     return problem_response(404, "Document not found", str(error))
 
 
-async def _http_error(_: Request, error: Exception) -> JSONResponse:
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    return problem_response(error.status_code, _reason(error.status_code), str(error.detail))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+    return problem_response(
+        error.status_code, _reason(error.status_code), str(error.detail), headers=headers
+    )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of every route on this path (Starlette's Allow names only the first)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if (
+            isinstance(route, Route)
+            and route.methods
+            and route.matches(request.scope)[0] != Match.NONE
+        ):
+            methods |= route.methods
+    return sorted(methods)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    # The traceback goes to the log, never to the client.
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem_response(500, "Internal Server Error", "An unexpected error occurred.")
 
 
 def _reason(status: int) -> str:
@@ -72,5 +189,7 @@ def _reason(status: int) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidInputError, _invalid_input)
+    app.add_exception_handler(RequestRejectedError, _rejected)
     app.add_exception_handler(DocumentNotFoundError, _not_found)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

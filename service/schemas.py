@@ -5,18 +5,59 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
 from index.engine import DOCUMENT_ID_PATTERN
+from index.text import VISIBLE_CHARACTER_PATTERN
 
 MetadataValue = str | int | float | bool
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
 
 
-class _Strict(BaseModel):
-    """Request bodies reject unknown fields, so a typo never passes silently."""
+def _iso_date_string(value: object) -> object:
+    if not isinstance(value, str):  # lax dates would take a number as a Unix time
+        raise PydanticCustomError("date_type", "Input should be an ISO 8601 date string")
+    return value
 
-    model_config = ConfigDict(extra="forbid")
+
+def _json_integer(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+# JSON has no date type: an ISO 8601 string ("2025-11-18"), nothing else.
+IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
+# JSON Schema's integer: 5 or 5.0, never "5" or true.
+JsonInt = Annotated[int, Strict(False), BeforeValidator(_json_integer)]
+# "Contains a visible character": declared in the spec; the engine enforces it (a text that
+# cleans to nothing) with a 422 naming the field.
+_NOT_BLANK: JsonDict = {"pattern": VISIBLE_CHARACTER_PATTERN}
+
+
+def _examples(*examples: JsonDict) -> ConfigDict:
+    return ConfigDict(json_schema_extra={"examples": list(examples)})
+
+
+_CITATION_EXAMPLE: JsonDict = {
+    "document_id": "003_997123c907f1ca25",
+    "title": "Pakistan, China Boost Counter-Terrorism Cooperation After Blast Kills 12",
+    "source": "SouthAsianDesk",
+    "url": None,
+    "published_at": "2025-11-18",
+    "chunk_index": 0,
+    "char_start": 0,
+    "char_end": 681,
+}
+
+
+class _Strict(BaseModel):
+    """Request bodies reject unknown fields, so a typo never passes silently, and take JSON
+    types as declared: no "5" for 5 and no false for 0.0. Dates stay ISO strings."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class FieldError(BaseModel):
@@ -25,31 +66,52 @@ class FieldError(BaseModel):
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details: every 4xx and 5xx body, as application/problem+json."""
 
     type: str = "about:blank"
     title: str
     status: int
     detail: str
-    errors: list[FieldError] = Field(default_factory=list)
+    errors: list[FieldError] = Field(
+        default_factory=list, description="One entry per failing field; empty when none applies."
+    )
+
+    model_config = _examples(
+        {
+            "type": "about:blank",
+            "title": "Invalid request",
+            "status": 422,
+            "detail": "k: Input should be less than or equal to 100",
+            "errors": [{"field": "k", "message": "Input should be less than or equal to 100"}],
+        }
+    )
 
 
-class DocumentIn(_Strict):
+class NewDocument(_Strict):
     id: DocumentId | None = Field(
         None, description="Stable id; generated when omitted. Upserting an id replaces it."
     )
     title: str | None = Field(None, max_length=1000)
-    text: str = Field(min_length=1, description="Raw text; cleaned before it is stored.")
+    text: str = Field(
+        min_length=1,
+        description="Raw text; cleaned before it is stored. At most SEMSEARCH_MAX_DOCUMENT_CHARS "
+        "characters (default 1,000,000; 413 above).",
+        json_schema_extra=_NOT_BLANK,
+    )
     source: str | None = Field(None, max_length=1000, description="Publisher or origin.")
     url: str | None = Field(None, max_length=4000)
-    published_at: date | None = None
+    published_at: IsoDate | None = None
     metadata: dict[str, MetadataValue] = Field(
         default_factory=dict, description="Flat key/value pairs, filterable by equality."
     )
 
 
 class UpsertRequest(_Strict):
-    documents: list[DocumentIn] = Field(min_length=1, max_length=1000)
+    documents: list[NewDocument] = Field(
+        min_length=1,
+        description="At most SEMSEARCH_MAX_BATCH_DOCUMENTS documents (default 1000; 413 above), "
+        "with distinct ids.",
+    )
 
     model_config = ConfigDict(
         extra="forbid",
@@ -72,17 +134,21 @@ class UpsertRequest(_Strict):
     )
 
 
-class UpsertResultOut(BaseModel):
+class UpsertResult(BaseModel):
     id: str
     status: Literal["created", "updated", "unchanged"]
     chunk_count: int
 
 
 class UpsertResponse(BaseModel):
-    results: list[UpsertResultOut]
+    results: list[UpsertResult] = Field(description="One per input document, in order.")
+
+    model_config = _examples(
+        {"results": [{"id": "press-2025-11-18", "status": "created", "chunk_count": 3}]}
+    )
 
 
-class DocumentSummaryOut(BaseModel):
+class DocumentSummary(BaseModel):
     id: str
     title: str | None
     source: str | None
@@ -93,23 +159,45 @@ class DocumentSummaryOut(BaseModel):
     chunk_count: int
 
 
-class DocumentOut(DocumentSummaryOut):
+_SUMMARY_EXAMPLE: JsonDict = {
+    "id": "press-2025-11-18",
+    "title": "Pakistan and China boost counter-terrorism cooperation",
+    "source": "SouthAsianDesk",
+    "url": None,
+    "published_at": "2025-11-18",
+    "metadata": {"lang": "en"},
+    "char_count": 51,
+    "chunk_count": 1,
+}
+
+
+class Document(DocumentSummary):
     text: str = Field(description="The cleaned text; citation offsets index into it.")
 
+    model_config = _examples(
+        _SUMMARY_EXAMPLE | {"text": "Pakistan and China agreed on Monday to enhance ..."}
+    )
 
-class DocumentPageOut(BaseModel):
-    items: list[DocumentSummaryOut]
+
+class DocumentPage(BaseModel):
+    items: list[DocumentSummary]
     total: int
     offset: int
     limit: int
     next_offset: int | None = Field(description="Offset of the next page; null on the last one.")
 
+    model_config = _examples(
+        {"items": [_SUMMARY_EXAMPLE], "total": 1, "offset": 0, "limit": 50, "next_offset": None}
+    )
 
-class SearchFiltersIn(_Strict):
+
+class SearchFilters(_Strict):
     document_ids: list[DocumentId] | None = Field(None, max_length=1000)
     sources: list[str] | None = Field(None, max_length=1000)
-    published_after: date | None = Field(None, description="Inclusive.")
-    published_before: date | None = Field(None, description="Inclusive.")
+    published_after: IsoDate | None = Field(None, description="Inclusive.")
+    published_before: IsoDate | None = Field(
+        None, description="Inclusive; not before published_after (422 otherwise)."
+    )
     metadata: dict[str, MetadataValue] | None = Field(
         None, description="Every key must equal the given value."
     )
@@ -122,9 +210,9 @@ _MODE_DESCRIPTION = (
 
 
 class SearchRequest(_Strict):
-    query: str = Field(min_length=1, max_length=10_000)
-    k: int = Field(10, ge=1, le=100, description="Number of hits.")
-    filters: SearchFiltersIn | None = None
+    query: str = Field(min_length=1, max_length=10_000, json_schema_extra=_NOT_BLANK)
+    k: JsonInt = Field(10, ge=1, le=100, description="Number of hits.")
+    filters: SearchFilters | None = None
     mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits scoring below this.")
 
@@ -136,7 +224,7 @@ class SearchRequest(_Strict):
     )
 
 
-class CitationOut(BaseModel):
+class Citation(BaseModel):
     document_id: str
     title: str | None
     source: str | None
@@ -147,7 +235,7 @@ class CitationOut(BaseModel):
     char_end: int
 
 
-class SearchHitOut(BaseModel):
+class SearchHit(BaseModel):
     chunk_id: int
     text: str
     score: float = Field(
@@ -156,18 +244,38 @@ class SearchHitOut(BaseModel):
         description="Relevance in [0, 1], comparable across modes: dense = cosine similarity "
         "(clipped at 0); lexical = BM25 / (BM25 + 20); hybrid = the mean of the two.",
     )
-    citation: CitationOut
+    citation: Citation
 
 
 class SearchResponse(BaseModel):
     query: str
-    hits: list[SearchHitOut]
+    hits: list[SearchHit] = Field(description="Best first.")
+
+    model_config = _examples(
+        {
+            "query": "suicide bombing outside the Islamabad district courts",
+            "hits": [
+                {
+                    "chunk_id": 40,
+                    "text": "The suicide bombing on November 11 struck outside the Islamabad "
+                    "district courts, ...",
+                    "score": 0.696,
+                    "citation": _CITATION_EXAMPLE | {"chunk_index": 4},
+                }
+            ],
+        }
+    )
 
 
 class SupportRequest(_Strict):
-    claim: str = Field(min_length=1, max_length=10_000, description="The statement to support.")
-    k: int = Field(5, ge=1, le=50, description="Most passages returned.")
-    filters: SearchFiltersIn | None = None
+    claim: str = Field(
+        min_length=1,
+        max_length=10_000,
+        description="The statement to support.",
+        json_schema_extra=_NOT_BLANK,
+    )
+    k: JsonInt = Field(5, ge=1, le=50, description="Most passages returned.")
+    filters: SearchFilters | None = None
     mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
     min_support: float | None = Field(
         None,
@@ -187,14 +295,14 @@ class SupportRequest(_Strict):
     )
 
 
-class EvidenceOut(BaseModel):
+class Evidence(BaseModel):
     text: str = Field(description="A sentence of the document: text[char_start:char_end].")
     char_start: int
     char_end: int
     score: float = Field(ge=0.0, le=1.0, description="Cosine similarity to the claim, >= 0.")
 
 
-class SupportingPassageOut(BaseModel):
+class SupportingPassage(BaseModel):
     text: str
     support: float = Field(
         ge=0.0, le=1.0, description="Calibrated probability that the passage supports the claim."
@@ -202,18 +310,44 @@ class SupportingPassageOut(BaseModel):
     relevance: float = Field(
         ge=0.0, le=1.0, description="Retrieval score of the passage, as search reports it."
     )
-    evidence: list[EvidenceOut] = Field(description="Best sentences first (at most 3).")
-    citation: CitationOut
+    evidence: list[Evidence] = Field(description="Best sentences first (at most 3).")
+    citation: Citation
 
 
 class SupportResponse(BaseModel):
     claim: str
     verdict: Literal["supported", "insufficient_evidence"]
     support: float = Field(ge=0.0, le=1.0, description="The best passage's support.")
-    passages: list[SupportingPassageOut] = Field(description="Best supported first.")
+    passages: list[SupportingPassage] = Field(description="Best supported first.")
+
+    model_config = _examples(
+        {
+            "claim": "A suicide bombing near the Islamabad courts killed 12 people.",
+            "verdict": "supported",
+            "support": 0.52,
+            "passages": [
+                {
+                    "text": "Pakistan, China Boost Counter-Terrorism Cooperation ...",
+                    "support": 0.52,
+                    "relevance": 0.55,
+                    "evidence": [
+                        {
+                            "text": "The discussions, held in Islamabad, focused on security "
+                            "ties following a suicide bombing near the district courts that "
+                            "killed 12 people and injured 36 others.",
+                            "char_start": 231,
+                            "char_end": 385,
+                            "score": 0.76,
+                        }
+                    ],
+                    "citation": _CITATION_EXAMPLE,
+                }
+            ],
+        }
+    )
 
 
-class StatsOut(BaseModel):
+class IndexStats(BaseModel):
     documents: int
     chunks: int
     vectors: int
@@ -221,12 +355,27 @@ class StatsOut(BaseModel):
     dimension: int
     index_type: str
 
+    model_config = _examples(
+        {
+            "documents": 5,
+            "chunks": 65,
+            "vectors": 65,
+            "model": "sentence-transformers/all-MiniLM-L6-v2",
+            "dimension": 384,
+            "index_type": "flat-ip",
+        }
+    )
 
-class HealthOut(BaseModel):
+
+class Health(BaseModel):
     status: Literal["ok"]
 
+    model_config = _examples({"status": "ok"})
 
-class ReadyOut(BaseModel):
+
+class Readiness(BaseModel):
     status: Literal["ready"]
     documents: int
     vectors: int
+
+    model_config = _examples({"status": "ready", "documents": 5, "vectors": 65})

@@ -37,6 +37,15 @@ class Settings(BaseSettings):
         le=1.0,
         description="Support a passage needs for the verdict 'supported' (calibrated on SciFact).",
     )
+    max_request_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    max_document_chars: int = Field(
+        1_000_000, ge=1, description="Longest document text accepted, in characters (413 above)."
+    )
+    max_batch_documents: int = Field(
+        1000, ge=1, description="Most documents in one upsert request (413 above)."
+    )
     log_level: str = Field("info", description="Python logging level name.")
 
     @field_validator("seed_dir", mode="before")

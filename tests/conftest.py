@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -54,6 +54,7 @@ class Server:
 
     data_dir: Path
     port: int
+    env: dict[str, str] = field(default_factory=dict)  # extra SEMSEARCH_* settings
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -68,6 +69,7 @@ class Server:
             "SEMSEARCH_PORT": str(self.port),
             "SEMSEARCH_SEED_DIR": str(SEEDS),
             "SEMSEARCH_LOG_LEVEL": "warning",
+            **self.env,
         }
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
         with open(self.log_path, "ab") as log:

@@ -84,12 +84,28 @@ def test_metadata_change_updates_without_re_embedding(seeded: SearchEngine) -> N
     original = seeded.get(BOMBING_ARTICLE)
     chunk_ids = {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)}
     changed = DocumentInput(
-        id=original.id, text=original.text, title="New title", url="https://example.org/a"
+        id=original.id,
+        text=original.text,
+        title=original.title,
+        url="https://example.org/a",
+        source="Another Source",
     )
     assert seeded.upsert([changed])[0].status is UpsertStatus.UPDATED
     assert {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)} == chunk_ids
     hit = seeded.search(EXAMPLE_QUERY, k=1)[0]
-    assert hit.citation.title == "New title" and hit.citation.url == "https://example.org/a"
+    assert hit.citation.source == "Another Source" and hit.citation.url == "https://example.org/a"
+
+
+def test_title_change_re_embeds_because_titles_head_the_chunk_vectors(
+    seeded: SearchEngine,
+) -> None:
+    original = seeded.get(BOMBING_ARTICLE)
+    before = {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)}
+    changed = DocumentInput(id=original.id, text=original.text, title="New title")
+    assert seeded.upsert([changed])[0].status is UpsertStatus.UPDATED
+    after = seeded.search(EXAMPLE_QUERY, k=100)
+    assert {h.chunk_id for h in after} != before
+    assert after[0].citation.title == "New title"
 
 
 def test_added_document_is_searchable_at_once_and_gone_after_delete(

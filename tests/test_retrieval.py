@@ -75,3 +75,20 @@ def test_lexical_score_is_monotone_and_bounded() -> None:
     values = [lexical_score(x, 10.0) for x in (0.0, 1.0, 10.0, 100.0, 1e9)]
     assert values[0] == 0.0 and values[2] == pytest.approx(0.5)
     assert values == sorted(values) and values[-1] < 1.0
+
+
+@pytest.mark.parametrize("text", ["a", "x", "?", "!!", "Ships dock at the harbour."])
+@pytest.mark.parametrize("mode", list(SearchMode))
+def test_a_query_equal_to_a_chunk_scores_at_most_one(
+    make_engine: MakeEngine, text: str, mode: SearchMode
+) -> None:
+    # Found by schemathesis: float32 cosine of a text with itself was 1.0000001.
+    engine = make_engine()
+    engine.upsert([DocumentInput(id="same", text=text)])
+    hits = engine.search(text, 1, mode=mode)
+    assert all(0.0 <= h.score <= 1.0 for h in hits)
+    result = engine.support(text, 1, mode=mode)
+    assert 0.0 <= result.support <= 1.0
+    for passage in result.passages:
+        assert 0.0 <= passage.relevance <= 1.0
+        assert all(0.0 <= e.score <= 1.0 for e in passage.evidence)

@@ -9,9 +9,17 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.article import parse_article, parse_date
-from index.text import clean_text, repair_text, sentence_spans
+from index.text import (
+    BLANK_CHARACTER_PATTERN,
+    VISIBLE_CHARACTER_PATTERN,
+    clean_text,
+    repair_text,
+    sentence_spans,
+)
 
 SEEDS = sorted((Path(__file__).resolve().parent.parent / "seeds").glob("*.txt"))
 MOJIBAKE = re.compile("[\u2860\u28a0\u28e0\u2920\u00a0\u02c7\u02d8\u0141\u00a4]|â")
@@ -174,3 +182,16 @@ def test_sentence_spans_cover_the_text_in_order(path: Path) -> None:
     assert all(a[1] <= b[0] for a, b in itertools.pairwise(spans))
     covered = "".join(text[s:e] for s, e in spans)
     assert covered.replace(" ", "") == text.replace(" ", "").replace("\n", "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(VISIBLE_CHARACTER_PATTERN))
+def test_a_text_with_a_visible_character_never_cleans_to_nothing(text: str) -> None:
+    # The API declares query, claim and document text with this pattern.
+    assert repair_text(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.from_regex(rf"\A{BLANK_CHARACTER_PATTERN}+\Z"))
+def test_a_text_of_blank_characters_cleans_to_nothing(text: str) -> None:
+    assert repair_text(text) == ""

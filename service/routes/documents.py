@@ -4,54 +4,68 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 
 from index.models import DocumentInput
 from service.deps import StateDep
+from service.errors import problem_responses
+from service.guards import check_batch_limits, require_json
 from service.schemas import (
+    Document,
     DocumentId,
-    DocumentOut,
-    DocumentPageOut,
-    DocumentSummaryOut,
-    Problem,
+    DocumentPage,
+    DocumentSummary,
     UpsertRequest,
     UpsertResponse,
-    UpsertResultOut,
+    UpsertResult,
 )
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-_ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": Problem, "description": "Malformed JSON"},
-    422: {"model": Problem, "description": "Invalid field"},
-}
-_NOT_FOUND: dict[int | str, dict[str, object]] = {
-    404: {"model": Problem, "description": "No such document"},
-    422: {"model": Problem, "description": "Invalid field"},
-}
 
 
-@router.post("", operation_id="upsertDocuments", responses=_ERRORS)
+@router.post(
+    "",
+    operation_id="upsertDocuments",
+    summary="Insert or replace documents",
+    responses=problem_responses(400, 413, 415, 422),
+    dependencies=[Depends(require_json)],
+)
 async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertResponse:
-    """Insert or replace documents by id, all or nothing; unchanged text is not re-embedded."""
+    """Insert or replace documents by id as one all-or-nothing batch.
+
+    Each text is cleaned, chunked and embedded; a document whose cleaned text and title are
+    unchanged is not re-embedded. If any document is rejected, nothing is written.
+    """
+    settings = state.settings
+    check_batch_limits(
+        [document.text for document in body.documents],
+        settings.max_batch_documents,
+        settings.max_document_chars,
+    )
     inputs = [DocumentInput(**document.model_dump()) for document in body.documents]
     results = await state.run(state.engine.upsert, inputs)
     return UpsertResponse(
-        results=[UpsertResultOut.model_validate(r, from_attributes=True) for r in results]
+        results=[UpsertResult.model_validate(r, from_attributes=True) for r in results]
     )
 
 
-@router.get("", operation_id="listDocuments", responses=_ERRORS)
+@router.get(
+    "",
+    operation_id="listDocuments",
+    summary="List documents",
+    responses=problem_responses(422),
+)
 async def list_documents(
     state: StateDep,
-    offset: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most documents returned.")] = 50,
     source: Annotated[str | None, Query(description="Only documents from this source.")] = None,
-) -> DocumentPageOut:
-    """List documents (without text) ordered by id, offset-paginated, optionally by source."""
+) -> DocumentPage:
+    """List documents without their text, ordered by id, offset-paginated, optionally by source."""
     page = await state.run(state.engine.list_documents, offset, limit, source)
     next_offset = offset + len(page.items) if offset + len(page.items) < page.total else None
-    return DocumentPageOut(
-        items=[DocumentSummaryOut.model_validate(i, from_attributes=True) for i in page.items],
+    return DocumentPage(
+        items=[DocumentSummary.model_validate(i, from_attributes=True) for i in page.items],
         total=page.total,
         offset=page.offset,
         limit=page.limit,
@@ -59,18 +73,24 @@ async def list_documents(
     )
 
 
-@router.get("/{document_id}", operation_id="getDocument", responses=_NOT_FOUND)
-async def get_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> DocumentOut:
+@router.get(
+    "/{document_id}",
+    operation_id="getDocument",
+    summary="Get a document",
+    responses=problem_responses(404, 422),
+)
+async def get_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> Document:
     """Get one document with its cleaned text, which citation offsets index into."""
     document = await state.run(state.engine.get, document_id)
-    return DocumentOut.model_validate(document, from_attributes=True)
+    return Document.model_validate(document, from_attributes=True)
 
 
 @router.delete(
     "/{document_id}",
     operation_id="deleteDocument",
+    summary="Delete a document",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=_NOT_FOUND,
+    responses=problem_responses(404, 422),
 )
 async def delete_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> None:
     """Delete a document and its chunks; it stops appearing in results at once."""

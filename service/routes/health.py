@@ -5,25 +5,30 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from service.deps import StateDep
-from service.schemas import HealthOut, ReadyOut, StatsOut
+from service.errors import problem_responses
+from service.schemas import Health, IndexStats, Readiness
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", operation_id="getHealth")
-async def healthz() -> HealthOut:
-    """The process is up."""
-    return HealthOut(status="ok")
+@router.get("/healthz", operation_id="getHealth", summary="Liveness", responses=problem_responses())
+async def healthz() -> Health:
+    """The process is up and answering HTTP."""
+    return Health(status="ok")
 
 
-@router.get("/readyz", operation_id="getReadiness")
-async def readyz(state: StateDep) -> ReadyOut:
+@router.get(
+    "/readyz", operation_id="getReadiness", summary="Readiness", responses=problem_responses()
+)
+async def readyz(state: StateDep) -> Readiness:
     """The model, store and vector index are loaded and serving."""
     stats = await state.run(state.engine.stats)
-    return ReadyOut(status="ready", documents=stats.documents, vectors=stats.vectors)
+    return Readiness(status="ready", documents=stats.documents, vectors=stats.vectors)
 
 
-@router.get("/v1/stats", operation_id="getStats")
-async def stats(state: StateDep) -> StatsOut:
-    """Counts of documents, chunks and vectors; the model and index type."""
-    return StatsOut.model_validate(await state.run(state.engine.stats), from_attributes=True)
+@router.get(
+    "/v1/stats", operation_id="getStats", summary="Index statistics", responses=problem_responses()
+)
+async def stats(state: StateDep) -> IndexStats:
+    """Counts of documents, chunks and vectors; the model, its dimension and the index type."""
+    return IndexStats.model_validate(await state.run(state.engine.stats), from_attributes=True)

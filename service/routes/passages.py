@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from index.retrieval import SearchMode
 from service.deps import StateDep
-from service.routes.search import ERRORS, to_filters
+from service.errors import problem_responses
+from service.guards import require_json
+from service.routes.search import to_filters
 from service.schemas import SupportRequest, SupportResponse
 
 router = APIRouter(prefix="/v1/passages", tags=["passages"])
 
 
-@router.post("/support", operation_id="findSupportingPassages", responses=ERRORS)
+@router.post(
+    "/support",
+    operation_id="findSupportingPassages",
+    summary="Find supporting passages for a claim",
+    responses=problem_responses(400, 413, 415, 422),
+    dependencies=[Depends(require_json)],
+)
 async def find_supporting_passages(body: SupportRequest, state: StateDep) -> SupportResponse:
-    """Find passages, and the exact sentences in them, that support a claim, with a verdict."""
+    """Find passages, and the exact sentences in them, that support a claim, with a verdict.
+
+    Each evidence sentence carries offsets into its document's text; the verdict is
+    `supported` when the best passage's calibrated support reaches `min_support`.
+    """
     result = await state.run(
         state.engine.support,
         body.claim,

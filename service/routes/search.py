@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from index.models import SearchFilters
+from index import models
 from index.retrieval import SearchMode
 from service.deps import StateDep
-from service.schemas import Problem, SearchFiltersIn, SearchHitOut, SearchRequest, SearchResponse
+from service.errors import problem_responses
+from service.guards import require_json
+from service.schemas import SearchFilters, SearchHit, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/v1", tags=["search"])
-ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": Problem, "description": "Malformed JSON"},
-    422: {"model": Problem, "description": "Invalid field"},
-}
 
 
-def to_filters(filters: SearchFiltersIn | None) -> SearchFilters | None:
-    return SearchFilters(**filters.model_dump()) if filters else None
+def to_filters(filters: SearchFilters | None) -> models.SearchFilters | None:
+    return models.SearchFilters(**filters.model_dump()) if filters else None
 
 
-@router.post("/search", operation_id="searchPassages", responses=ERRORS)
+@router.post(
+    "/search",
+    operation_id="searchPassages",
+    summary="Search passages",
+    responses=problem_responses(400, 413, 415, 422),
+    dependencies=[Depends(require_json)],
+)
 async def search_passages(body: SearchRequest, state: StateDep) -> SearchResponse:
-    """Find the passages most relevant to a query; filters apply before ranking."""
+    """Find the passages most relevant to a query, each with a citation into its document.
+
+    Filters apply before ranking, so `k` hits come back whenever `k` chunks match them.
+    `document.text[char_start:char_end]` of a hit's citation is exactly the hit's text.
+    """
     hits = await state.run(
         state.engine.search,
         body.query,
@@ -33,5 +41,5 @@ async def search_passages(body: SearchRequest, state: StateDep) -> SearchRespons
     )
     return SearchResponse(
         query=body.query,
-        hits=[SearchHitOut.model_validate(hit, from_attributes=True) for hit in hits],
+        hits=[SearchHit.model_validate(hit, from_attributes=True) for hit in hits],
     )

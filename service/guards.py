@@ -1,0 +1,98 @@
+"""Request guards that run before a body is parsed: size limit (413) and JSON-only bodies (415)."""
+
+from __future__ import annotations
+
+from email.message import Message
+
+from fastapi import Request
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
+
+from service.errors import ContentTooLargeError, UnsupportedMediaTypeError, problem_response
+from service.schemas import FieldError
+
+_BODY_METHODS = {"POST", "PUT", "PATCH"}
+
+
+class BodySizeLimit:
+    """ASGI middleware: buffer a request body up to ``max_bytes`` and answer 413 beyond it.
+
+    The declared Content-Length is checked first, so an oversized upload is refused without
+    being read; a chunked body is counted as it arrives.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(scope, receive, send)
+            return
+        body = bytearray()
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client went away; nothing to answer
+            body += message.get("body", b"")
+            if len(body) > self.max_bytes:
+                await self._too_large(scope, receive, send)
+                return
+            more = message.get("more_body", False)
+
+        replayed = False
+
+        async def replay() -> AsgiMessage:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"is larger than {self.max_bytes} bytes (SEMSEARCH_MAX_REQUEST_BYTES)"
+        response = problem_response(
+            413,
+            "Content Too Large",
+            f"body: {message}",
+            [FieldError(field="body", message=message)],
+        )
+        await response(scope, receive, send)
+
+
+def require_json(request: Request) -> None:
+    """Route dependency: a body must be declared application/json (or a +json type)."""
+    content_type = request.headers.get("content-type")
+    parsed = Message()
+    parsed["content-type"] = content_type or ""
+    subtype = parsed.get_content_subtype()
+    is_json = subtype == "json" or subtype.endswith("+json")
+    if content_type and parsed.get_content_maintype() == "application" and is_json:
+        return
+    shown = repr(content_type) if content_type else "none"
+    raise UnsupportedMediaTypeError("content-type", f"must be application/json, not {shown}")
+
+
+def check_batch_limits(texts: list[str], max_documents: int, max_document_chars: int) -> None:
+    """413 for a batch or a document text over its configured limit, naming the field."""
+    if len(texts) > max_documents:
+        raise ContentTooLargeError(
+            "documents",
+            f"has {len(texts)} documents; the limit is {max_documents} "
+            "(SEMSEARCH_MAX_BATCH_DOCUMENTS)",
+        )
+    for position, text in enumerate(texts):
+        if len(text) > max_document_chars:
+            raise ContentTooLargeError(
+                f"documents[{position}].text",
+                f"has {len(text)} characters; the limit is {max_document_chars} "
+                "(SEMSEARCH_MAX_DOCUMENT_CHARS)",
+            )

@@ -1,0 +1,249 @@
+"""Hostile input against a live server: every rejection is problem+json naming the field,
+never a 500, and a rejected write leaves the store exactly as it was."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Server, free_port
+
+PROBLEM = "application/problem+json"
+MAX_REQUEST_BYTES = 256 * 1024
+MAX_DOCUMENT_CHARS = 5_000
+MAX_BATCH = 5
+POST_ENDPOINTS = {
+    "/v1/search": {"query": "bombing in Islamabad"},
+    "/v1/passages/support": {"claim": "A bombing happened in Islamabad."},
+    "/v1/documents": {"documents": [{"id": "hostile-ok", "text": "A fine text."}]},
+}
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A live server over the seeds with small, configured limits."""
+    srv = Server(
+        data_dir=tmp_path_factory.mktemp("hostile") / "data",
+        port=free_port(),
+        env={
+            "SEMSEARCH_MAX_REQUEST_BYTES": str(MAX_REQUEST_BYTES),
+            "SEMSEARCH_MAX_DOCUMENT_CHARS": str(MAX_DOCUMENT_CHARS),
+            "SEMSEARCH_MAX_BATCH_DOCUMENTS": str(MAX_BATCH),
+        },
+    )
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def http(limited: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=limited.url, timeout=60) as client:
+        yield client
+
+
+def _snapshot(http: httpx.Client) -> dict[str, Any]:
+    """Everything a write could change: counts, the listing, and every document's text."""
+    listing = http.get("/v1/documents", params={"limit": 500}).json()
+    texts = {d["id"]: http.get(f"/v1/documents/{d['id']}").json() for d in listing["items"]}
+    return {"stats": http.get("/v1/stats").json(), "listing": listing, "documents": texts}
+
+
+def _assert_problem(response: httpx.Response, status: int, field: str | None = None) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in response.text
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]], body
+
+
+@pytest.mark.parametrize("text", ["", " ", "\n\t \u00a0", "\u200b\u200b"])
+@pytest.mark.parametrize(
+    ("path", "field"), [("/v1/search", "query"), ("/v1/passages/support", "claim")]
+)
+def test_blank_query_or_claim(http: httpx.Client, path: str, field: str, text: str) -> None:
+    _assert_problem(http.post(path, json={field: text}), 422, field)
+
+
+@pytest.mark.parametrize(
+    ("path", "field"), [("/v1/search", "query"), ("/v1/passages/support", "claim")]
+)
+def test_a_100_kb_query_or_claim(http: httpx.Client, path: str, field: str) -> None:
+    _assert_problem(http.post(path, json={field: "word " * 20_480}), 422, field)
+
+
+@pytest.mark.parametrize("path", POST_ENDPOINTS)
+@pytest.mark.parametrize("body", [b'{"query": ', b"{'a': 1}", b"\xff\xfe{}", b"[1, 2"])
+def test_malformed_json_is_400(http: httpx.Client, path: str, body: bytes) -> None:
+    response = http.post(path, content=body, headers={"content-type": "application/json"})
+    _assert_problem(response, 400)
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/search", {"query": 5}, "query"),
+        ("/v1/search", {"query": "x", "k": "ten"}, "k"),
+        ("/v1/search", {"query": "x", "filters": []}, "filters"),
+        ("/v1/search", {"query": "x", "min_score": "high"}, "min_score"),
+        ("/v1/passages/support", {"claim": ["a"]}, "claim"),
+        ("/v1/passages/support", {"claim": "x", "mode": 1}, "mode"),
+        ("/v1/documents", {"documents": {"id": "a"}}, "documents"),
+        ("/v1/documents", {"documents": [{"text": 42}]}, "documents[0].text"),
+        ("/v1/documents", {"documents": [{"text": "x", "metadata": {"a": [1]}}]}, None),
+        ("/v1/documents", [], "body"),
+    ],
+)
+def test_wrong_types(http: httpx.Client, path: str, body: Any, field: str | None) -> None:
+    _assert_problem(http.post(path, json=body), 422, field)
+
+
+@pytest.mark.parametrize("k", [0, -1, 10**6])
+@pytest.mark.parametrize(
+    ("path", "base"),
+    [("/v1/search", {"query": "bombing"}), ("/v1/passages/support", {"claim": "bombing"})],
+)
+def test_k_out_of_range(http: httpx.Client, path: str, base: dict[str, Any], k: int) -> None:
+    _assert_problem(http.post(path, json={**base, "k": k}), 422, "k")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/v1/search", {"query": "x", "top_k": 3}, "top_k"),
+        ("/v1/search", {"query": "x", "filters": {"source": "a"}}, "filters.source"),
+        ("/v1/passages/support", {"claim": "x", "threshold": 0.5}, "threshold"),
+        ("/v1/passages/support", {"claim": "x", "filters": {"tags": []}}, "filters.tags"),
+        ("/v1/documents", {"documents": [{"text": "x"}], "upsert": True}, "upsert"),
+        ("/v1/documents", {"documents": [{"text": "x", "body": "y"}]}, "documents[0].body"),
+    ],
+)
+def test_unknown_fields_are_rejected(
+    http: httpx.Client, path: str, body: dict[str, Any], field: str
+) -> None:
+    _assert_problem(http.post(path, json=body), 422, field)
+
+
+@pytest.mark.parametrize(
+    ("filters", "field"),
+    [
+        ({"published_after": "2025-13-01"}, "filters.published_after"),
+        ({"published_before": "yesterday"}, "filters.published_before"),
+        ({"published_after": "2025-02-01", "published_before": "2025-01-01"}, None),
+    ],
+)
+@pytest.mark.parametrize(
+    ("path", "base"),
+    [("/v1/search", {"query": "bombing"}), ("/v1/passages/support", {"claim": "bombing"})],
+)
+def test_invalid_or_reversed_date_ranges(
+    http: httpx.Client,
+    path: str,
+    base: dict[str, Any],
+    filters: dict[str, str],
+    field: str | None,
+) -> None:
+    response = http.post(path, json={**base, "filters": filters})
+    _assert_problem(response, 422, field)
+    if field is None:  # a reversed range names one of its two ends
+        named = {e["field"] for e in response.json()["errors"]}
+        assert named & {"filters.published_after", "filters.published_before"}
+
+
+@pytest.mark.parametrize("path", POST_ENDPOINTS)
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", None]
+)
+def test_wrong_content_type_is_415(http: httpx.Client, path: str, content_type: str | None) -> None:
+    before = _snapshot(http)
+    request = http.build_request("POST", path, json=POST_ENDPOINTS[path])
+    if content_type is None:
+        del request.headers["content-type"]
+    else:
+        request.headers["content-type"] = content_type
+    _assert_problem(http.send(request), 415, "content-type")
+    assert _snapshot(http) == before
+
+
+def test_json_with_charset_is_accepted(http: httpx.Client) -> None:
+    response = http.post(
+        "/v1/search",
+        content=b'{"query": "Islamabad bombing", "k": 1}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_body_above_the_request_limit_is_413(http: httpx.Client) -> None:
+    before = _snapshot(http)
+    text = "x" * (MAX_REQUEST_BYTES + 1)
+    response = http.post("/v1/documents", json={"documents": [{"text": text}]})
+    _assert_problem(response, 413, "body")
+
+    def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
+        yield b'{"documents": [{"text": "'
+        for _ in range(MAX_REQUEST_BYTES // 1024 + 1):
+            yield b"y" * 1024
+        yield b'"}]}'
+
+    response = http.post(
+        "/v1/documents", content=chunked(), headers={"content-type": "application/json"}
+    )
+    _assert_problem(response, 413, "body")
+    assert _snapshot(http) == before
+
+
+@pytest.mark.parametrize(
+    ("documents", "status", "field"),
+    [
+        ([{"id": "ok-1", "text": "Fine."}, {"id": "bad", "text": ""}], 422, "documents[1].text"),
+        ([{"id": "ok-1", "text": "Fine."}, {"text": " \n\t "}], 422, "documents[1].text"),
+        (
+            [{"id": "ok-1", "text": "Fine."}, {"text": "word " * (MAX_DOCUMENT_CHARS // 5 + 1)}],
+            413,
+            "documents[1].text",
+        ),
+        ([{"text": f"Doc {i}."} for i in range(MAX_BATCH + 1)], 413, "documents"),
+        ([{"id": "twin", "text": "One."}, {"id": "twin", "text": "Two."}], 422, "documents[1].id"),
+        ([{"id": "ok-1", "text": "Fine."}, {"id": "a/b", "text": "x"}], 422, "documents[1].id"),
+        ([{"id": "..\\etc", "text": "x"}], 422, "documents[0].id"),
+        ([{"id": "ok\x00id", "text": "x"}], 422, "documents[0].id"),
+        ([{"id": "line\nbreak", "text": "x"}], 422, "documents[0].id"),
+        ([], 422, "documents"),
+    ],
+)
+def test_a_rejected_batch_leaves_the_store_exactly_as_it_was(
+    http: httpx.Client, documents: list[dict[str, str]], status: int, field: str
+) -> None:
+    before = _snapshot(http)
+    _assert_problem(http.post("/v1/documents", json={"documents": documents}), status, field)
+    assert _snapshot(http) == before
+
+
+@pytest.mark.parametrize("document_id", ["a%00b", "tab%09id", "%20lead", "x" * 200])
+def test_bad_ids_in_the_path(http: httpx.Client, document_id: str) -> None:
+    _assert_problem(http.get(f"/v1/documents/{document_id}"), 422, "document_id")
+    _assert_problem(http.delete(f"/v1/documents/{document_id}"), 422, "document_id")
+
+
+def test_path_separators_in_an_id_never_reach_a_document(http: httpx.Client) -> None:
+    for path in ["/v1/documents/a%2Fb", "/v1/documents/..%2F..%2Fetc", "/v1/documents/a/b"]:
+        _assert_problem(http.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    "params", [{"limit": 0}, {"limit": 10_000}, {"offset": -1}, {"limit": "x"}]
+)
+def test_bad_list_parameters(http: httpx.Client, params: dict[str, object]) -> None:
+    field = next(iter(params))
+    _assert_problem(http.get("/v1/documents", params=params), 422, field)
+
+
+def test_unknown_route_and_method_are_problem_json(http: httpx.Client) -> None:
+    _assert_problem(http.get("/v1/nothing-here"), 404)
+    _assert_problem(http.put("/v1/search", json={"query": "x"}), 405)
