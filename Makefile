@@ -37,7 +37,7 @@ openapi: install
 # A larger schemathesis campaign than the one in `make test`: more examples, a random seed.
 FUZZ_EXAMPLES ?= 300
 fuzz: install
-	SEMSEARCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SEMSEARCH_FUZZ_SEED= $(BIN)/python -m pytest tests/test_contract_fuzz.py
+	SEMSEARCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SEMSEARCH_FUZZ_SEED= $(BIN)/python -m pytest -s tests/test_contract_fuzz.py
 
 bench: install
 	$(BIN)/python bench/query_latency.py

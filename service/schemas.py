@@ -210,7 +210,12 @@ _MODE_DESCRIPTION = (
 
 
 class SearchRequest(_Strict):
-    query: str = Field(min_length=1, max_length=10_000, json_schema_extra=_NOT_BLANK)
+    query: str = Field(
+        min_length=1,
+        max_length=10_000,
+        description="What to search for; must contain a visible character.",
+        json_schema_extra=_NOT_BLANK,
+    )
     k: JsonInt = Field(10, ge=1, le=100, description="Number of hits.")
     filters: SearchFilters | None = None
     mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
@@ -271,7 +276,7 @@ class SupportRequest(_Strict):
     claim: str = Field(
         min_length=1,
         max_length=10_000,
-        description="The statement to support.",
+        description="The statement to support; must contain a visible character.",
         json_schema_extra=_NOT_BLANK,
     )
     k: JsonInt = Field(5, ge=1, le=50, description="Most passages returned.")

@@ -55,5 +55,6 @@ def test_the_live_server_honours_its_contract(server: Server, tmp_path: Path) ->
         text=True,
         timeout=1800,
     )
+    print(result.stdout[result.stdout.rfind("SUMMARY") :])  # shown with pytest -s (make fuzz)
     assert result.returncode == 0, result.stdout[-30_000:] + result.stderr[-5_000:]
     assert "9/9" in result.stdout  # every operation of the spec was selected and tested

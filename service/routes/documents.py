@@ -21,6 +21,7 @@ from service.schemas import (
 )
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
+MAX_OFFSET = 10**12  # far beyond any store, well inside SQLite's 64-bit integers
 
 
 @router.post(
@@ -57,7 +58,9 @@ async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertRespon
 )
 async def list_documents(
     state: StateDep,
-    offset: Annotated[int, Query(ge=0, description="Documents to skip.")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Documents to skip (at most 10^12).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500, description="Most documents returned.")] = 50,
     source: Annotated[str | None, Query(description="Only documents from this source.")] = None,
 ) -> DocumentPage:
