@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi fuzz bench bench-quality clean
+.PHONY: install run test lint typecheck pytest openapi fuzz bench bench-quality docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -19,8 +19,8 @@ run: install
 	$(BIN)/semsearch serve
 
 lint: install
-	$(BIN)/ruff check index service tests bench
-	$(BIN)/ruff format --check index service tests bench
+	$(BIN)/ruff check index service tests bench scripts
+	$(BIN)/ruff format --check index service tests bench scripts
 
 typecheck: install
 	$(BIN)/mypy
@@ -47,5 +47,13 @@ SCIFACT ?= ../shared/eval/scifact
 bench-quality: install
 	$(BIN)/semsearch eval $(SCIFACT) --claims $(SCIFACT)/claims_train.jsonl
 
+# The container image (needs a reachable Docker engine); see README "Run with Docker".
+docker-image: install
+	PYTHON=$(BIN)/python scripts/docker-build.sh
+
+# Build and prove the image in a real engine (a private dockerd if none runs), then clean up.
+docker-test: install
+	PYTHON=$(BIN)/python scripts/docker-test.sh
+
 clean:
-	rm -rf $(VENV) data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .docker .pytest_cache .mypy_cache .ruff_cache

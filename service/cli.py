@@ -1,4 +1,4 @@
-"""The `semsearch` command: serve, ingest, search.
+"""The `semsearch` command: serve, seed, ingest, search, eval.
 
 It lives beside the HTTP layer rather than in index/ because `serve` starts the HTTP app; the
 other commands only call the engine.
@@ -31,6 +31,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve the HTTP API (SEMSEARCH_* settings)")
     serve.add_argument("--host", help="bind address (default SEMSEARCH_HOST)")
     serve.add_argument("--port", type=int, help="port (default SEMSEARCH_PORT)")
+    commands.add_parser(
+        "seed",
+        help="index SEMSEARCH_SEED_DIR into an empty, never-seeded store, as serve does on "
+        "first start (the Docker build bakes its index this way)",
+    )
     ingest = commands.add_parser("ingest", help="index .txt/.md/.jsonl files or directories")
     ingest.add_argument("paths", nargs="+", type=Path)
     search = commands.add_parser("search", help="search the index and print cited hits")
@@ -55,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return _serve(settings, args.host, args.port)
+        if args.command == "seed":
+            return _seed(settings)
         if args.command == "ingest":
             return _ingest(settings, args.paths)
         if args.command == "eval":
@@ -76,6 +83,18 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         port=port or settings.port,
         log_level=settings.log_level.lower(),
     )
+    return 0
+
+
+def _seed(settings: Settings) -> int:
+    from service.app import open_engine
+
+    engine = open_engine(settings)
+    try:
+        stats = engine.stats()
+    finally:
+        engine.close()
+    print(f"{stats.documents} documents, {stats.chunks} chunks in {settings.data_dir}")
     return 0
 
 

@@ -49,3 +49,14 @@ def test_search_rejects_an_empty_query(tmp_path: Path) -> None:
     result = _semsearch(tmp_path / "data", "search", "  ")
     assert result.returncode == 1
     assert result.stderr.strip() == "semsearch: query: must contain text"
+
+
+def test_seed_indexes_the_seed_corpus_once(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = _semsearch(data, "seed")
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("5 documents")
+    search = _semsearch(data, "search", "suicide bombing outside the Islamabad courts", "-k", "1")
+    assert "003_997123c907f1ca25" in search.stdout
+    again = _semsearch(data, "seed")  # already seeded: nothing added, nothing duplicated
+    assert again.returncode == 0 and again.stdout.startswith("5 documents")

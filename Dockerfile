@@ -1,0 +1,57 @@
+# semsearch as a container for pipelines: CPU-only PyTorch, the packaged model and the seed
+# index baked in, non-root, data in a volume at /data.
+#
+# The build installs from a wheelhouse made on the host (scripts/docker-build.sh, which
+# `make docker-image` runs), so it needs no network, no CA bundle and no credentials.
+# BASE_IMAGE: any Debian-based Python 3.11 image; scripts/docker-test.sh builds a local one
+# with debootstrap where no registry serves base images.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
+
+FROM ${BASE_IMAGE} AS build
+# Lets scripts/docker-test.sh remove this stage's image (the legacy builder keeps it).
+LABEL semsearch.stage=build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1
+COPY .docker/wheelhouse/ /wheelhouse/
+# --no-index: every wheel comes from the wheelhouse, torch's CPU build included. Then drop
+# what a CPU inference server never loads (112 MB of packages' own test suites, torch's C++
+# headers, test binaries and protoc), which keeps the image under 1.5 GB.
+RUN python3 -m venv /opt/venv \
+    && /opt/venv/bin/pip install --no-index --find-links /wheelhouse semsearch \
+    && torch=/opt/venv/lib/python3.11/site-packages/torch \
+    && rm -rf "$torch/include" "$torch/test" "$torch/share" "$torch/lib/libtorchbind_test.so" \
+    && find "$torch/bin" -type f ! -name torch_shm_manager -delete \
+    && find /opt/venv/lib/python3.11/site-packages -depth -type d -name tests -exec rm -rf {} + \
+    && /opt/venv/bin/python -c "import torch; assert not torch.version.cuda, torch.version.cuda"
+COPY seeds/ /opt/semsearch/seeds/
+# Bake the seed index exactly as a first `serve` would make it; pip is not needed after this.
+RUN SEMSEARCH_DATA_DIR=/opt/semsearch/seed-data SEMSEARCH_SEED_DIR=/opt/semsearch/seeds \
+    /opt/venv/bin/semsearch seed \
+    && /opt/venv/bin/python -m pip uninstall --yes --quiet pip
+
+FROM ${BASE_IMAGE}
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    SEMSEARCH_HOST=0.0.0.0 \
+    SEMSEARCH_PORT=8000 \
+    SEMSEARCH_DATA_DIR=/data \
+    SEMSEARCH_SEED_DIR=/opt/semsearch/seeds
+RUN groupadd --system --gid 10001 semsearch \
+    && useradd --system --uid 10001 --gid semsearch --no-create-home \
+       --home-dir /nonexistent --shell /usr/sbin/nologin semsearch \
+    && mkdir /data \
+    && chown semsearch:semsearch /data
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build /opt/semsearch /opt/semsearch
+COPY scripts/docker-entrypoint.sh /usr/local/bin/semsearch-entrypoint
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 8000
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+    CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)"]
+ENTRYPOINT ["semsearch-entrypoint"]
+CMD ["semsearch", "serve"]

@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# make docker-test: build the image and prove it in a real Docker engine, then remove
+# everything this script started.
+#
+#  1. a Docker engine: the one `docker info` reaches, else a private dockerd (as root) with its
+#     data and exec roots in a temp dir (Debian's docker.io is installed if missing);
+#  2. a base image: BASE_IMAGE if given, else semsearch-base:bookworm made with debootstrap from
+#     Debian's packages (python3, python3-venv), cached as .docker/base-bookworm.tar for reuse;
+#  3. the image, built by scripts/docker-build.sh from a host-made wheelhouse (no network in
+#     the build); its size must stay under 1.5 GB and it must hold no CUDA libraries;
+#  4. a container on a fresh named volume: time to /readyz, HEALTHCHECK healthy, non-root,
+#     search and find-supporting-passages with exact citations (scripts/docker_smoke.py),
+#     a write, a restart (SIGTERM), the write still there;
+#  5. a container on an empty bind-mounted directory: seeded from the baked index and ready.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CACHE="$ROOT/.docker"
+IMAGE="semsearch:docker-test-$$"
+NAME="semsearch-docker-test-$$"
+LOCAL_BASE="semsearch-base:bookworm"
+BASE_IMAGE="${BASE_IMAGE:-$LOCAL_BASE}"
+DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+SMOKE_PYTHON="${SMOKE_PYTHON:-python3}"
+MAX_IMAGE_BYTES=1500000000
+WORK="$(mktemp -d /tmp/semsearch-docker.XXXXXX)"
+DOCKERD_PID=""
+CONTAINERS=()
+
+log() { echo "docker-test: $*" >&2; }
+now() { date +%s.%N; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+cleanup() {
+    local status=$?
+    set +e
+    for container in "${CONTAINERS[@]}"; do docker rm -f "$container" >/dev/null 2>&1; done
+    docker volume rm "$NAME" >/dev/null 2>&1
+    docker rmi -f "$IMAGE" >/dev/null 2>&1
+    docker image prune -f --filter "label=semsearch.stage=build" >/dev/null 2>&1
+    if [[ -n "$DOCKERD_PID" ]]; then
+        kill "$DOCKERD_PID" 2>/dev/null
+        for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
+        kill -9 "$DOCKERD_PID" 2>/dev/null
+        # containerd-shims and overlay mounts of the private engine die with its root
+        pkill -f "$WORK/exec" 2>/dev/null
+        grep -o "$WORK[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+    fi
+    rm -rf "$WORK"
+    [[ $status -eq 0 ]] || log "FAILED (exit $status)"
+    exit "$status"
+}
+trap cleanup EXIT INT TERM
+
+install_if_missing() {  # command, Debian package
+    command -v "$1" >/dev/null && return
+    if [[ $(id -u) -ne 0 ]]; then log "$1 is missing: install Debian's $2 (or run as root)"; exit 1; fi
+    log "installing $2"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
+}
+
+ensure_engine() {
+    if docker info >/dev/null 2>&1; then log "using the running engine"; return; fi
+    install_if_missing dockerd docker.io
+    log "starting a private dockerd in $WORK"
+    dockerd --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/dockerd.pid" \
+        --host "unix://$WORK/docker.sock" >"$WORK/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    export DOCKER_HOST="unix://$WORK/docker.sock"
+    for _ in $(seq 120); do docker info >/dev/null 2>&1 && return; sleep 0.5; done
+    tail -20 "$WORK/dockerd.log" >&2
+    log "dockerd did not start"
+    exit 1
+}
+
+ensure_base() {
+    if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then log "reusing $BASE_IMAGE"; return; fi
+    if [[ "$BASE_IMAGE" != "$LOCAL_BASE" ]]; then docker pull "$BASE_IMAGE"; return; fi
+    local tarball="$CACHE/base-bookworm.tar"
+    if [[ ! -f "$tarball" ]]; then
+        install_if_missing debootstrap debootstrap
+        log "making $LOCAL_BASE with debootstrap from $DEBIAN_MIRROR"
+        local rootfs="$WORK/rootfs"
+        debootstrap --variant=minbase --include=python3,python3-venv bookworm "$rootfs" \
+            "$DEBIAN_MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
+        rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
+            "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
+        mkdir -p "$CACHE"
+        tar -C "$rootfs" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
+        rm -rf "$rootfs"
+    fi
+    log "importing $LOCAL_BASE from $tarball"
+    docker import "$tarball" "$LOCAL_BASE" >/dev/null
+}
+
+wait_ready() {  # container -> prints the URL once /readyz answers 200
+    local port
+    port="$(docker port "$1" 8000/tcp | head -1 | sed 's/.*://')"
+    for _ in $(seq 600); do
+        if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; then echo "http://127.0.0.1:$port"; return; fi
+        [[ "$(docker inspect -f '{{.State.Running}}' "$1")" == true ]] || break
+        sleep 0.1
+    done
+    docker logs "$1" 2>&1 | tail -30 >&2
+    log "$1 did not become ready"
+    exit 1
+}
+
+wait_healthy() {
+    for _ in $(seq 120); do
+        [[ "$(docker inspect -f '{{.State.Health.Status}}' "$1")" == healthy ]] && return
+        sleep 0.5
+    done
+    log "$1 never reported healthy"
+    exit 1
+}
+
+run_container() {  # name, volume spec -> starts it on a random loopback port
+    CONTAINERS+=("$1")
+    docker run -d --name "$1" -p 127.0.0.1::8000 -v "$2" "$IMAGE" >/dev/null
+}
+
+ensure_engine
+ensure_base
+
+started="$(now)"
+IMAGE="$IMAGE" BASE_IMAGE="$BASE_IMAGE" "$ROOT/scripts/docker-build.sh" >"$WORK/build.log" 2>&1 \
+    || { tail -40 "$WORK/build.log" >&2; exit 1; }
+build_seconds="$(since "$started")"
+size="$(docker image inspect -f '{{.Size}}' "$IMAGE")"
+log "built $IMAGE in ${build_seconds} s: $size bytes"
+(( size < MAX_IMAGE_BYTES )) || { log "image is $size bytes, over $MAX_IMAGE_BYTES"; exit 1; }
+cuda="$(docker run --rm --entrypoint sh "$IMAGE" -c \
+    'find /opt/venv /usr -name "libcuda*" -o -name "libcudart*" -o -name "libcublas*" -o -name "nvidia" -type d | head -5')"
+[[ -z "$cuda" ]] || { log "CUDA libraries in the image: $cuda"; exit 1; }
+
+docker volume create "$NAME" >/dev/null
+started="$(now)"
+run_container "$NAME" "$NAME:/data"
+url="$(wait_ready "$NAME")"
+ready_seconds="$(since "$started")"
+log "ready ${ready_seconds} s after docker run, at $url"
+wait_healthy "$NAME"
+[[ "$(docker exec "$NAME" id -u)" != 0 ]] || { log "the server runs as root"; exit 1; }
+"$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" fresh
+
+docker restart -t 30 "$NAME" >/dev/null
+# (captured first: grep -q closing the pipe early would fail the pipeline under pipefail)
+logs="$(docker logs "$NAME" 2>&1)"
+[[ "$logs" == *"Application shutdown complete"* ]] || { log "no clean shutdown on SIGTERM"; exit 1; }
+url="$(wait_ready "$NAME")"
+"$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" restarted
+
+mkdir -p "$WORK/bind" && chown 10001:10001 "$WORK/bind"
+run_container "$NAME-bind" "$WORK/bind:/data"
+url="$(wait_ready "$NAME-bind")"
+[[ "$(curl -sf "$url/readyz")" == *'"documents":5'* ]] || { log "empty bind mount not seeded"; exit 1; }
+logs="$(docker logs "$NAME-bind" 2>&1)"
+[[ "$logs" == *"seeded /data from the index baked"* ]] \
+    || { log "the bind mount was not seeded from the baked index"; exit 1; }
+
+log "OK: image $size bytes, built in ${build_seconds} s, ready ${ready_seconds} s after docker run"

@@ -1,0 +1,84 @@
+"""Check a running semsearch container over HTTP; scripts/docker-test.sh calls it.
+
+    python scripts/docker_smoke.py URL fresh      seeds answer search and support with exact
+                                                  citations; then a marker document is written
+    python scripts/docker_smoke.py URL restarted  the marker document survived, searchable
+
+Standard library only, so any Python 3 on the host can run it. Exits 1 with a one-line reason.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import urllib.request
+from typing import Any
+
+BOMBING_ARTICLE = "003_997123c907f1ca25"
+QUERY = "suicide bombing outside the Islamabad district courts"
+CLAIM = "A suicide bombing near the Islamabad district courts killed 12 people."
+MARKER = {
+    "id": "docker-persistence-check",
+    "title": "Container persistence check",
+    "text": "The lighthouse keeper of Port Ellis logged every passing ship in a green ledger.",
+    "source": "docker-test",
+}
+
+
+def call(base: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method)
+    if data is not None:
+        request.add_header("content-type", "application/json")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"null")
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise SystemExit(f"docker_smoke: {message}")
+
+
+def check_citation(base: str, citation: dict[str, Any], text: str) -> None:
+    document = call(base, "GET", f"/v1/documents/{citation['document_id']}")
+    cited = document["text"][citation["char_start"] : citation["char_end"]]
+    check(cited == text, f"citation of {citation['document_id']} does not match its text")
+
+
+def fresh(base: str) -> None:
+    hits = call(base, "POST", "/v1/search", {"query": QUERY, "k": 3})["hits"]
+    check(bool(hits), "search returned no hits")
+    first = hits[0]
+    check(first["citation"]["document_id"] == BOMBING_ARTICLE, f"first hit {first['citation']}")
+    check(first["citation"]["source"] == "SouthAsianDesk", "citation lacks its source")
+    for hit in hits:
+        check_citation(base, hit["citation"], hit["text"])
+
+    result = call(base, "POST", "/v1/passages/support", {"claim": CLAIM, "k": 3})
+    check(result["verdict"] == "supported", f"verdict {result['verdict']}")
+    passage = result["passages"][0]
+    check_citation(base, passage["citation"], passage["text"])
+    document = call(base, "GET", f"/v1/documents/{passage['citation']['document_id']}")
+    for evidence in passage["evidence"]:
+        span = document["text"][evidence["char_start"] : evidence["char_end"]]
+        check(span == evidence["text"], "evidence offsets do not match the document text")
+    texts = [e["text"] for p in result["passages"] for e in p["evidence"]]
+    check(any("killed 12 people" in t for t in texts), "no evidence sentence about 12 killed")
+
+    written = call(base, "POST", "/v1/documents", {"documents": [MARKER]})["results"][0]
+    check(written["status"] in {"created", "unchanged"}, f"marker upsert {written}")
+
+
+def restarted(base: str) -> None:
+    document = call(base, "GET", f"/v1/documents/{MARKER['id']}")
+    check(document["text"] == MARKER["text"], "marker document changed or lost")
+    hits = call(base, "POST", "/v1/search", {"query": "lighthouse keeper ledger", "k": 1})["hits"]
+    check(hits[0]["citation"]["document_id"] == MARKER["id"], "marker is not searchable")
+    stats = call(base, "GET", "/v1/stats")
+    check(stats["documents"] == 6 and stats["chunks"] == stats["vectors"], f"stats {stats}")
+
+
+if __name__ == "__main__":
+    url, phase = sys.argv[1], sys.argv[2]
+    {"fresh": fresh, "restarted": restarted}[phase](url.rstrip("/"))
+    print(f"docker_smoke: {phase}: ok")
