@@ -23,8 +23,10 @@ from typing import TypedDict
 from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import DocumentNotFoundError, InvalidInputError
+from index.lock import DataDirLock
 from index.models import (
     Citation,
+    ConsistencyReport,
     Document,
     DocumentInput,
     DocumentPage,
@@ -96,11 +98,16 @@ class SearchEngine:
         if not 0 <= config.chunk_overlap_tokens < config.chunk_tokens:
             raise InvalidInputError("chunk_overlap_tokens", "must be >= 0 and < chunk_tokens")
         config.data_dir.mkdir(parents=True, exist_ok=True)
+        self._data_lock = DataDirLock(config.data_dir)  # raises if another process has it
         self._index_path = config.data_dir / "vectors.faiss"
-        self._store = Store(config.data_dir / "store.sqlite3", self.embedder.dimension)
         self._write_lock = threading.Lock()  # one writer at a time
         self._lock = threading.RLock()  # vector index + hydration: held briefly
-        self._index = self._load_index()
+        try:
+            self._store = Store(config.data_dir / "store.sqlite3", self.embedder.dimension)
+            self._index = self._load_index()
+        except BaseException:
+            self._data_lock.release()
+            raise
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
             f"{self.embedder.name}|{config.chunk_tokens}|{config.chunk_overlap_tokens}"
@@ -108,9 +115,11 @@ class SearchEngine:
         )
 
     def close(self) -> None:
-        """Close the store. The vector index needs no save here: every commit saved it."""
+        """Close the store and release the data directory. The vector index needs no save
+        here: every commit saved it."""
         with self._write_lock, self._lock:
             self._store.close()
+            self._data_lock.release()
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -291,6 +300,33 @@ class SearchEngine:
             rows = self._store.hits([chunk_id for chunk_id, _ in ranked])
         return [(*rows[chunk_id], score) for chunk_id, score in ranked]
 
+    def check(self) -> ConsistencyReport:
+        """Compare the store with itself and with the vector index (documents, chunks, vectors,
+        FTS rows, orphans); ``report.ok`` is False on any mismatch."""
+        with self._write_lock, self._lock:  # no write in between the two reads
+            store = self._store.consistency()
+            indexed = self._index.ids()
+        return ConsistencyReport(
+            documents=store.documents,
+            chunks=len(store.chunk_ids),
+            vectors=len(indexed),
+            orphan_chunks=store.orphan_chunks,
+            miscounted_documents=store.miscounted_documents,
+            bad_vectors=store.bad_vectors,
+            vectors_without_chunk=len(indexed - store.chunk_ids),
+            chunks_without_vector=len(store.chunk_ids - indexed),
+            lexical_mismatches=len(store.lexical_ids ^ store.chunk_ids),
+        )
+
+    def reindex(self) -> int:
+        """Rebuild the vector index from the vectors stored in SQLite (no re-embedding) and save
+        it; returns the number of vectors."""
+        with self._write_lock:
+            rebuilt = self._rebuilt_index(self._store.generation())
+            with self._lock:
+                self._index = rebuilt
+            return len(rebuilt)
+
     def stats(self) -> Stats:
         documents, chunks = self._store.counts()
         with self._lock:
@@ -409,6 +445,11 @@ class SearchEngine:
             log.warning(
                 "vector index is at generation %d, store at %d: rebuilding", loaded[1], generation
             )
+        elif generation or self._index_path.exists():  # a new data dir has nothing to rebuild
+            log.warning("vector index %s is missing or unreadable: rebuilding", self._index_path)
+        return self._rebuilt_index(generation)
+
+    def _rebuilt_index(self, generation: int) -> VectorIndex:
         index = VectorIndex(self.embedder.dimension)
         for ids, vectors in self._store.iter_vectors():
             index.add(ids, vectors)

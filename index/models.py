@@ -147,3 +147,30 @@ class SupportResult:
     verdict: Verdict
     support: float
     passages: list[SupportingPassage]
+
+
+@dataclass(frozen=True)
+class ConsistencyReport:
+    """What `semsearch check` prints: counts, and every kind of disagreement found."""
+
+    documents: int
+    chunks: int
+    vectors: int
+    orphan_chunks: int
+    miscounted_documents: int
+    bad_vectors: int
+    vectors_without_chunk: int
+    chunks_without_vector: int
+    lexical_mismatches: int
+
+    @property
+    def ok(self) -> bool:
+        return (
+            self.chunks == self.vectors
+            and not self.orphan_chunks
+            and not self.miscounted_documents
+            and not self.bad_vectors
+            and not self.vectors_without_chunk
+            and not self.chunks_without_vector
+            and not self.lexical_mismatches
+        )

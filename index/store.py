@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func
+from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 from sqlmodel.sql.expression import SelectOfScalar
@@ -105,6 +105,16 @@ class WriteResult:
     added_ids: list[int]
     added_vectors: Vectors
     removed_ids: list[int]
+
+
+@dataclass(frozen=True)
+class StoreConsistency:
+    documents: int
+    chunk_ids: set[int]
+    orphan_chunks: int  # chunks whose document is gone
+    miscounted_documents: int  # documents whose chunk_count disagrees with their chunks
+    bad_vectors: int  # chunk vectors of the wrong size
+    lexical_ids: set[int]  # FTS5 rows (keyed by chunk id)
 
 
 class Store:
@@ -211,6 +221,34 @@ class Store:
         allowed = None if filters is None or filters.is_empty() else _filtered_chunks(filters)
         with self._engine.connect() as connection:
             return lexical.search(connection, query, k, allowed)
+
+    def consistency(self) -> StoreConsistency:
+        """What a consistency check needs from SQLite, read in one transaction."""
+        with self._engine.connect() as connection:  # one implicit transaction: one snapshot
+
+            def scalar(sql: str) -> int:
+                return int(connection.execute(text(sql)).scalar_one())
+
+            chunk_ids = {int(r[0]) for r in connection.execute(text("SELECT id FROM chunks"))}
+            return StoreConsistency(
+                documents=scalar("SELECT count(*) FROM documents"),
+                chunk_ids=chunk_ids,
+                orphan_chunks=scalar(
+                    "SELECT count(*) FROM chunks c LEFT JOIN documents d ON d.id = c.document_id"
+                    " WHERE d.id IS NULL"
+                ),
+                miscounted_documents=scalar(
+                    "SELECT count(*) FROM documents d WHERE d.chunk_count !="
+                    " (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)"
+                ),
+                bad_vectors=scalar(
+                    f"SELECT count(*) FROM chunks WHERE length(vector) != {4 * self.dimension}"
+                ),
+                lexical_ids={
+                    int(r[0])
+                    for r in connection.execute(text(f"SELECT rowid FROM {lexical.TABLE}"))
+                },
+            )
 
     def iter_vectors(self, batch: int = 10_000) -> Iterator[tuple[list[int], Vectors]]:
         """All chunk vectors in id order, in batches, for rebuilding the vector index."""

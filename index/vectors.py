@@ -37,6 +37,11 @@ class VectorIndex:
     def __len__(self) -> int:
         return int(self._index.ntotal)
 
+    def ids(self) -> set[int]:
+        """Every chunk id in the index (for consistency checks)."""
+        id_map = self._index.id_map  # type: ignore[attr-defined]  # IndexIDMap2 has it
+        return {int(i) for i in faiss.vector_to_array(id_map)}
+
     def add(self, ids: Sequence[int], vectors: Vectors) -> None:
         if len(ids):
             self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))

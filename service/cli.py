@@ -1,4 +1,4 @@
-"""The `semsearch` command: serve, seed, ingest, search, eval.
+"""The `semsearch` command: serve, seed, ingest, search, eval, check, reindex.
 
 It lives beside the HTTP layer rather than in index/ because `serve` starts the HTTP app; the
 other commands only call the engine.
@@ -10,12 +10,14 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 
 from tqdm import tqdm
 
 from index.engine import SearchEngine
 from index.errors import EngineError
+from index.lock import DataDirLock
 from index.models import DocumentInput
 from index.retrieval import SearchMode
 from index.sources import expand_paths, read_documents
@@ -51,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument(
         "--data-dir", type=Path, help="index here and keep it (default: a throw-away directory)"
     )
+    commands.add_parser("check", help="report store/index consistency; exit 1 on any mismatch")
+    commands.add_parser(
+        "reindex", help="rebuild the vector index from the vectors in the store (no embedding)"
+    )
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -66,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _ingest(settings, args.paths)
         if args.command == "eval":
             return run_eval(settings, args)
+        if args.command == "check":
+            return _check(settings)
+        if args.command == "reindex":
+            return _reindex(settings)
         return _search(settings, args.query, args.k, SearchMode(args.mode))
     except (EngineError, EvalInputError) as error:
         print(f"semsearch: {error}", file=sys.stderr)
@@ -76,6 +86,11 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from service.app import create_app
+
+    # Refuse a data dir another process owns with one line, before loading anything (the
+    # engine takes the lock for good when the app starts).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    DataDirLock(settings.data_dir).release()
 
     uvicorn.run(
         create_app(settings),
@@ -95,6 +110,32 @@ def _seed(settings: Settings) -> int:
     finally:
         engine.close()
     print(f"{stats.documents} documents, {stats.chunks} chunks in {settings.data_dir}")
+    return 0
+
+
+def _check(settings: Settings) -> int:
+    engine = SearchEngine(settings.engine_config())
+    try:
+        report = engine.check()
+    finally:
+        engine.close()
+    for name, value in asdict(report).items():
+        print(f"{name.replace('_', ' ')}: {value}")
+    print(
+        "consistent"
+        if report.ok
+        else "INCONSISTENT (`semsearch reindex` rebuilds the vector index from the store)"
+    )
+    return 0 if report.ok else 1
+
+
+def _reindex(settings: Settings) -> int:
+    engine = SearchEngine(settings.engine_config())
+    try:
+        vectors = engine.reindex()
+    finally:
+        engine.close()
+    print(f"vector index rebuilt: {vectors} vectors")
     return 0
 
 

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Server, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,3 +66,53 @@ def test_seed_indexes_the_seed_corpus_once(tmp_path: Path) -> None:
     assert "003_997123c907f1ca25" in search.stdout
     again = _semsearch(data, "seed")  # already seeded: nothing added, nothing duplicated
     assert again.returncode == 0 and again.stdout.startswith("5 documents")
+
+
+def test_check_reports_consistency_and_exits_1_on_a_mismatch(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert _semsearch(data, "seed").returncode == 0
+    check = _semsearch(data, "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "documents: 5" in check.stdout and check.stdout.rstrip().endswith("consistent")
+
+    # Damage SQLite behind the engine's back: a document row goes, its chunks stay.
+    connection = sqlite3.connect(data / "store.sqlite3")
+    connection.execute("PRAGMA foreign_keys = OFF")
+    connection.execute("DELETE FROM documents WHERE id = '001_e4aaa75b5ffde9ee'")
+    connection.commit()
+    connection.close()
+    broken = _semsearch(data, "check")
+    assert broken.returncode == 1
+    assert "documents: 4" in broken.stdout and "INCONSISTENT" in broken.stdout
+    orphans = next(line for line in broken.stdout.splitlines() if line.startswith("orphan"))
+    assert int(orphans.split(": ")[1]) > 0
+
+
+def test_reindex_rebuilds_the_vector_index_from_the_store(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert _semsearch(data, "seed").returncode == 0
+    before = (data / "vectors.faiss").stat().st_mtime_ns
+    reindex = _semsearch(data, "reindex")
+    assert reindex.returncode == 0, reindex.stderr
+    assert "vector index rebuilt: " in reindex.stdout
+    assert (data / "vectors.faiss").stat().st_mtime_ns != before
+    assert _semsearch(data, "check").returncode == 0
+
+
+def test_a_second_process_on_a_data_dir_is_refused(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert _semsearch(data, "seed").returncode == 0
+    server = Server(data_dir=data, port=free_port())
+    server.start()
+    try:
+        second = _semsearch(data, "search", "bombing")
+        assert second.returncode == 1
+        assert second.stderr.startswith(f"semsearch: data directory {data} is in use by process")
+        competing = Server(data_dir=data, port=free_port())
+        with pytest.raises(RuntimeError, match="is in use by process"):
+            competing.start(timeout=60)
+        with httpx.Client(base_url=server.url) as http:  # the owner is unharmed
+            assert http.get("/readyz").json()["documents"] == 5
+    finally:
+        server.stop()
+    assert _semsearch(data, "check").returncode == 0  # released on exit
