@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi fuzz bench bench-quality docker-image docker-test clean
+.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-quality docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ openapi: install
 FUZZ_EXAMPLES ?= 300
 fuzz: install
 	SEMSEARCH_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SEMSEARCH_FUZZ_SEED= $(BIN)/python -m pytest -s tests/test_contract_fuzz.py
+
+# 200 SIGKILL/restart rounds instead of the 20 in `make test`.
+soak: install
+	SEMSEARCH_CRASH_ROUNDS=200 $(BIN)/python -m pytest -s tests/test_crash.py
 
 bench: install
 	$(BIN)/python bench/query_latency.py
