@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-quality docker-image docker-test clean
+.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-load bench-quality docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -45,6 +45,10 @@ soak: install
 
 bench: install
 	$(BIN)/python bench/query_latency.py
+
+# HTTP load on loopback: p50/p95/p99 and requests/s at 1, 8 and 32 clients.
+bench-load: install
+	$(BIN)/python bench/load.py
 
 # Retrieval and support quality on SciFact (training split), read in place from ../shared.
 SCIFACT ?= ../shared/eval/scifact

@@ -11,17 +11,14 @@ POST /v1/search of a `semsearch serve` process on a loopback port (one client, k
 from __future__ import annotations
 
 import argparse
-import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from live_server import seeded_server
 
 from index.engine import EngineConfig, SearchEngine
 from index.retrieval import SearchMode
@@ -81,33 +78,9 @@ def main() -> None:
 
 
 def _http_samples(repeat: int) -> list[float]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    with tempfile.TemporaryDirectory() as data_dir:
-        env = {
-            **os.environ,
-            "SEMSEARCH_DATA_DIR": data_dir,
-            "SEMSEARCH_PORT": str(port),
-            "SEMSEARCH_SEED_DIR": str(SEEDS),
-            "SEMSEARCH_LOG_LEVEL": "warning",
-        }
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-                for _ in range(600):
-                    try:
-                        if client.get("/readyz").status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        time.sleep(0.1)
-                body = {"query": QUERY, "k": 10}
-                return _timed(
-                    lambda: client.post("/v1/search", json=body).raise_for_status(), repeat
-                )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with seeded_server() as url, httpx.Client(base_url=url, timeout=30) as client:
+        body = {"query": QUERY, "k": 10}
+        return _timed(lambda: client.post("/v1/search", json=body).raise_for_status(), repeat)
 
 
 if __name__ == "__main__":
