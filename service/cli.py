@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 
@@ -104,21 +105,15 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 def _seed(settings: Settings) -> int:
     from service.app import open_engine
 
-    engine = open_engine(settings)
-    try:
+    with closing(open_engine(settings)) as engine:
         stats = engine.stats()
-    finally:
-        engine.close()
     print(f"{stats.documents} documents, {stats.chunks} chunks in {settings.data_dir}")
     return 0
 
 
 def _check(settings: Settings) -> int:
-    engine = SearchEngine(settings.engine_config())
-    try:
+    with closing(SearchEngine(settings.engine_config())) as engine:
         report = engine.check()
-    finally:
-        engine.close()
     for name, value in asdict(report).items():
         print(f"{name.replace('_', ' ')}: {value}")
     print(
@@ -130,11 +125,8 @@ def _check(settings: Settings) -> int:
 
 
 def _reindex(settings: Settings) -> int:
-    engine = SearchEngine(settings.engine_config())
-    try:
+    with closing(SearchEngine(settings.engine_config())) as engine:
         vectors = engine.reindex()
-    finally:
-        engine.close()
     print(f"vector index rebuilt: {vectors} vectors")
     return 0
 
@@ -149,34 +141,27 @@ def _ingest(settings: Settings, paths: Sequence[Path]) -> int:
         except (OSError, ValueError) as error:
             failures += 1
             print(f"semsearch: skipped {path}: {error}", file=sys.stderr)
-    engine = SearchEngine(settings.engine_config())
-    try:
-        counts = {"created": 0, "updated": 0, "unchanged": 0}
-        with tqdm(total=len(documents), unit="doc", desc="ingest") as progress:
-            for start in range(0, len(documents), _BATCH):
-                for result in engine.upsert(documents[start : start + _BATCH]):
-                    counts[result.status.value] += 1
-                progress.update(len(documents[start : start + _BATCH]))
-    finally:
-        engine.close()
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    with (
+        closing(SearchEngine(settings.engine_config())) as engine,
+        tqdm(total=len(documents), unit="doc", desc="ingest") as progress,
+    ):
+        for start in range(0, len(documents), _BATCH):
+            for result in engine.upsert(documents[start : start + _BATCH]):
+                counts[result.status.value] += 1
+            progress.update(len(documents[start : start + _BATCH]))
     print(", ".join(f"{n} {status}" for status, n in counts.items()) + f", {failures} skipped")
     return 1 if failures else 0
 
 
 def _search(settings: Settings, query: str, k: int, mode: SearchMode) -> int:
-    engine = SearchEngine(settings.engine_config())
-    try:
-        for rank, hit in enumerate(engine.search(query, k, mode=mode), start=1):
-            c = hit.citation
-            where = ", ".join(
-                str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x
-            )
-            print(
-                f"{rank}. [{hit.score:.3f}] {where} ({c.document_id} {c.char_start}:{c.char_end})"
-            )
-            print("   " + " ".join(hit.text.split())[:300])
-    finally:
-        engine.close()
+    with closing(SearchEngine(settings.engine_config())) as engine:
+        hits = engine.search(query, k, mode=mode)
+    for rank, hit in enumerate(hits, start=1):
+        c = hit.citation
+        where = ", ".join(str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x)
+        print(f"{rank}. [{hit.score:.3f}] {where} ({c.document_id} {c.char_start}:{c.char_end})")
+        print("   " + " ".join(hit.text.split())[:300])
     return 0
 
 

@@ -113,24 +113,19 @@ class UpsertRequest(_Strict):
         "with distinct ids.",
     )
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
+    model_config = _examples(
+        {
+            "documents": [
                 {
-                    "documents": [
-                        {
-                            "id": "press-2025-11-18",
-                            "title": "Pakistan and China boost counter-terrorism cooperation",
-                            "text": "Pakistan and China agreed on Monday to enhance ...",
-                            "source": "SouthAsianDesk",
-                            "published_at": "2025-11-18",
-                            "metadata": {"lang": "en"},
-                        }
-                    ]
+                    "id": "press-2025-11-18",
+                    "title": "Pakistan and China boost counter-terrorism cooperation",
+                    "text": "Pakistan and China agreed on Monday to enhance ...",
+                    "source": "SouthAsianDesk",
+                    "published_at": "2025-11-18",
+                    "metadata": {"lang": "en"},
                 }
             ]
-        },
+        }
     )
 
 
@@ -221,11 +216,8 @@ class SearchRequest(_Strict):
     mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits scoring below this.")
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [{"query": "suicide bombing outside the Islamabad district courts", "k": 3}]
-        },
+    model_config = _examples(
+        {"query": "suicide bombing outside the Islamabad district courts", "k": 3}
     )
 
 
@@ -290,13 +282,8 @@ class SupportRequest(_Strict):
         "(SEMSEARCH_MIN_SUPPORT) when omitted.",
     )
 
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={
-            "examples": [
-                {"claim": "A suicide bombing near the Islamabad courts killed 12 people.", "k": 3}
-            ]
-        },
+    model_config = _examples(
+        {"claim": "A suicide bombing near the Islamabad courts killed 12 people.", "k": 3}
     )
 
 

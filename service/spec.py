@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.openapi.utils import get_openapi
 
 from service.errors import PROBLEM_JSON
 
@@ -13,19 +12,12 @@ _METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
-    """Generate the spec once per app and cache it, as FastAPI's own app.openapi() does."""
-    if app.openapi_schema is None:
-        spec = get_openapi(
-            title=app.title,
-            version=app.version,
-            summary=app.summary,
-            description=app.description,
-            routes=app.routes,
-            tags=app.openapi_tags,
-        )
-        _errors_as_problem_json(spec)
-        app.openapi_schema = spec
-    return app.openapi_schema
+    """FastAPI's own spec (generated once and cached on the app), errors moved to problem+json."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    spec = FastAPI.openapi(app)  # also caches it as app.openapi_schema
+    _errors_as_problem_json(spec)
+    return spec
 
 
 def _errors_as_problem_json(spec: dict[str, Any]) -> None:

@@ -48,6 +48,17 @@ def free_port() -> int:
         return port
 
 
+def assert_problem(response: httpx.Response, status: int, field: str | None = None) -> None:
+    """An RFC 9457 problem with this status, no traceback, naming `field` if given."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    assert "Traceback" not in response.text
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]], body
+
+
 @dataclass
 class Server:
     """A `semsearch serve` subprocess on a loopback port."""

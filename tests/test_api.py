@@ -7,20 +7,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Server, free_port
+from tests.conftest import Server, assert_problem, free_port
 
 EXAMPLE_QUERY = "suicide bombing outside the Islamabad district courts"
 BOMBING_ARTICLE = "003_997123c907f1ca25"
-PROBLEM = "application/problem+json"
-
-
-def _assert_problem(response: httpx.Response, status: int, field: str | None = None) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
 
 
 def test_health_readiness_and_stats(client: httpx.Client) -> None:
@@ -87,8 +77,8 @@ def test_document_lifecycle(client: httpx.Client) -> None:
     assert [d["id"] for d in page["items"]] == ["api-panda"] and page["next_offset"] is None
 
     assert client.delete("/v1/documents/api-panda").status_code == 204
-    _assert_problem(client.get("/v1/documents/api-panda"), 404)
-    _assert_problem(client.delete("/v1/documents/api-panda"), 404)
+    assert_problem(client.get("/v1/documents/api-panda"), 404)
+    assert_problem(client.delete("/v1/documents/api-panda"), 404)
     hits = client.post("/v1/search", json={"query": "panda cub Chengdu", "k": 50}).json()["hits"]
     assert all(h["citation"]["document_id"] != "api-panda" for h in hits)
 
@@ -127,26 +117,26 @@ def test_generated_ids_and_pagination(client: httpx.Client) -> None:
 def test_bad_search_requests_get_problem_json_naming_the_field(
     client: httpx.Client, body: dict[str, object], field: str
 ) -> None:
-    _assert_problem(client.post("/v1/search", json=body), 422, field)
+    assert_problem(client.post("/v1/search", json=body), 422, field)
 
 
 def test_malformed_json_is_a_400(client: httpx.Client) -> None:
     response = client.post(
         "/v1/search", content=b'{"query": ', headers={"content-type": "application/json"}
     )
-    _assert_problem(response, 400)
+    assert_problem(response, 400)
 
 
 def test_a_bad_batch_is_rejected_whole(client: httpx.Client) -> None:
     before = client.get("/v1/stats").json()
     batch = {"documents": [{"id": "ok-doc", "text": "fine"}, {"id": "ok-doc", "text": "again"}]}
-    _assert_problem(client.post("/v1/documents", json=batch), 422, "documents[1].id")
+    assert_problem(client.post("/v1/documents", json=batch), 422, "documents[1].id")
     bad_id = {"documents": [{"id": "ok-doc2", "text": "fine"}, {"id": "../etc", "text": "x"}]}
-    _assert_problem(client.post("/v1/documents", json=bad_id), 422, "documents[1].id")
+    assert_problem(client.post("/v1/documents", json=bad_id), 422, "documents[1].id")
     blank = {"documents": [{"id": "ok-doc3", "text": "fine"}, {"text": " \n "}]}
-    _assert_problem(client.post("/v1/documents", json=blank), 422, "documents[1].text")
+    assert_problem(client.post("/v1/documents", json=blank), 422, "documents[1].text")
     assert client.get("/v1/stats").json() == before
-    _assert_problem(client.get("/v1/documents/ok-doc"), 404)
+    assert_problem(client.get("/v1/documents/ok-doc"), 404)
 
 
 def test_restart_keeps_every_document(tmp_path: Path) -> None:
@@ -213,4 +203,4 @@ def test_find_supporting_passages(client: httpx.Client) -> None:
 def test_bad_support_requests_name_the_field(
     client: httpx.Client, body: dict[str, object], field: str
 ) -> None:
-    _assert_problem(client.post("/v1/passages/support", json=body), 422, field)
+    assert_problem(client.post("/v1/passages/support", json=body), 422, field)

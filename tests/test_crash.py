@@ -42,6 +42,16 @@ class Ledger:
     in_flight: Operation | None = None
     serial: int = 0
 
+    def apply(self, after: dict[str, str | None]) -> None:
+        """Record a write as acknowledged: a text upserts its document, None deletes it."""
+        for document_id, text in after.items():
+            if text is None:
+                self.documents.pop(document_id, None)
+                self.deleted.add(document_id)
+            else:
+                self.documents[document_id] = text
+                self.deleted.discard(document_id)
+
     def text(self, number: int) -> str:
         return f"Record marker{number:06d} notes a harbour crane moved {number % 97} crates today."
 
@@ -72,13 +82,7 @@ def _write_until_killed(
             except httpx.TransportError:
                 return  # killed mid-request: the operation stays in flight
             assert response.status_code in {200, 204}, response.text
-            for document_id, text in operation.after.items():
-                if text is None:
-                    ledger.documents.pop(document_id, None)
-                    ledger.deleted.add(document_id)
-                else:
-                    ledger.documents[document_id] = text
-                    ledger.deleted.discard(document_id)
+            ledger.apply(operation.after)
             ledger.in_flight = None
 
 
@@ -109,13 +113,7 @@ def _settle_in_flight(http: httpx.Client, ledger: Ledger) -> str:
     before = {i: ledger.documents.get(i) for i in operation.after}
     assert seen in (operation.after, before), f"half-applied batch: {seen} vs {operation.after}"
     if seen == operation.after and seen != before:
-        for document_id, text in seen.items():
-            if text is None:
-                ledger.documents.pop(document_id, None)
-                ledger.deleted.add(document_id)
-            else:
-                ledger.documents[document_id] = text
-                ledger.deleted.discard(document_id)
+        ledger.apply(operation.after)
         return "applied"
     return "not applied"
 

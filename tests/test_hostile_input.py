@@ -9,9 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server, free_port
+from tests.conftest import Server, assert_problem, free_port
 
-PROBLEM = "application/problem+json"
 MAX_REQUEST_BYTES = 256 * 1024
 MAX_DOCUMENT_CHARS = 5_000
 MAX_BATCH = 5
@@ -52,36 +51,26 @@ def _snapshot(http: httpx.Client) -> dict[str, Any]:
     return {"stats": http.get("/v1/stats").json(), "listing": listing, "documents": texts}
 
 
-def _assert_problem(response: httpx.Response, status: int, field: str | None = None) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM)
-    body = response.json()
-    assert body["status"] == status and body["title"] and body["detail"]
-    assert "Traceback" not in response.text
-    if field is not None:
-        assert field in [e["field"] for e in body["errors"]], body
-
-
 @pytest.mark.parametrize("text", ["", " ", "\n\t \u00a0", "\u200b\u200b"])
 @pytest.mark.parametrize(
     ("path", "field"), [("/v1/search", "query"), ("/v1/passages/support", "claim")]
 )
 def test_blank_query_or_claim(http: httpx.Client, path: str, field: str, text: str) -> None:
-    _assert_problem(http.post(path, json={field: text}), 422, field)
+    assert_problem(http.post(path, json={field: text}), 422, field)
 
 
 @pytest.mark.parametrize(
     ("path", "field"), [("/v1/search", "query"), ("/v1/passages/support", "claim")]
 )
 def test_a_100_kb_query_or_claim(http: httpx.Client, path: str, field: str) -> None:
-    _assert_problem(http.post(path, json={field: "word " * 20_480}), 422, field)
+    assert_problem(http.post(path, json={field: "word " * 20_480}), 422, field)
 
 
 @pytest.mark.parametrize("path", POST_ENDPOINTS)
 @pytest.mark.parametrize("body", [b'{"query": ', b"{'a': 1}", b"\xff\xfe{}", b"[1, 2"])
 def test_malformed_json_is_400(http: httpx.Client, path: str, body: bytes) -> None:
     response = http.post(path, content=body, headers={"content-type": "application/json"})
-    _assert_problem(response, 400)
+    assert_problem(response, 400)
 
 
 @pytest.mark.parametrize(
@@ -100,7 +89,7 @@ def test_malformed_json_is_400(http: httpx.Client, path: str, body: bytes) -> No
     ],
 )
 def test_wrong_types(http: httpx.Client, path: str, body: Any, field: str | None) -> None:
-    _assert_problem(http.post(path, json=body), 422, field)
+    assert_problem(http.post(path, json=body), 422, field)
 
 
 @pytest.mark.parametrize("k", [0, -1, 10**6])
@@ -109,7 +98,7 @@ def test_wrong_types(http: httpx.Client, path: str, body: Any, field: str | None
     [("/v1/search", {"query": "bombing"}), ("/v1/passages/support", {"claim": "bombing"})],
 )
 def test_k_out_of_range(http: httpx.Client, path: str, base: dict[str, Any], k: int) -> None:
-    _assert_problem(http.post(path, json={**base, "k": k}), 422, "k")
+    assert_problem(http.post(path, json={**base, "k": k}), 422, "k")
 
 
 @pytest.mark.parametrize(
@@ -126,7 +115,7 @@ def test_k_out_of_range(http: httpx.Client, path: str, base: dict[str, Any], k: 
 def test_unknown_fields_are_rejected(
     http: httpx.Client, path: str, body: dict[str, Any], field: str
 ) -> None:
-    _assert_problem(http.post(path, json=body), 422, field)
+    assert_problem(http.post(path, json=body), 422, field)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +138,7 @@ def test_invalid_or_reversed_date_ranges(
     field: str | None,
 ) -> None:
     response = http.post(path, json={**base, "filters": filters})
-    _assert_problem(response, 422, field)
+    assert_problem(response, 422, field)
     if field is None:  # a reversed range names one of its two ends
         named = {e["field"] for e in response.json()["errors"]}
         assert named & {"filters.published_after", "filters.published_before"}
@@ -166,7 +155,7 @@ def test_wrong_content_type_is_415(http: httpx.Client, path: str, content_type: 
         del request.headers["content-type"]
     else:
         request.headers["content-type"] = content_type
-    _assert_problem(http.send(request), 415, "content-type")
+    assert_problem(http.send(request), 415, "content-type")
     assert _snapshot(http) == before
 
 
@@ -183,7 +172,7 @@ def test_body_above_the_request_limit_is_413(http: httpx.Client) -> None:
     before = _snapshot(http)
     text = "x" * (MAX_REQUEST_BYTES + 1)
     response = http.post("/v1/documents", json={"documents": [{"text": text}]})
-    _assert_problem(response, 413, "body")
+    assert_problem(response, 413, "body")
 
     def chunked() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         yield b'{"documents": [{"text": "'
@@ -194,7 +183,7 @@ def test_body_above_the_request_limit_is_413(http: httpx.Client) -> None:
     response = http.post(
         "/v1/documents", content=chunked(), headers={"content-type": "application/json"}
     )
-    _assert_problem(response, 413, "body")
+    assert_problem(response, 413, "body")
     assert _snapshot(http) == before
 
 
@@ -221,19 +210,19 @@ def test_a_rejected_batch_leaves_the_store_exactly_as_it_was(
     http: httpx.Client, documents: list[dict[str, str]], status: int, field: str
 ) -> None:
     before = _snapshot(http)
-    _assert_problem(http.post("/v1/documents", json={"documents": documents}), status, field)
+    assert_problem(http.post("/v1/documents", json={"documents": documents}), status, field)
     assert _snapshot(http) == before
 
 
 @pytest.mark.parametrize("document_id", ["a%00b", "tab%09id", "%20lead", "x" * 200])
 def test_bad_ids_in_the_path(http: httpx.Client, document_id: str) -> None:
-    _assert_problem(http.get(f"/v1/documents/{document_id}"), 422, "document_id")
-    _assert_problem(http.delete(f"/v1/documents/{document_id}"), 422, "document_id")
+    assert_problem(http.get(f"/v1/documents/{document_id}"), 422, "document_id")
+    assert_problem(http.delete(f"/v1/documents/{document_id}"), 422, "document_id")
 
 
 def test_path_separators_in_an_id_never_reach_a_document(http: httpx.Client) -> None:
     for path in ["/v1/documents/a%2Fb", "/v1/documents/..%2F..%2Fetc", "/v1/documents/a/b"]:
-        _assert_problem(http.get(path), 404)
+        assert_problem(http.get(path), 404)
 
 
 @pytest.mark.parametrize(
@@ -242,9 +231,9 @@ def test_path_separators_in_an_id_never_reach_a_document(http: httpx.Client) -> 
 )
 def test_bad_list_parameters(http: httpx.Client, params: dict[str, object]) -> None:
     field = next(iter(params))
-    _assert_problem(http.get("/v1/documents", params=params), 422, field)
+    assert_problem(http.get("/v1/documents", params=params), 422, field)
 
 
 def test_unknown_route_and_method_are_problem_json(http: httpx.Client) -> None:
-    _assert_problem(http.get("/v1/nothing-here"), 404)
-    _assert_problem(http.put("/v1/search", json={"query": "x"}), 405)
+    assert_problem(http.get("/v1/nothing-here"), 404)
+    assert_problem(http.put("/v1/search", json={"query": "x"}), 405)
