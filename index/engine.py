@@ -22,7 +22,7 @@ from typing import TypedDict
 
 from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
-from index.errors import DocumentNotFoundError, InvalidInputError
+from index.errors import DocumentNotFoundError, InvalidInputError, StorageError
 from index.lock import DataDirLock
 from index.models import (
     Citation,
@@ -44,7 +44,7 @@ from index.retrieval import SearchMode, retrieve
 from index.store import ChunkRow, DocumentRow, NewChunk, PreparedDocument, Store
 from index.support import CANDIDATES_PER_PASSAGE, DEFAULT_MIN_SUPPORT, supporting_passages
 from index.text import clean_text, repair_text, sentence_spans
-from index.vectors import VectorIndex
+from index.vectors import VectorIndex, temporary_path
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,12 @@ class SearchEngine:
         """Rebuild the vector index from the vectors stored in SQLite (no re-embedding) and save
         it; returns the number of vectors."""
         with self._write_lock:
-            rebuilt = self._rebuilt_index(self._store.generation())
+            generation = self._store.generation()
+            rebuilt = self._rebuilt_index()
+            try:
+                rebuilt.save(self._index_path, generation)
+            except OSError as error:
+                raise StorageError(f"could not save the vector index: {error}") from error
             with self._lock:
                 self._index = rebuilt
             return len(rebuilt)
@@ -433,11 +438,27 @@ class SearchEngine:
             written = self._store.write(documents, deletions)
             self._index.remove(written.removed_ids)
             self._index.add(written.added_ids, written.added_vectors)
-        self._index.save(self._index_path, written.generation)
+        self._save_index(self._index, written.generation)
+
+    def _save_index(self, index: VectorIndex, generation: int) -> None:
+        """Save the index file. The write it follows is already durable in SQLite, so a failed
+        save (a full disk) only leaves a stale file, which the next start rebuilds."""
+        try:
+            index.save(self._index_path, generation)
+        except OSError as error:
+            log.error(
+                "could not save the vector index (%s); serving from memory, the file is "
+                "rebuilt from the store on the next start",
+                error,
+            )
 
     def _load_index(self) -> VectorIndex:
         """The saved index if it matches the store's generation; otherwise rebuilt from SQLite."""
         generation = self._store.generation()
+        leftover = temporary_path(self._index_path)
+        if leftover.exists():
+            log.warning("removing %s, a vector index save cut off by a crash", leftover)
+            leftover.unlink()
         loaded = VectorIndex.load(self._index_path, self.embedder.dimension)
         if loaded is not None and loaded[1] == generation:
             return loaded[0]
@@ -447,13 +468,15 @@ class SearchEngine:
             )
         elif generation or self._index_path.exists():  # a new data dir has nothing to rebuild
             log.warning("vector index %s is missing or unreadable: rebuilding", self._index_path)
-        return self._rebuilt_index(generation)
+        index = self._rebuilt_index()
+        self._save_index(index, generation)
+        return index
 
-    def _rebuilt_index(self, generation: int) -> VectorIndex:
+    def _rebuilt_index(self) -> VectorIndex:
+        """A new index of every vector in the store (no embedding)."""
         index = VectorIndex(self.embedder.dimension)
         for ids, vectors in self._store.iter_vectors():
             index.add(ids, vectors)
-        index.save(self._index_path, generation)
         log.info("vector index rebuilt from the store: %d vectors", len(index))
         return index
 

@@ -22,3 +22,15 @@ class InvalidInputError(EngineError):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+class StorageError(EngineError):
+    """The data directory refused a write; the write was rolled back and nothing changed."""
+
+
+class StorageFullError(StorageError):
+    """No space left on the data directory's device (or SQLite's size limit)."""
+
+
+class StorageUnavailableError(StorageError):
+    """The data directory cannot be written: read-only, permissions, or an I/O error."""

@@ -7,7 +7,9 @@ vectors kept here, without re-embedding.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,12 +17,14 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from index import lexical
 from index.embedding import Vectors
+from index.errors import StorageFullError, StorageUnavailableError
 from index.models import Metadata, SearchFilters
 
 _GENERATION = "generation"
@@ -277,7 +281,7 @@ class Store:
         added_ids: list[int] = []
         added_vectors: list[Vectors] = []
         removed_ids: list[int] = []
-        with Session(self._engine) as session, session.begin():
+        with _storage_errors(), Session(self._engine) as session, session.begin():
             for document_id in deletions:
                 removed_ids.extend(self._delete_chunks(session, document_id))
                 session.exec(delete(DocumentRow).where(col(DocumentRow.id) == document_id))
@@ -301,7 +305,7 @@ class Store:
         return WriteResult(generation, added_ids, vectors, removed_ids)
 
     def set_state(self, key: str, value: str) -> None:
-        with Session(self._engine) as session, session.begin():
+        with _storage_errors(), Session(self._engine) as session, session.begin():
             session.merge(StateRow(key=key, value=value))
 
     def _delete_chunks(self, session: Session, document_id: str) -> list[int]:
@@ -342,6 +346,29 @@ class Store:
         generation = (int(row.value) if row else 0) + 1
         session.merge(StateRow(key=_GENERATION, value=str(generation)))
         return generation
+
+
+# SQLite primary result codes that mean the disk refused a write (sqlite3.h).
+_SQLITE_FULL = 13
+_UNWRITABLE = {8: "read-only", 10: "I/O error", 14: "cannot open a file"}
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    """Turn SQLite's disk-full and cannot-write failures into storage errors. SQLite has rolled
+    the transaction back by then, so the store is as it was before the write."""
+    try:
+        yield
+    except OperationalError as error:
+        cause = error.orig
+        code = cause.sqlite_errorcode & 0xFF if isinstance(cause, sqlite3.Error) else None
+        if code == _SQLITE_FULL:
+            raise StorageFullError("the data directory is full: nothing was written") from error
+        if code in _UNWRITABLE:
+            raise StorageUnavailableError(
+                f"the data directory cannot be written ({_UNWRITABLE[code]}): nothing was written"
+            ) from error
+        raise
 
 
 def _update_row(row: DocumentRow, prepared: PreparedDocument) -> None:

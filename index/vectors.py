@@ -79,13 +79,17 @@ class VectorIndex:
     def save(self, path: Path, generation: int) -> None:
         """Write atomically: a temporary file, fsync, rename; a crash leaves the old file."""
         data = faiss.serialize_index(self._index).tobytes()
-        temporary = path.with_name(path.name + ".tmp")
-        with open(temporary, "wb") as handle:
-            handle.write(_HEADER.pack(_MAGIC, generation))
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        temporary = temporary_path(path)
+        try:
+            with open(temporary, "wb") as handle:
+                handle.write(_HEADER.pack(_MAGIC, generation))
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, path)
+        except OSError:
+            temporary.unlink(missing_ok=True)  # don't leave a partial file on a full disk
+            raise
         _fsync_directory(path.parent)
 
     @classmethod
@@ -106,6 +110,11 @@ class VectorIndex:
             log.warning("vector index %s is unusable (%s); it will be rebuilt", path, error)
             return None
         return cls(dimension, index), int(generation)
+
+
+def temporary_path(path: Path) -> Path:
+    """Where ``save`` writes before its rename; a file left here was cut off by a crash."""
+    return path.with_name(path.name + ".tmp")
 
 
 def _fsync_directory(directory: Path) -> None:

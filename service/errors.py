@@ -13,7 +13,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Route
 
-from index.errors import DocumentNotFoundError, InvalidInputError
+from index.errors import (
+    DocumentNotFoundError,
+    InvalidInputError,
+    StorageError,
+    StorageFullError,
+)
 from service.schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -64,6 +69,10 @@ _DESCRIPTIONS = {
     413: "Too large: the body, a document's text or the batch is above its limit.",
     415: "The body is not sent as application/json.",
     422: "A field is invalid; `errors` names each one.",
+    503: "The data directory cannot be written (read-only or an I/O error); nothing was "
+    "written. Searches keep working; retry once it is fixed.",
+    507: "The data directory is full; nothing was written. Searches keep working; retry once "
+    "space is freed.",
     500: "Unexpected server error (logged; no details are exposed).",
 }
 _EXAMPLES: dict[int, dict[str, Any]] = {
@@ -92,6 +101,14 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
         "errors": [{"field": "k", "message": "Input should be less than or equal to 100"}],
     },
     500: {"title": "Internal Server Error", "detail": "An unexpected error occurred."},
+    503: {
+        "title": "Storage Unavailable",
+        "detail": "the data directory cannot be written (read-only): nothing was written",
+    },
+    507: {
+        "title": "Insufficient Storage",
+        "detail": "the data directory is full: nothing was written",
+    },
 }
 
 
@@ -150,6 +167,21 @@ async def _not_found(_: Request, error: Exception) -> JSONResponse:
     return problem_response(404, "Document not found", str(error))
 
 
+async def _storage_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StorageError)
+    # The cause (path, errno) is for the operator's log, not the client.
+    log.error(
+        "write refused on %s %s: %s (%s)",
+        request.method,
+        request.url.path,
+        error,
+        error.__cause__,
+    )
+    if isinstance(error, StorageFullError):
+        return problem_response(507, "Insufficient Storage", str(error))
+    return problem_response(503, "Storage Unavailable", str(error))
+
+
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     headers = dict(error.headers or {})
@@ -191,5 +223,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(RequestRejectedError, _rejected)
     app.add_exception_handler(DocumentNotFoundError, _not_found)
+    app.add_exception_handler(StorageError, _storage_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -57,6 +58,13 @@ def assert_problem(response: httpx.Response, status: int, field: str | None = No
     assert "Traceback" not in response.text
     if field is not None:
         assert field in [e["field"] for e in body["errors"]], body
+
+
+def store_snapshot(http: httpx.Client) -> dict[str, Any]:
+    """Everything a write could change: counts, the listing, and every document's text."""
+    listing = http.get("/v1/documents", params={"limit": 500}).json()
+    texts = {d["id"]: http.get(f"/v1/documents/{d['id']}").json() for d in listing["items"]}
+    return {"stats": http.get("/v1/stats").json(), "listing": listing, "documents": texts}
 
 
 @dataclass

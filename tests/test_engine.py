@@ -160,7 +160,7 @@ def test_restart_keeps_everything_without_re_embedding(make_engine: MakeEngine) 
     assert reopened.stats().documents == 5
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated", "stale"])
+@pytest.mark.parametrize("damage", ["missing", "truncated", "corrupt", "stale"])
 def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
     make_engine: MakeEngine, damage: str
 ) -> None:
@@ -175,11 +175,33 @@ def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
         index_file.unlink()
     elif damage == "truncated":
         index_file.write_bytes(index_file.read_bytes()[:100])
+    elif damage == "corrupt":  # a valid header, then garbage where FAISS's data should be
+        index_file.write_bytes(index_file.read_bytes()[:16] + bytes(range(256)) * 64)
     else:
         index_file.write_bytes(old_index)  # a snapshot from before the last write
     reopened = make_engine()
     assert reopened.search("floods in Swat", k=5) == hits
     assert reopened.stats().vectors == reopened.stats().chunks
+
+
+def test_a_failed_index_save_keeps_the_write_and_the_next_start_rebuilds(
+    make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    blocker = engine.config.data_dir / "vectors.faiss.tmp"
+    blocker.mkdir()  # the save cannot open its temporary file: a real OSError
+    engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
+    assert "could not save the vector index" in caplog.text
+    hits = engine.search("floods in Swat", k=5)
+    assert hits[0].citation.document_id == "late"  # served from memory
+    engine.close()
+    blocker.rmdir()
+    blocker.write_bytes(b"half a save")  # and a save cut off by a crash is cleared on start
+    reopened = make_engine()
+    assert not blocker.exists()
+    assert reopened.search("floods in Swat", k=5) == hits
+    assert reopened.check().ok
 
 
 def test_filters_apply_before_ranking(seeded: SearchEngine) -> None:

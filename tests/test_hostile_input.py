@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server, assert_problem, free_port
+from tests.conftest import Server, assert_problem, free_port, store_snapshot
 
 MAX_REQUEST_BYTES = 256 * 1024
 MAX_DOCUMENT_CHARS = 5_000
@@ -42,13 +42,6 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def http(limited: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=limited.url, timeout=60) as client:
         yield client
-
-
-def _snapshot(http: httpx.Client) -> dict[str, Any]:
-    """Everything a write could change: counts, the listing, and every document's text."""
-    listing = http.get("/v1/documents", params={"limit": 500}).json()
-    texts = {d["id"]: http.get(f"/v1/documents/{d['id']}").json() for d in listing["items"]}
-    return {"stats": http.get("/v1/stats").json(), "listing": listing, "documents": texts}
 
 
 @pytest.mark.parametrize("text", ["", " ", "\n\t \u00a0", "\u200b\u200b"])
@@ -149,14 +142,14 @@ def test_invalid_or_reversed_date_ranges(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml", None]
 )
 def test_wrong_content_type_is_415(http: httpx.Client, path: str, content_type: str | None) -> None:
-    before = _snapshot(http)
+    before = store_snapshot(http)
     request = http.build_request("POST", path, json=POST_ENDPOINTS[path])
     if content_type is None:
         del request.headers["content-type"]
     else:
         request.headers["content-type"] = content_type
     assert_problem(http.send(request), 415, "content-type")
-    assert _snapshot(http) == before
+    assert store_snapshot(http) == before
 
 
 def test_json_with_charset_is_accepted(http: httpx.Client) -> None:
@@ -169,7 +162,7 @@ def test_json_with_charset_is_accepted(http: httpx.Client) -> None:
 
 
 def test_body_above_the_request_limit_is_413(http: httpx.Client) -> None:
-    before = _snapshot(http)
+    before = store_snapshot(http)
     text = "x" * (MAX_REQUEST_BYTES + 1)
     response = http.post("/v1/documents", json={"documents": [{"text": text}]})
     assert_problem(response, 413, "body")
@@ -184,7 +177,7 @@ def test_body_above_the_request_limit_is_413(http: httpx.Client) -> None:
         "/v1/documents", content=chunked(), headers={"content-type": "application/json"}
     )
     assert_problem(response, 413, "body")
-    assert _snapshot(http) == before
+    assert store_snapshot(http) == before
 
 
 @pytest.mark.parametrize(
@@ -209,9 +202,9 @@ def test_body_above_the_request_limit_is_413(http: httpx.Client) -> None:
 def test_a_rejected_batch_leaves_the_store_exactly_as_it_was(
     http: httpx.Client, documents: list[dict[str, str]], status: int, field: str
 ) -> None:
-    before = _snapshot(http)
+    before = store_snapshot(http)
     assert_problem(http.post("/v1/documents", json={"documents": documents}), status, field)
-    assert _snapshot(http) == before
+    assert store_snapshot(http) == before
 
 
 @pytest.mark.parametrize("document_id", ["a%00b", "tab%09id", "%20lead", "x" * 200])

@@ -28,7 +28,7 @@ MAX_OFFSET = 10**12  # far beyond any store, well inside SQLite's 64-bit integer
     "",
     operation_id="upsertDocuments",
     summary="Insert or replace documents",
-    responses=problem_responses(400, 413, 415, 422),
+    responses=problem_responses(400, 413, 415, 422, 503, 507),
     dependencies=[Depends(require_json)],
 )
 async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertResponse:
@@ -93,7 +93,7 @@ async def get_document(document_id: Annotated[DocumentId, Path()], state: StateD
     operation_id="deleteDocument",
     summary="Delete a document",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404, 422),
+    responses=problem_responses(404, 422, 503, 507),
 )
 async def delete_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> None:
     """Delete a document and its chunks; it stops appearing in results at once."""
