@@ -67,6 +67,19 @@ def store_snapshot(http: httpx.Client) -> dict[str, Any]:
     return {"stats": http.get("/v1/stats").json(), "listing": listing, "documents": texts}
 
 
+def assert_consistent(data_dir: Path) -> None:
+    """`semsearch check` on a data dir no server holds: store and vector index agree."""
+    check = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check"],
+        env={**os.environ, "SEMSEARCH_DATA_DIR": str(data_dir), "SEMSEARCH_LOG_LEVEL": "warning"},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+
+
 @dataclass
 class Server:
     """A `semsearch serve` subprocess on a loopback port."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 from index.engine import SearchEngine
 from index.errors import DocumentNotFoundError, InvalidInputError
 from index.models import DocumentInput, SearchFilters, UpsertStatus
+from index.retrieval import SearchMode
 from index.sources import expand_paths, read_documents
 from index.vectors import VectorIndex
 
@@ -202,6 +204,28 @@ def test_a_failed_index_save_keeps_the_write_and_the_next_start_rebuilds(
     assert not blocker.exists()
     assert reopened.search("floods in Swat", k=5) == hits
     assert reopened.check().ok
+
+
+def test_searches_run_during_a_long_ingest_and_never_see_half_a_batch(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    batch = [
+        DocumentInput(id=f"bulk-{n}", text=f"Quokka census {n}: rangers counted {n} quokkas.")
+        for n in range(60)
+    ]
+    ingest = threading.Thread(target=engine.upsert, args=(batch,))
+    ingest.start()
+    seen_during: list[int] = []
+    while ingest.is_alive():
+        hits = engine.search("quokka census", k=200, mode=SearchMode.LEXICAL)
+        if ingest.is_alive():  # this search ran while the batch was being embedded or written
+            seen_during.append(len({h.citation.document_id for h in hits}))
+    ingest.join()
+    assert len(seen_during) >= 5, "searches waited for the ingest"
+    assert set(seen_during) <= {0, len(batch)}, "a search saw part of a batch"
+    assert len(engine.search("quokka census", k=200, mode=SearchMode.LEXICAL)) == len(batch)
 
 
 def test_filters_apply_before_ranking(seeded: SearchEngine) -> None:

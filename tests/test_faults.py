@@ -8,10 +8,8 @@ and a filesystem that supports them; where either is missing the test skips and 
 from __future__ import annotations
 
 import errno
-import os
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,7 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import ROOT, Server, assert_problem, free_port, store_snapshot
+from tests.conftest import (
+    Server,
+    assert_consistent,
+    assert_problem,
+    free_port,
+    store_snapshot,
+)
 
 BATCH = [
     {"id": f"fault-{n}", "text": f"Harbour log {n}: the night crane moved {n * 7} containers."}
@@ -108,15 +112,7 @@ def _assert_writes_work_again(server: Server) -> None:
         hit = http.post("/v1/search", json={"query": "night crane fault-3 containers", "k": 10})
         assert "fault-3" in {h["citation"]["document_id"] for h in hit.json()["hits"]}
     server.stop()
-    check = subprocess.run(
-        [sys.executable, "-m", "service.cli", "check"],
-        env={**os.environ, "SEMSEARCH_DATA_DIR": str(server.data_dir)},
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
+    assert_consistent(server.data_dir)
 
 
 def test_a_full_disk_refuses_writes_with_507_and_keeps_serving(tmp_path: Path) -> None:
