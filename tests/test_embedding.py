@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 
 import numpy as np
 
@@ -26,3 +28,34 @@ def test_similar_texts_are_closer_than_unrelated_ones(embedder: Embedder) -> Non
 
 def test_empty_batch(embedder: Embedder) -> None:
     assert embedder.embed([]).shape == (0, 384)
+
+
+def test_embedding_and_tokenizing_from_many_threads_at_once(embedder: Embedder) -> None:
+    """Requests embed queries while ingest tokenizes text for chunking, on worker threads; the
+    fast tokenizer keeps padding state, so sharing one between the two raced (a 500 in the
+    32-client test: "Unable to create tensor ... padding")."""
+    texts = [" ".join(["word"] * n) for n in range(1, 40)]
+    expected_offsets = embedder.token_offsets(texts)
+    expected_vectors = embedder.embed(texts)
+    errors: list[BaseException] = []
+
+    def embed() -> None:
+        for _ in range(15):
+            assert np.allclose(embedder.embed(texts), expected_vectors, atol=1e-5)
+
+    def tokenize() -> None:
+        for _ in range(300):
+            assert embedder.token_offsets(texts) == expected_offsets
+
+    def guarded(work: Callable[[], None]) -> None:
+        try:
+            work()
+        except BaseException as error:  # surfaced below, with its type
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(w,)) for w in [embed, tokenize] * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
