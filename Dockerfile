@@ -26,8 +26,10 @@ RUN python3 -m venv /opt/venv \
     && find /opt/venv/lib/python3.11/site-packages -depth -type d -name tests -exec rm -rf {} + \
     && /opt/venv/bin/python -c "import torch; assert not torch.version.cuda, torch.version.cuda"
 COPY seeds/ /opt/semsearch/seeds/
-# Bake the seed index exactly as a first `serve` would make it; pip is not needed after this.
+# Bake the seed index exactly as a first `serve` would make it, and with it the model's ONNX
+# export (made once from the packaged weights); pip is not needed after this.
 RUN SEMSEARCH_DATA_DIR=/opt/semsearch/seed-data SEMSEARCH_SEED_DIR=/opt/semsearch/seeds \
+    SEMSEARCH_MODEL_CACHE_DIR=/opt/semsearch/models \
     /opt/venv/bin/semsearch seed \
     && /opt/venv/bin/python -m pip uninstall --yes --quiet pip
 
@@ -39,7 +41,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     SEMSEARCH_HOST=0.0.0.0 \
     SEMSEARCH_PORT=8000 \
     SEMSEARCH_DATA_DIR=/data \
-    SEMSEARCH_SEED_DIR=/opt/semsearch/seeds
+    SEMSEARCH_SEED_DIR=/opt/semsearch/seeds \
+    SEMSEARCH_MODEL_CACHE_DIR=/opt/semsearch/models
 RUN groupadd --system --gid 10001 semsearch \
     && useradd --system --uid 10001 --gid semsearch --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin semsearch \

@@ -43,8 +43,11 @@ fuzz: install
 soak: install
 	SEMSEARCH_CRASH_ROUNDS=200 $(BIN)/python -m pytest -s tests/test_crash.py
 
+# Speed on SciFact against a baseline measured in the same run (BENCH_ARGS="--docs 500" for
+# a quick look); figures also land in bench/speed.json.
+BENCH_ARGS ?=
 bench: install
-	$(BIN)/python bench/query_latency.py
+	$(BIN)/python bench/speed.py --json bench/speed.json $(BENCH_ARGS)
 
 # HTTP load on loopback: p50/p95/p99 and requests/s at 1, 8 and 32 clients.
 bench-load: install

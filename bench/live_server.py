@@ -1,4 +1,4 @@
-"""A `semsearch serve` process over the seed corpus on a free loopback port, for benchmarks."""
+"""A `semsearch serve` process on a free loopback port, for benchmarks."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -17,18 +18,25 @@ import httpx
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    pid: int
+
+
 @contextmanager
-def seeded_server() -> Iterator[str]:
-    """Yield the base URL of a ready server on a throw-away data dir; stop it afterwards."""
+def live_server(data_dir: Path | None = None) -> Iterator[LiveServer]:
+    """A ready server on ``data_dir`` (default: a throw-away directory seeded with the seed
+    corpus); stopped afterwards."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    with tempfile.TemporaryDirectory() as data_dir:
+    with tempfile.TemporaryDirectory() as scratch:
         env = {
             **os.environ,
-            "SEMSEARCH_DATA_DIR": data_dir,
+            "SEMSEARCH_DATA_DIR": str(data_dir or scratch),
             "SEMSEARCH_PORT": str(port),
-            "SEMSEARCH_SEED_DIR": str(SEEDS),
+            "SEMSEARCH_SEED_DIR": "" if data_dir else str(SEEDS),
             "SEMSEARCH_LOG_LEVEL": "warning",
         }
         server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
@@ -40,7 +48,7 @@ def seeded_server() -> Iterator[str]:
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            yield url
+            yield LiveServer(url, server.pid)
         finally:
             server.terminate()
-            server.wait(timeout=30)
+            server.wait(timeout=60)

