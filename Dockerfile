@@ -1,5 +1,5 @@
-# semsearch as a container for pipelines: CPU-only PyTorch, the packaged model and the seed
-# index baked in, non-root, data in a volume at /data.
+# semsearch as a container for pipelines: the packaged model (as ONNX) and the seed index
+# baked in, non-root, data in a volume at /data.
 #
 # The build installs from a wheelhouse made on the host (scripts/docker-build.sh, which
 # `make docker-image` runs), so it needs no network, no CA bundle and no credentials.
@@ -15,22 +15,23 @@ ENV PIP_NO_CACHE_DIR=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1
 COPY .docker/wheelhouse/ /wheelhouse/
-# --no-index: every wheel comes from the wheelhouse, torch's CPU build included. Then drop
-# what a CPU inference server never loads (112 MB of packages' own test suites, torch's C++
-# headers, test binaries and protoc), which keeps the image under 1.5 GB.
+# --no-index: every wheel comes from the wheelhouse, torch's CPU build included (it only
+# exports the model, below). Packages' own test suites (112 MB) are never loaded: dropped.
 RUN python3 -m venv /opt/venv \
     && /opt/venv/bin/pip install --no-index --find-links /wheelhouse semsearch \
-    && torch=/opt/venv/lib/python3.11/site-packages/torch \
-    && rm -rf "$torch/include" "$torch/test" "$torch/share" "$torch/lib/libtorchbind_test.so" \
-    && find "$torch/bin" -type f ! -name torch_shm_manager -delete \
     && find /opt/venv/lib/python3.11/site-packages -depth -type d -name tests -exec rm -rf {} + \
     && /opt/venv/bin/python -c "import torch; assert not torch.version.cuda, torch.version.cuda"
 COPY seeds/ /opt/semsearch/seeds/
 # Bake the seed index exactly as a first `serve` would make it, and with it the model's ONNX
-# export (made once from the packaged weights); pip is not needed after this.
+# export (made once from the packaged weights). The server runs the model with ONNX Runtime
+# and never imports what only the export needs (torch, transformers, onnx, and
+# sentence-transformers with scipy and scikit-learn): they go, about 1 GB, and pip with them.
 RUN SEMSEARCH_DATA_DIR=/opt/semsearch/seed-data SEMSEARCH_SEED_DIR=/opt/semsearch/seeds \
     SEMSEARCH_MODEL_CACHE_DIR=/opt/semsearch/models \
     /opt/venv/bin/semsearch seed \
+    && /opt/venv/bin/python -m pip uninstall --yes --quiet \
+       torch sentence-transformers transformers onnx scipy scikit-learn \
+    && /opt/venv/bin/python -c "import service.app, service.cli" \
     && /opt/venv/bin/python -m pip uninstall --yes --quiet pip
 
 FROM ${BASE_IMAGE}
