@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import sqlite3
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ import faiss
 import httpx
 import numpy as np
 from live_server import live_server
-from load import run_load
+from load import percentiles, run_load
 
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import corpus_documents, read_queries
@@ -42,15 +41,6 @@ from index.retrieval import SearchMode
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
 INGEST_BATCH = 64  # documents per upsert, as `semsearch ingest` sends them
-
-
-def percentiles(samples: Sequence[float]) -> dict[str, float]:
-    cuts = statistics.quantiles(samples, n=100)
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(cuts[94], 2),
-        "p99_ms": round(cuts[98], 2),
-    }
 
 
 def timed(function: Callable[[str], object], inputs: Sequence[str]) -> dict[str, float]:
