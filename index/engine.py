@@ -20,6 +20,8 @@ from datetime import date
 from pathlib import Path
 from typing import TypedDict
 
+import numpy as np
+
 from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import DocumentNotFoundError, InvalidInputError, StorageError
@@ -236,7 +238,7 @@ class SearchEngine:
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
         """
-        text, vector = self._query(query, "query", k, filters)
+        text, vector = self._query(query, "query", k, filters, embed=mode is not SearchMode.LEXICAL)
         return [
             _hit(chunk, document, score)
             for chunk, document, score in self._ranked(text, vector, k, filters, mode)
@@ -276,9 +278,10 @@ class SearchEngine:
         return SupportResult(claim=text, verdict=verdict, support=best, passages=passages)
 
     def _query(
-        self, query: str, field: str, k: int, filters: SearchFilters | None
+        self, query: str, field: str, k: int, filters: SearchFilters | None, embed: bool = True
     ) -> tuple[str, Vectors]:
-        """Validate a query or claim and embed it."""
+        """Validate a query or claim and embed it (an empty vector when ``embed`` is False:
+        lexical search has no use for one)."""
         query = repair_text(query)
         if not query:
             raise InvalidInputError(field, "must contain text")
@@ -286,7 +289,8 @@ class SearchEngine:
             raise InvalidInputError("k", "must be at least 1")
         if filters and filters.published_after and filters.published_before:
             _check_range(filters.published_after, filters.published_before)
-        return query, self.embedder.embed([query])[0]
+        vector = self.embedder.embed([query])[0] if embed else np.zeros(0, dtype=np.float32)
+        return query, vector
 
     def _ranked(
         self,
