@@ -2,18 +2,20 @@
 
 Usage: python bench/calibrate_support.py DATA_DIR [--dataset ../shared/eval/scifact]
 DATA_DIR must already hold the dataset's corpus, indexed with the shipped settings (e.g. by
-`semsearch eval ... --data-dir DATA_DIR`). For every SUPPORT and NOT_ENOUGH_INFO claim it takes
-the returned passages' features (best evidence sentence score, retrieval relevance) and whether
-the passage holds a gold SUPPORT sentence; fits support = sigmoid(a * sentence + c) (shipped)
-and, for comparison, sigmoid(a * sentence + b * relevance + c) by logistic regression (Newton's
-method). For each it prints the threshold of best balanced accuracy between SUPPORT claims
-("supported") and NOT_ENOUGH_INFO claims ("insufficient_evidence") and a table of thresholds,
+`semsearch eval ... --data-dir DATA_DIR`). For every SUPPORT and NOT_ENOUGH_INFO claim it
+takes the returned passages' features (best sentence cosine with the claim, retrieval
+relevance) and whether the passage holds a gold SUPPORT sentence; fits support =
+sigmoid(a * sentence + c) (shipped) and, for comparison, sigmoid(a * sentence + b * relevance
++ c) by logistic regression (Newton's method). For each it prints the threshold of best
+balanced accuracy between SUPPORT claims ("supported") and NOT_ENOUGH_INFO claims
+("insufficient_evidence") and a table of thresholds,
 from which index/support.py takes its constants (the README says which and why).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,6 +24,13 @@ from tqdm import tqdm
 
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import corpus_documents, gold_evidence_spans, read_jsonl
+from index.support import BIAS, SENTENCE_WEIGHT
+
+
+def best_sentence_cosine(support: float) -> float:
+    """The passage's best sentence cosine, recovered from its support by inverting the
+    shipped calibration (a passage's support is a function of that cosine alone)."""
+    return (math.log(support / (1 - support)) - BIAS) / SENTENCE_WEIGHT
 
 
 def _fit_logistic(features: np.ndarray, labels: np.ndarray, steps: int = 50) -> np.ndarray:
@@ -57,7 +66,7 @@ def main() -> None:
             label = any(
                 e.char_start < b and a < e.char_end for e in passage.evidence for a, b in spans
             )
-            best = passage.evidence[0].score if passage.evidence else 0.0
+            best = best_sentence_cosine(passage.support)
             features.append((best, passage.relevance))
             rows.append((best, passage.relevance, float(label)))
         claim_rows.append((claim["label"] == "SUPPORT", features))

@@ -26,6 +26,7 @@ from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import DocumentNotFoundError, InvalidInputError, StorageError
 from index.lock import DataDirLock
+from index.model_export import Precision
 from index.models import (
     Citation,
     ConsistencyReport,
@@ -46,7 +47,7 @@ from index.retrieval import SearchMode, retrieve
 from index.store import ChunkRow, DocumentRow, NewChunk, PreparedDocument, Store
 from index.support import CANDIDATES_PER_PASSAGE, DEFAULT_MIN_SUPPORT, supporting_passages
 from index.text import clean_text, repair_text, sentence_spans
-from index.vectors import VectorIndex, temporary_path
+from index.vectors import IVF_MIN_VECTORS, VectorIndex, temporary_path, training_size
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ class EngineConfig:
     data_dir: Path
     chunk_tokens: int = 128
     chunk_overlap_tokens: int = 32
-    embed_batch_size: int = 32
+    # int8 (default, about 2.5x faster) or fp32; a change re-embeds a document on its next
+    # upsert, like a chunking change.
+    model_precision: Precision = Precision.INT8
     # Embed "title\nchunk" so a chunk carries its document's subject; the title is cut to
     # the tokens the window has left, so nothing is ever truncated by the model.
     embed_titles: bool = True
@@ -81,6 +84,8 @@ class EngineConfig:
     min_support: float = DEFAULT_MIN_SUPPORT
     # Where the ONNX export of the model is cached (None: $XDG_CACHE_HOME/semsearch).
     model_cache_dir: Path | None = None
+    # From this many chunks on, the vector index is IVF (approximate) instead of exact.
+    ivf_min_vectors: int = IVF_MIN_VECTORS
 
 
 class SearchEngine:
@@ -95,7 +100,7 @@ class SearchEngine:
         """
         self.config = config
         self.embedder = embedder or Embedder(
-            batch_size=config.embed_batch_size, cache_dir=config.model_cache_dir
+            cache_dir=config.model_cache_dir, precision=config.model_precision
         )
         if not 1 <= config.chunk_tokens <= self.embedder.max_tokens:
             raise InvalidInputError(
@@ -116,8 +121,8 @@ class SearchEngine:
             raise
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
-            f"{self.embedder.name}|{config.chunk_tokens}|{config.chunk_overlap_tokens}"
-            f"|{config.embed_titles}"
+            f"{self.embedder.name}|{self.embedder.precision}|{config.chunk_tokens}"
+            f"|{config.chunk_overlap_tokens}|{config.embed_titles}"
         )
 
     def close(self) -> None:
@@ -350,7 +355,7 @@ class SearchEngine:
             vectors=vectors,
             model=self.embedder.name,
             dimension=self.embedder.dimension,
-            index_type=VectorIndex.index_type,
+            index_type=self._index.index_type,
         )
 
     # -- internals -----------------------------------------------------------------------------
@@ -403,38 +408,51 @@ class SearchEngine:
         ]
 
     def _embedded(self, batch: list[PreparedDocument]) -> list[PreparedDocument]:
-        """Embed the chunks of every document that has new chunks, in one model call."""
-        texts = [
-            self._embedding_text(document, chunk)
+        """Embed the chunks of every document that has new chunks, and their sentences from
+        the same model pass (support scores evidence with those)."""
+        inputs = [
+            self._embedding_input(document, chunk)
             for document in batch
             for chunk in document.chunks or ()
         ]
-        vectors = self.embedder.embed(texts)
+        vectors, sentence_vectors = self.embedder.embed_with_spans(
+            [text for text, _ in inputs], [spans for _, spans in inputs]
+        )
         out: list[PreparedDocument] = []
         offset = 0
         for document in batch:
             if document.chunks is None:
                 out.append(document)
                 continue
-            count = len(document.chunks)
-            out.append(replace(document, vectors=vectors[offset : offset + count]))
-            offset += count
+            end = offset + len(document.chunks)
+            out.append(
+                replace(
+                    document,
+                    vectors=vectors[offset:end],
+                    sentence_vectors=sentence_vectors[offset:end],
+                )
+            )
+            offset = end
         return out
 
     def _embedded_title(self, title: str | None) -> str:
         return title if title and self.config.embed_titles else ""
 
-    def _embedding_text(self, document: PreparedDocument, chunk: NewChunk) -> str:
-        """The chunk text, headed by as much of the title as the model window leaves room for."""
+    def _embedding_input(
+        self, document: PreparedDocument, chunk: NewChunk
+    ) -> tuple[str, list[tuple[int, int]]]:
+        """The chunk text, headed by as much of the title as the model window leaves room for,
+        and where the chunk's sentences lie in it."""
         text = document.text[chunk.char_start : chunk.char_end]
         title = self._embedded_title(document.title)
         room = self.embedder.max_tokens - chunk.token_count - 1  # one token for the separator
-        if not title or room < 1:
-            return text
-        offsets = self.embedder.token_offsets([title])[0]
-        if len(offsets) > room:
-            title = title[: offsets[room - 1][1]]
-        return f"{title}\n{text}"
+        if title and room >= 1:
+            offsets = self.embedder.token_offsets([title])[0]
+            if len(offsets) > room:
+                title = title[: offsets[room - 1][1]]
+            text = f"{title}\n{text}"
+        shift = len(text) - (chunk.char_end - chunk.char_start) - chunk.char_start
+        return text, [(start + shift, end + shift) for start, end in chunk.sentences]
 
     def _commit(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
         """Commit to SQLite and move the vector index in step, under the search lock; then save.
@@ -446,6 +464,11 @@ class SearchEngine:
             written = self._store.write(documents, deletions)
             self._index.remove(written.removed_ids)
             self._index.add(written.added_ids, written.added_vectors)
+        if self._outgrown(self._index):
+            log.info("%d vectors: rebuilding the vector index as IVF", len(self._index))
+            index = self._rebuilt_index()  # the write lock keeps the store still meanwhile
+            with self._lock:
+                self._index = index
         self._save_index(self._index, written.generation)
 
     def _save_index(self, index: VectorIndex, generation: int) -> None:
@@ -469,7 +492,9 @@ class SearchEngine:
             leftover.unlink()
         loaded = VectorIndex.load(self._index_path, self.embedder.dimension)
         if loaded is not None and loaded[1] == generation:
-            return loaded[0]
+            if not self._outgrown(loaded[0]):
+                return loaded[0]
+            log.info("%d vectors: rebuilding the vector index as IVF", len(loaded[0]))
         if loaded is not None:
             log.warning(
                 "vector index is at generation %d, store at %d: rebuilding", loaded[1], generation
@@ -480,12 +505,29 @@ class SearchEngine:
         self._save_index(index, generation)
         return index
 
+    def _outgrown(self, index: VectorIndex) -> bool:
+        """An exact index past ``ivf_min_vectors``, or an IVF index that has grown to four times
+        the size its lists were trained for (each list then holds 4x the vectors a search
+        should scan)."""
+        if index.is_exact:
+            return len(index) >= self.config.ivf_min_vectors
+        return len(index) > 4 * index.trained_for
+
     def _rebuilt_index(self) -> VectorIndex:
-        """A new index of every vector in the store (no embedding)."""
-        index = VectorIndex(self.embedder.dimension)
+        """A new index of every vector in the store (no embedding): exact, or IVF trained on a
+        sample of the store's vectors from ``ivf_min_vectors`` chunks on."""
+        count = self._store.counts()[1]
+        dimension = self.embedder.dimension
+        index = (
+            VectorIndex(dimension)
+            if count < self.config.ivf_min_vectors
+            else VectorIndex.clustered(dimension, self._store.sample_vectors(training_size(count)))
+        )
         for ids, vectors in self._store.iter_vectors():
             index.add(ids, vectors)
-        log.info("vector index rebuilt from the store: %d vectors", len(index))
+        log.info(
+            "vector index rebuilt from the store: %d vectors, %s", len(index), index.index_type
+        )
         return index
 
 

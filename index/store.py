@@ -67,6 +67,9 @@ class ChunkRow(SQLModel, table=True):
     token_count: int
     sentences: list[list[int]] = Field(sa_column=Column(JSON, nullable=False))
     vector: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # One float16 vector per sentence span, from the chunk's own model pass; NULL in stores
+    # written before they existed (support then embeds those sentences when asked).
+    sentence_vectors: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class StateRow(SQLModel, table=True):
@@ -99,6 +102,7 @@ class PreparedDocument:
     content_hash: str
     chunks: list[NewChunk] | None = None  # None: text unchanged, keep the stored chunks
     vectors: Vectors | None = None
+    sentence_vectors: list[Vectors] | None = None  # per chunk: one row per sentence span
 
 
 @dataclass(frozen=True)
@@ -129,10 +133,18 @@ class Store:
         self.dimension = dimension
         self._engine = _sqlite_engine(path)
         SQLModel.metadata.create_all(self._engine)
+        self._add_missing_columns()
         self._ensure_lexical_index()
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def _add_missing_columns(self) -> None:
+        """Upgrade a store made before a nullable column existed (create_all adds tables only)."""
+        with self._engine.begin() as connection:
+            present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(chunks)")}
+            if "sentence_vectors" not in present:
+                connection.exec_driver_sql("ALTER TABLE chunks ADD COLUMN sentence_vectors BLOB")
 
     def _ensure_lexical_index(self) -> None:
         """Create the FTS5 table; refill it from the chunks if it does not match them.
@@ -272,6 +284,17 @@ class Store:
             yield ids, vectors.reshape(len(ids), self.dimension)
             last = ids[-1]
 
+    def sample_vectors(self, count: int) -> Vectors:
+        """``count`` chunk vectors drawn at random (fewer if the store holds fewer)."""
+        with self._engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT vector FROM chunks WHERE id IN"
+                " (SELECT id FROM chunks ORDER BY random() LIMIT ?)",
+                (count,),
+            ).all()
+        vectors = np.frombuffer(b"".join(row[0] for row in rows), dtype=np.float32)
+        return vectors.reshape(len(rows), self.dimension)
+
     # -- writes --------------------------------------------------------------------------------
 
     def write(
@@ -317,6 +340,7 @@ class Store:
 
     def _insert_chunks(self, session: Session, prepared: PreparedDocument) -> list[int]:
         assert prepared.chunks is not None and prepared.vectors is not None
+        assert prepared.sentence_vectors is not None
         rows = [
             ChunkRow(
                 document_id=prepared.id,
@@ -326,8 +350,11 @@ class Store:
                 token_count=chunk.token_count,
                 sentences=[list(span) for span in chunk.sentences],
                 vector=vector.astype(np.float32).tobytes(),
+                sentence_vectors=sentences.astype(np.float16).tobytes(),
             )
-            for chunk, vector in zip(prepared.chunks, prepared.vectors, strict=True)
+            for chunk, vector, sentences in zip(
+                prepared.chunks, prepared.vectors, prepared.sentence_vectors, strict=True
+            )
         ]
         session.add_all(rows)
         session.flush()

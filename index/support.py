@@ -1,8 +1,9 @@
 """Find supporting passages: which stored sentences back a claim, and how strongly.
 
 Candidates come from the same retrieval as search. Overlapping windows of one document are
-merged into one passage; every sentence in it is scored against the claim (cosine of their
-embeddings); a passage's support is a logistic calibration of its best sentence's score, fitted
+merged into one passage; every sentence in it is scored against the claim (cosine of the claim's
+embedding and the sentence's, made at ingest from its chunk's model pass, so a request embeds
+only the claim); a passage's support is a logistic calibration of its best sentence's score, fitted
 on SciFact training claims (README, Quality), so it reads as the probability that the passage
 holds evidence for the claim. The retrieval score is left out on purpose: its BM25 half depends
 on the corpus and query length, and with it a calibration fitted on long scientific claims
@@ -24,10 +25,10 @@ from index.store import ChunkRow, DocumentRow
 
 # support = sigmoid(SENTENCE_WEIGHT * best sentence cosine + BIAS), fitted on SciFact train by
 # bench/calibrate_support.py. The verdict threshold keeps 84% of SciFact SUPPORT claims
-# "supported" and turns 58% of NOT_ENOUGH_INFO claims away (best sentence cosine >= 0.645).
-SENTENCE_WEIGHT = 8.01
-BIAS = -6.90
-DEFAULT_MIN_SUPPORT = 0.15
+# "supported" and turns 59% of NOT_ENOUGH_INFO claims away (best sentence cosine >= 0.623).
+SENTENCE_WEIGHT = 10.33
+BIAS = -8.43
+DEFAULT_MIN_SUPPORT = 0.12
 EVIDENCE_PER_PASSAGE = 3
 # Evidence ranking: cosine with the claim, plus the claim's words in the sentence (BM25 among
 # the candidate sentences, squashed to s / (s + OVERLAP_HALF)) and the passage's relevance, as
@@ -48,6 +49,16 @@ class _Passage:
     char_end: int
     retrieval: float
     sentences: list[tuple[int, int]]
+    vectors: dict[tuple[int, int], Vectors]  # stored sentence vectors by span
+
+
+def _sentence_vectors(
+    chunk: ChunkRow, spans: list[tuple[int, int]]
+) -> dict[tuple[int, int], Vectors]:
+    if chunk.sentence_vectors is None:  # a store written before they were kept
+        return {}
+    rows = np.frombuffer(chunk.sentence_vectors, dtype=np.float16).reshape(len(spans), -1)
+    return dict(zip(spans, rows.astype(np.float32), strict=True))
 
 
 def merge_windows(candidates: Sequence[tuple[ChunkRow, DocumentRow, float]]) -> list[_Passage]:
@@ -63,13 +74,15 @@ def merge_windows(candidates: Sequence[tuple[ChunkRow, DocumentRow, float]]) -> 
         current: _Passage | None = None
         for chunk, document, score in sorted(group, key=lambda c: c[0].char_start):
             spans = [(int(a), int(b)) for a, b in chunk.sentences]
+            vectors = _sentence_vectors(chunk, spans)
             if current is not None and chunk.char_start <= current.char_end:
                 current.char_end = max(current.char_end, chunk.char_end)
                 current.retrieval = max(current.retrieval, score)
                 current.sentences = sorted(set(current.sentences) | set(spans))
+                current.vectors = vectors | current.vectors  # the earlier window's read wins
                 continue
             current = _Passage(
-                document, chunk.chunk_index, chunk.char_start, chunk.char_end, score, spans
+                document, chunk.chunk_index, chunk.char_start, chunk.char_end, score, spans, vectors
             )
             passages.append(current)
     passages.sort(key=lambda p: -p.retrieval)
@@ -107,7 +120,14 @@ def _scored_sentences(
     texts = [passages[i].document.text[a:b] for i, _, a, b in spans]
     if not texts:
         return []
-    similarity = np.clip(embedder.embed(texts) @ claim_vector, 0.0, 1.0)
+    stored = [passages[i].vectors.get((a, b)) for i, _, a, b in spans]
+    missing = [row for row, vector in enumerate(stored) if vector is None]
+    vectors = np.zeros((len(spans), claim_vector.shape[0]), dtype=np.float32)
+    vectors[missing] = embedder.embed([texts[row] for row in missing])
+    for row, vector in enumerate(stored):
+        if vector is not None:
+            vectors[row] = vector
+    similarity = np.clip(vectors @ claim_vector, 0.0, 1.0)
     overlap = [s / (s + OVERLAP_HALF) for s in lexical.bm25_among(claim, texts)]
     total = 1.0 + OVERLAP_WEIGHT + RELEVANCE_WEIGHT
     return [
@@ -158,8 +178,7 @@ def supporting_passages(
 ) -> list[SupportingPassage]:
     """Score the sentences of the k most relevant merged passages; order them by support.
 
-    Sentence scoring embeds every sentence, the costly step, so only the passages that can be
-    returned are scored.
+    Only the passages that can be returned are scored.
     """
     passages = merge_windows(candidates)[:k]
     sentences = _scored_sentences(embedder, claim, claim_vector, passages)

@@ -14,7 +14,6 @@ from index.errors import DocumentNotFoundError, InvalidInputError
 from index.models import DocumentInput, SearchFilters, UpsertStatus
 from index.retrieval import SearchMode
 from index.sources import expand_paths, read_documents
-from index.vectors import VectorIndex
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 EXAMPLE_QUERY = "suicide bombing outside the Islamabad district courts"
@@ -64,7 +63,7 @@ def test_stats_count_documents_chunks_and_vectors(seeded: SearchEngine) -> None:
     stats = seeded.stats()
     assert stats.documents == 5
     assert stats.chunks == stats.vectors > 5
-    assert stats.dimension == 384 and stats.index_type == VectorIndex.index_type
+    assert stats.dimension == 384 and stats.index_type == "flat-ip"
 
 
 def test_seeding_happens_once(seeded: SearchEngine) -> None:
@@ -160,6 +159,42 @@ def test_restart_keeps_everything_without_re_embedding(make_engine: MakeEngine) 
     assert index_file.stat().st_mtime_ns == saved  # loaded as saved, not rebuilt
     assert reopened.search(EXAMPLE_QUERY, k=5) == hits
     assert reopened.stats().documents == 5
+
+
+def test_the_index_turns_ivf_on_the_write_that_crosses_the_threshold(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine(ivf_min_vectors=100)
+    engine.seed(_seed_documents())
+    chunks = engine.stats().chunks
+    assert chunks < 100 and engine.stats().index_type == "flat-ip"
+    exact = engine.search(EXAMPLE_QUERY, k=5, mode=SearchMode.DENSE)
+    extra = [
+        DocumentInput(id=f"filler-{n}", text=f"Filler note {n} about the weather. " * 30)
+        for n in range(100 - chunks)
+    ]
+    engine.upsert(extra)
+    assert engine.stats().index_type.startswith("ivf")
+    assert engine.stats().vectors == engine.stats().chunks >= 100
+    # The fillers are far from the query: the same five chunks, now found through IVF.
+    assert engine.search(EXAMPLE_QUERY, k=5, mode=SearchMode.DENSE) == exact
+    engine.delete(BOMBING_ARTICLE)
+    assert BOMBING_ARTICLE not in {h.citation.document_id for h in engine.search(EXAMPLE_QUERY)}
+    assert engine.check().ok
+    engine.close()
+    reopened = make_engine(ivf_min_vectors=100)
+    assert reopened.stats().index_type.startswith("ivf") and reopened.check().ok
+    _assert_exact_citations(reopened, EXAMPLE_QUERY)
+
+
+def test_a_large_exact_index_is_rebuilt_as_ivf_on_start(make_engine: MakeEngine) -> None:
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    hits = engine.search(EXAMPLE_QUERY, k=3)
+    engine.close()
+    reopened = make_engine(ivf_min_vectors=10)
+    assert reopened.stats().index_type.startswith("ivf") and reopened.check().ok
+    assert reopened.search(EXAMPLE_QUERY, k=3)[0] == hits[0]
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated", "corrupt", "stale"])

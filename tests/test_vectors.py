@@ -45,3 +45,41 @@ def test_save_load_roundtrip_and_damage_detection(tmp_path: Path) -> None:
     assert VectorIndex.load(path, 16) is None
     path.write_bytes(b"garbage" * 10)
     assert VectorIndex.load(path, 16) is None
+
+
+def _ivf(vectors: np.ndarray, ids: list[int]) -> VectorIndex:
+    index = VectorIndex.clustered(16, vectors)
+    index.add(ids, vectors)
+    return index
+
+
+def test_ivf_index_searches_removes_and_restricts_like_the_exact_one() -> None:
+    vectors = _unit(400)
+    ids = list(range(1000, 1400))
+    index = _ivf(vectors, ids)
+    assert index.index_type.startswith("ivf") and not index.is_exact
+    assert index.ids() == set(ids) and len(index) == 400
+    top = index.search(vectors[7], 3)
+    assert top[0][0] == 1007 and abs(top[0][1] - 1.0) < 1e-5
+    index.remove([1007, 1008])
+    assert index.ids() == set(ids) - {1007, 1008}
+    assert {1007, 1008}.isdisjoint(i for i, _ in index.search(vectors[7], 400))
+    # A filter's chunks are ranked exactly, wherever their lists lie; a removed one is skipped.
+    allowed = [1020, 1150, 1390, 1008]
+    restricted = [i for i, _ in index.search(vectors[150], 4, allowed)]
+    assert restricted[0] == 1150 and sorted(restricted) == [1020, 1150, 1390]
+    assert np.allclose(
+        index.cosines(vectors[150], [1020]), [float(vectors[20] @ vectors[150])], atol=1e-5
+    )
+
+
+def test_ivf_index_survives_save_and_load(tmp_path: Path) -> None:
+    vectors = _unit(200, seed=3)
+    index = _ivf(vectors, list(range(1, 201)))
+    index.remove([5])
+    index.save(tmp_path / "v.faiss", generation=7)
+    loaded = VectorIndex.load(tmp_path / "v.faiss", 16)
+    assert loaded is not None and loaded[1] == 7
+    restored = loaded[0]
+    assert restored.index_type == index.index_type and restored.ids() == index.ids()
+    assert restored.search(vectors[9], 5) == index.search(vectors[9], 5)
