@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import json
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
-from index.models import Verdict
+from index.models import SupportingPassage, Verdict
 from index.sources import expand_paths, read_documents
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -88,3 +91,52 @@ def test_an_empty_claim_names_the_field(seeded: SearchEngine) -> None:
     with pytest.raises(InvalidInputError) as error:
         seeded.support(" \n ", k=3)
     assert error.value.field == "claim"
+
+
+def test_stored_sentence_vectors_are_the_in_passage_reading_of_each_sentence(
+    seeded: SearchEngine,
+) -> None:
+    """Support scores sentences with the vectors kept at ingest: one per sentence span, from
+    the chunk's own model pass, so a request embeds nothing but the claim."""
+    evidence = seeded.support(BOMBING_CLAIM, k=3).passages[0].evidence[0]
+    db = sqlite3.connect(seeded.config.data_dir / "store.sqlite3")
+    rows = db.execute("SELECT sentences, sentence_vectors FROM chunks").fetchall()
+    db.close()
+    stored: dict[tuple[int, int], np.ndarray] = {}
+    for sentences, blob in rows:
+        spans = [tuple(span) for span in json.loads(sentences)]
+        vectors = np.frombuffer(blob, dtype=np.float16).reshape(len(spans), 384)
+        assert np.allclose(np.linalg.norm(vectors.astype(np.float32), axis=1), 1.0, atol=2e-3)
+        stored.update(zip(spans, vectors.astype(np.float32), strict=True))
+    # The evidence's first sentence, as stored and as read alone: close, not equal (context).
+    span = next(s for s in stored if s[0] == evidence.char_start)
+    text = seeded.get(seeded.support(BOMBING_CLAIM, k=3).passages[0].citation.document_id).text
+    alone = seeded.embedder.embed([text[span[0] : span[1]]])[0]
+    assert 0.7 < float(stored[span] @ alone) < 0.999
+
+
+def test_a_store_from_before_sentence_vectors_still_answers_support(
+    make_engine: MakeEngine,
+) -> None:
+    """A store written before the column existed is upgraded on open; its chunks have no
+    sentence vectors, so support embeds their sentences when asked, with the same evidence."""
+    engine = make_engine()
+    engine.upsert([d for path in expand_paths([SEEDS]) for d in read_documents(path)])
+    expected = engine.support(BOMBING_CLAIM, k=3)
+    engine.close()
+    db = sqlite3.connect(engine.config.data_dir / "store.sqlite3")
+    db.execute("ALTER TABLE chunks DROP COLUMN sentence_vectors")
+    db.commit()
+    db.close()
+    reopened = make_engine()
+    result = reopened.support(BOMBING_CLAIM, k=3)
+    assert result.verdict is Verdict.SUPPORTED
+
+    # The same passages (retrieval is unchanged); their order by support may differ.
+    def cited(passages: list[SupportingPassage]) -> list[tuple[str, int]]:
+        return sorted((p.citation.document_id, p.citation.char_start) for p in passages)
+
+    assert cited(result.passages) == cited(expected.passages)
+    evidence = [e.text for p in result.passages for e in p.evidence]
+    assert any("killed 12 people" in text for text in evidence)
+    assert reopened.check().ok
