@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-load bench-quality docker-image docker-test clean
+.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-quality docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -48,6 +48,12 @@ soak: install
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python bench/speed.py --json bench/speed.json $(BENCH_ARGS)
+
+# The vector index at 1M chunks: IVF against exact search, recall@10, deletes, memory
+# (SCALE_ARGS="--vectors 200000" for a quick look); figures also land in bench/scale.json.
+SCALE_ARGS ?=
+bench-scale: install
+	$(BIN)/python bench/scale.py --json bench/scale.json $(SCALE_ARGS)
 
 # HTTP load on loopback: p50/p95/p99 and requests/s at 1, 8 and 32 clients.
 bench-load: install
