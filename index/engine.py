@@ -3,8 +3,8 @@
 It owns the store (truth), the vector index (derived) and the model, and keeps the two in step.
 Writers run one at a time (the write lock spans reading the old state, embedding and committing,
 so no writer decides on state another is changing). A write is committed to SQLite in one
-transaction, then applied to the vector index under the short lock searches take, so a reader
-never waits for embedding and never sees half a batch.
+transaction, then applied to the vector index under a readers-writer lock that searches share,
+so a reader never waits for embedding and never sees half a batch.
 """
 
 from __future__ import annotations
@@ -14,11 +14,12 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 import numpy as np
 
@@ -44,7 +45,8 @@ from index.models import (
     Verdict,
 )
 from index.retrieval import SearchMode, retrieve
-from index.store import ChunkRow, DocumentRow, NewChunk, PreparedDocument, Store
+from index.rwlock import ReadWriteLock
+from index.store import DocumentRow, HitRow, NewChunk, PreparedDocument, Store
 from index.support import CANDIDATES_PER_PASSAGE, DEFAULT_MIN_SUPPORT, supporting_passages
 from index.text import clean_text, repair_text, sentence_spans
 from index.vectors import IVF_MIN_VECTORS, VectorIndex, temporary_path, training_size
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 _DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 _SEEDED = "seeded"
+Row = TypeVar("Row")
 
 
 class _SummaryFields(TypedDict):
@@ -112,7 +115,10 @@ class SearchEngine:
         self._data_lock = DataDirLock(config.data_dir)  # raises if another process has it
         self._index_path = config.data_dir / "vectors.faiss"
         self._write_lock = threading.Lock()  # one writer at a time
-        self._lock = threading.RLock()  # vector index + hydration: held briefly
+        self._query_threads = ThreadPoolExecutor(thread_name_prefix="embed-query")
+        # Searches read the vector index and SQLite together under it, in parallel; a commit
+        # applies to both alone, so no search sees half a write.
+        self._lock = ReadWriteLock()
         try:
             self._store = Store(config.data_dir / "store.sqlite3", self.embedder.dimension)
             self._index = self._load_index()
@@ -128,7 +134,8 @@ class SearchEngine:
     def close(self) -> None:
         """Close the store and release the data directory. The vector index needs no save
         here: every commit saved it."""
-        with self._write_lock, self._lock:
+        with self._write_lock, self._lock.writing():
+            self._query_threads.shutdown()
             self._store.close()
             self._data_lock.release()
 
@@ -243,12 +250,9 @@ class SearchEngine:
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
         """
-        text, vector = self._query(query, "query", k, filters, embed=mode is not SearchMode.LEXICAL)
-        return [
-            _hit(chunk, document, score)
-            for chunk, document, score in self._ranked(text, vector, k, filters, mode)
-            if score >= min_score
-        ]
+        text = self._validated_query(query, "query", k, filters)
+        ranked, _ = self._ranked(text, k, filters, mode, self._store.hit_rows)
+        return [_hit(row, score) for row, score in ranked if score >= min_score]
 
     def support(
         self,
@@ -273,8 +277,11 @@ class SearchEngine:
             each with its evidence sentences and an exact citation.
         """
         threshold = self.config.min_support if min_support is None else min_support
-        text, vector = self._query(claim, "claim", k, filters)
-        candidates = self._ranked(text, vector, k * CANDIDATES_PER_PASSAGE, filters, mode)
+        text = self._validated_query(claim, "claim", k, filters)
+        ranked, vector = self._ranked(
+            text, k * CANDIDATES_PER_PASSAGE, filters, mode, self._store.hits, need_vector=True
+        )
+        candidates = [(chunk, document, score) for (chunk, document), score in ranked]
         passages = supporting_passages(self.embedder, text, vector, candidates, k)
         best = passages[0].support if passages else 0.0
         verdict = (
@@ -282,11 +289,10 @@ class SearchEngine:
         )
         return SupportResult(claim=text, verdict=verdict, support=best, passages=passages)
 
-    def _query(
-        self, query: str, field: str, k: int, filters: SearchFilters | None, embed: bool = True
-    ) -> tuple[str, Vectors]:
-        """Validate a query or claim and embed it (an empty vector when ``embed`` is False:
-        lexical search has no use for one)."""
+    def _validated_query(
+        self, query: str, field: str, k: int, filters: SearchFilters | None
+    ) -> str:
+        """A query or claim, repaired and checked, with its k and filters."""
         query = repair_text(query)
         if not query:
             raise InvalidInputError(field, "must contain text")
@@ -294,29 +300,44 @@ class SearchEngine:
             raise InvalidInputError("k", "must be at least 1")
         if filters and filters.published_after and filters.published_before:
             _check_range(filters.published_after, filters.published_before)
-        vector = self.embedder.embed([query])[0] if embed else np.zeros(0, dtype=np.float32)
-        return query, vector
+        return query
 
     def _ranked(
         self,
         query: str,
-        vector: Vectors,
         k: int,
         filters: SearchFilters | None,
         mode: SearchMode,
-    ) -> list[tuple[ChunkRow, DocumentRow, float]]:
-        """Retrieve and hydrate the k best chunks with their documents and scores."""
+        hydrate: Callable[[list[int]], dict[int, Row]],
+        need_vector: bool = False,
+    ) -> tuple[list[tuple[Row, float]], Vectors]:
+        """Retrieve the k best chunks with their scores, hydrated by ``hydrate`` (in the same
+        lock, so no write falls in between); and the query's vector (empty when neither the
+        mode nor ``need_vector`` wants one).
+
+        The query is embedded on a helper thread while SQLite runs the BM25 half of a hybrid
+        search, so the two overlap.
+        """
         filters = filters or SearchFilters()
         allowed = None if filters.is_empty() else self._store.filtered_chunk_ids(filters)
-        with self._lock:
+        embedding = (
+            self._query_threads.submit(lambda: self.embedder.embed([query])[0])
+            if need_vector or mode is not SearchMode.LEXICAL
+            else None
+        )
+
+        def vector() -> Vectors:
+            return embedding.result() if embedding else np.zeros(0, dtype=np.float32)
+
+        with self._lock.reading():
             ranked = retrieve(self._store, self._index, query, vector, k, filters, allowed, mode)
-            rows = self._store.hits([chunk_id for chunk_id, _ in ranked])
-        return [(*rows[chunk_id], score) for chunk_id, score in ranked]
+            rows = hydrate([chunk_id for chunk_id, _ in ranked])
+        return [(rows[chunk_id], score) for chunk_id, score in ranked], vector()
 
     def check(self) -> ConsistencyReport:
         """Compare the store with itself and with the vector index (documents, chunks, vectors,
         FTS rows, orphans); ``report.ok`` is False on any mismatch."""
-        with self._write_lock, self._lock:  # no write in between the two reads
+        with self._write_lock, self._lock.reading():  # no write in between the two reads
             store = self._store.consistency()
             indexed = self._index.ids()
         return ConsistencyReport(
@@ -341,13 +362,13 @@ class SearchEngine:
                 rebuilt.save(self._index_path, generation)
             except OSError as error:
                 raise StorageError(f"could not save the vector index: {error}") from error
-            with self._lock:
+            with self._lock.writing():
                 self._index = rebuilt
             return len(rebuilt)
 
     def stats(self) -> Stats:
         documents, chunks = self._store.counts()
-        with self._lock:
+        with self._lock.reading():
             vectors = len(self._index)
         return Stats(
             documents=documents,
@@ -460,14 +481,14 @@ class SearchEngine:
         Called with the write lock held. Saving only reads the index, as searches do, so it
         runs outside the search lock; a crash before it ends leaves a stale file, rebuilt on start.
         """
-        with self._lock:
+        with self._lock.writing():
             written = self._store.write(documents, deletions)
             self._index.remove(written.removed_ids)
             self._index.add(written.added_ids, written.added_vectors)
         if self._outgrown(self._index):
             log.info("%d vectors: rebuilding the vector index as IVF", len(self._index))
             index = self._rebuilt_index()  # the write lock keeps the store still meanwhile
-            with self._lock:
+            with self._lock.writing():
                 self._index = index
         self._save_index(self._index, written.generation)
 
@@ -531,19 +552,18 @@ class SearchEngine:
         return index
 
 
-def _hit(chunk: ChunkRow, document: DocumentRow, score: float) -> SearchHit:
+def _hit(row: HitRow, score: float) -> SearchHit:
     citation = Citation(
-        document_id=document.id,
-        title=document.title,
-        source=document.source,
-        url=document.url,
-        published_at=document.published_at,
-        chunk_index=chunk.chunk_index,
-        char_start=chunk.char_start,
-        char_end=chunk.char_end,
+        document_id=row.document_id,
+        title=row.title,
+        source=row.source,
+        url=row.url,
+        published_at=row.published_at,
+        chunk_index=row.chunk_index,
+        char_start=row.char_start,
+        char_end=row.char_end,
     )
-    text = document.text[chunk.char_start : chunk.char_end]
-    return SearchHit(chunk_id=int(chunk.id or 0), text=text, score=score, citation=citation)
+    return SearchHit(chunk_id=row.chunk_id, text=row.text, score=score, citation=citation)
 
 
 def _same_fields(row: DocumentRow, document: PreparedDocument) -> bool:

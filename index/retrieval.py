@@ -12,7 +12,7 @@ The constants were tuned on the SciFact training split (README, Quality).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -49,7 +49,7 @@ def retrieve(
     store: Store,
     index: VectorIndex,
     query: str,
-    query_vector: Vectors,
+    query_vector: Callable[[], Vectors],
     k: int,
     filters: SearchFilters | None,
     allowed_ids: Sequence[int] | None,
@@ -59,19 +59,22 @@ def retrieve(
     """The k best chunks as (chunk id, score in [0, 1]), best first.
 
     ``allowed_ids`` (the chunks passing ``filters``; None when unfiltered) restricts every side
-    before ranking.
+    before ranking. ``query_vector`` is called only once the BM25 half is done (the caller may
+    still be embedding the query meanwhile) and never in lexical mode.
     """
     if mode is SearchMode.DENSE:
+        hits = index.search(query_vector(), k, allowed_ids)
         # float32 cosines of a text with itself can exceed 1 by an ulp: clip both ends
-        return [(i, min(max(s, 0.0), 1.0)) for i, s in index.search(query_vector, k, allowed_ids)]
+        return [(i, min(max(s, 0.0), 1.0)) for i, s in hits]
     depth = max(k, params.candidates)
     lexical = store.lexical_search(query, depth, filters)
     if mode is SearchMode.LEXICAL:
         return [(i, lexical_score(s, params.lexical_half)) for i, s in lexical[:k]]
-    dense = dict(index.search(query_vector, depth, allowed_ids))
+    vector = query_vector()
+    dense = dict(index.search(vector, depth, allowed_ids))
     bm25 = dict(lexical)
     missing = [i for i in bm25 if i not in dense]
-    dense.update(zip(missing, index.cosines(query_vector, missing), strict=True))
+    dense.update(zip(missing, index.cosines(vector, missing), strict=True))
     weight = params.dense_weight
     fused = {
         chunk_id: weight * max(cosine, 0.0)

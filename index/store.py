@@ -106,6 +106,22 @@ class PreparedDocument:
 
 
 @dataclass(frozen=True)
+class HitRow:
+    """A chunk's text and citation fields, as a search hit needs them."""
+
+    chunk_id: int
+    chunk_index: int
+    char_start: int
+    char_end: int
+    text: str  # document.text[char_start:char_end]
+    document_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: date | None
+
+
+@dataclass(frozen=True)
 class WriteResult:
     """What a committed write changed, for the vector index to follow."""
 
@@ -212,6 +228,34 @@ class Store:
             documents = session.exec(select(func.count()).select_from(DocumentRow)).one()
             chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
             return int(documents), int(chunks)
+
+    def hit_rows(self, chunk_ids: Sequence[int]) -> dict[int, HitRow]:
+        """Search hits by chunk id: one SQL query that slices each chunk's text in SQLite
+        (ORM objects with whole document texts cost 3.5 ms for 10 SciFact hits)."""
+        marks = ",".join("?" * len(chunk_ids))
+        with self._engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT c.id, c.chunk_index, c.char_start, c.char_end,"
+                " substr(d.text, c.char_start + 1, c.char_end - c.char_start),"
+                " d.id, d.title, d.source, d.url, d.published_at"
+                f" FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})",
+                tuple(chunk_ids),
+            ).all()
+        return {
+            int(row[0]): HitRow(
+                chunk_id=int(row[0]),
+                chunk_index=int(row[1]),
+                char_start=int(row[2]),
+                char_end=int(row[3]),
+                text=str(row[4]),
+                document_id=str(row[5]),
+                title=row[6],
+                source=row[7],
+                url=row[8],
+                published_at=date.fromisoformat(row[9]) if row[9] else None,
+            )
+            for row in rows
+        }
 
     def hits(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkRow, DocumentRow]]:
         """Chunks with their documents, by chunk id, without loading vectors."""
