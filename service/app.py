@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,15 +51,32 @@ def open_engine(settings: Settings) -> SearchEngine:
     return engine
 
 
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the engine opens at startup and closes (saving its index) at shutdown."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        keys = settings.keys()
+        if not keys and not _is_loopback(settings.host):
+            log.warning(
+                "SERVING %s WITHOUT API KEYS: anyone who can reach it can read, change and "
+                "delete documents. Set SEMSEARCH_API_KEYS (README, Authentication).",
+                settings.host,
+            )
         engine = await to_thread.run_sync(open_engine, settings)
         app.state.semsearch = AppState(
-            settings=settings, engine=engine, limiter=CapacityLimiter(settings.max_concurrency)
+            settings=settings,
+            engine=engine,
+            limiter=CapacityLimiter(settings.max_concurrency),
+            api_keys=keys,
         )
         try:
             yield

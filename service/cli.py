@@ -14,6 +14,7 @@ from contextlib import closing
 from dataclasses import asdict
 from pathlib import Path
 
+from pydantic import ValidationError
 from tqdm import tqdm
 
 from index.engine import SearchEngine
@@ -60,7 +61,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"SEMSEARCH_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in error.errors()
+        )
+        print(f"semsearch: bad setting: {problems}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -93,9 +101,10 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     DataDirLock(settings.data_dir).release()
 
+    settings = settings.model_copy(update={"host": host or settings.host})
     uvicorn.run(
         create_app(settings),
-        host=host or settings.host,
+        host=settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
     )

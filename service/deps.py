@@ -10,6 +10,7 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 
 from index.engine import SearchEngine
+from service.keys import Scope
 from service.settings import Settings
 
 P = ParamSpec("P")
@@ -23,6 +24,7 @@ class AppState:
     settings: Settings
     engine: SearchEngine
     limiter: CapacityLimiter
+    api_keys: dict[str, Scope]  # empty: no authentication
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run CPU-bound engine work off the event loop, at most max_concurrency at once."""

@@ -42,6 +42,16 @@ class ContentTooLargeError(RequestRejectedError):
     title = "Content Too Large"
 
 
+class UnauthorizedError(RequestRejectedError):
+    status = 401
+    title = "Unauthorized"
+
+
+class ForbiddenError(RequestRejectedError):
+    status = 403
+    title = "Forbidden"
+
+
 class UnsupportedMediaTypeError(RequestRejectedError):
     status = 415
     title = "Unsupported Media Type"
@@ -65,6 +75,8 @@ def problem_response(
 # What each error status means in this API, as the spec declares it.
 _DESCRIPTIONS = {
     400: "Malformed JSON: the body does not parse.",
+    401: "No API key, or an unknown one (only when the server has keys configured).",
+    403: "The API key's scope does not allow this operation (read keys cannot write).",
     404: "No such document.",
     413: "Too large: the body, a document's text or the batch is above its limit.",
     415: "The body is not sent as application/json.",
@@ -77,6 +89,11 @@ _DESCRIPTIONS = {
 }
 _EXAMPLES: dict[int, dict[str, Any]] = {
     400: {"title": "Malformed JSON", "detail": "The request body is not valid JSON."},
+    401: {"title": "Unauthorized", "detail": "Authorization: unknown API key"},
+    403: {
+        "title": "Forbidden",
+        "detail": "Authorization: this key has the read scope; this operation needs write",
+    },
     404: {"title": "Document not found", "detail": "no document with id 'press-1'"},
     413: {
         "title": "Content Too Large",
@@ -159,7 +176,9 @@ async def _invalid_input(_: Request, error: Exception) -> JSONResponse:
 async def _rejected(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestRejectedError)
     field_error = FieldError(field=error.field, message=error.message)
-    return problem_response(error.status, error.title, str(error), [field_error])
+    # RFC 9110: a 401 names the scheme to authenticate with.
+    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+    return problem_response(error.status, error.title, str(error), [field_error], headers)
 
 
 async def _not_found(_: Request, error: Exception) -> JSONResponse:

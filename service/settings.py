@@ -11,6 +11,7 @@ from index.engine import EngineConfig
 from index.model_export import Precision
 from index.support import DEFAULT_MIN_SUPPORT
 from index.vectors import IVF_MIN_VECTORS
+from service.keys import Scope, parse_api_keys, read_api_keys_file
 
 
 class Settings(BaseSettings):
@@ -63,9 +64,31 @@ class Settings(BaseSettings):
         description="Chunks from which the vector index is IVF (approximate, recall@10 about "
         "0.95) instead of exact; it switches on the write that crosses it.",
     )
+    api_keys: str | None = Field(
+        None,
+        description="API keys with scopes, 'key1:read,key2:write'; set, every data endpoint "
+        "needs a key. Unset (and no keys file): no authentication.",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="A file of KEY:SCOPE lines (# comments), read at start."
+    )
     log_level: str = Field("info", description="Python logging level name.")
 
-    @field_validator("seed_dir", "model_cache_dir", mode="before")
+    @field_validator("api_keys")
+    @classmethod
+    def _valid_keys(cls, value: str | None) -> str | None:
+        if value:
+            parse_api_keys(value)  # raises ValueError, naming the problem
+        return value
+
+    def keys(self) -> dict[str, Scope]:
+        """Every configured API key with its scope (the variable's and the file's)."""
+        keys = parse_api_keys(self.api_keys or "")
+        if self.api_keys_file is not None:
+            keys |= read_api_keys_file(self.api_keys_file)
+        return keys
+
+    @field_validator("seed_dir", "model_cache_dir", "api_keys_file", mode="before")
     @classmethod
     def _empty_disables(cls, value: object) -> object:
         return None if value in ("", None) else value

@@ -26,6 +26,7 @@ OPERATIONS = {
     "getReadiness": ("get", "/readyz"),
 }
 WRITES = {"upsertDocuments", "deleteDocument"}
+OPEN = {"getHealth", "getReadiness"}  # no API key, even when keys are configured
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,9 @@ def test_every_error_is_declared_as_problem_json(spec: dict[str, Any]) -> None:
         if "{document_id}" in OPERATIONS[operation_id][1]:
             expected |= {"404"}
         if operation_id in WRITES:
-            expected |= {"503", "507"}  # the disk can refuse a write
+            expected |= {"403", "503", "507"}  # a read key; the disk can refuse a write
+        if operation_id not in OPEN:
+            expected |= {"401"}
         errors = {status for status in responses if int(status) >= 400}
         assert errors == expected, operation_id
         for status in errors:
@@ -105,3 +108,14 @@ def test_every_error_is_declared_as_problem_json(spec: dict[str, Any]) -> None:
             assert list(content) == ["application/problem+json"], (operation_id, status)
             assert content["application/problem+json"]["schema"]["$ref"] == PROBLEM_REF
             assert content["application/problem+json"]["example"]["status"] == int(status)
+
+
+def test_data_endpoints_declare_the_api_key_schemes(spec: dict[str, Any]) -> None:
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == schemes["HTTPBearer"] | {"type": "http", "scheme": "bearer"}
+    assert (
+        schemes["APIKeyHeader"] | {"in": "header", "name": "X-API-Key"} == schemes["APIKeyHeader"]
+    )
+    for operation_id, operation in _operations(spec).items():
+        expected = [] if operation_id in OPEN else [{"HTTPBearer": []}, {"APIKeyHeader": []}]
+        assert operation.get("security", []) == expected, operation_id

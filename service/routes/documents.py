@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from index.models import DocumentInput
+from service.auth import READ, WRITE
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import check_batch_limits, require_json
@@ -28,8 +29,8 @@ MAX_OFFSET = 10**12  # far beyond any store, well inside SQLite's 64-bit integer
     "",
     operation_id="upsertDocuments",
     summary="Insert or replace documents",
-    responses=problem_responses(400, 413, 415, 422, 503, 507),
-    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 503, 507),
+    dependencies=[WRITE, Depends(require_json)],
 )
 async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertResponse:
     """Insert or replace documents by id as one all-or-nothing batch.
@@ -54,7 +55,8 @@ async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertRespon
     "",
     operation_id="listDocuments",
     summary="List documents",
-    responses=problem_responses(422),
+    responses=problem_responses(401, 422),
+    dependencies=[READ],
 )
 async def list_documents(
     state: StateDep,
@@ -80,7 +82,8 @@ async def list_documents(
     "/{document_id}",
     operation_id="getDocument",
     summary="Get a document",
-    responses=problem_responses(404, 422),
+    responses=problem_responses(401, 404, 422),
+    dependencies=[READ],
 )
 async def get_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> Document:
     """Get one document with its cleaned text, which citation offsets index into."""
@@ -93,7 +96,8 @@ async def get_document(document_id: Annotated[DocumentId, Path()], state: StateD
     operation_id="deleteDocument",
     summary="Delete a document",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(404, 422, 503, 507),
+    responses=problem_responses(401, 403, 404, 422, 503, 507),
+    dependencies=[WRITE],
 )
 async def delete_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> None:
     """Delete a document and its chunks; it stops appearing in results at once."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from service.auth import READ
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.schemas import Health, IndexStats, Readiness
@@ -27,7 +28,11 @@ async def readyz(state: StateDep) -> Readiness:
 
 
 @router.get(
-    "/v1/stats", operation_id="getStats", summary="Index statistics", responses=problem_responses()
+    "/v1/stats",
+    operation_id="getStats",
+    summary="Index statistics",
+    responses=problem_responses(401),
+    dependencies=[READ],
 )
 async def stats(state: StateDep) -> IndexStats:
     """Counts of documents, chunks and vectors; the model, its dimension and the index type."""

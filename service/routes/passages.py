@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from index.retrieval import SearchMode
+from service.auth import READ
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import require_json
@@ -18,8 +19,8 @@ router = APIRouter(prefix="/v1/passages", tags=["passages"])
     "/support",
     operation_id="findSupportingPassages",
     summary="Find supporting passages for a claim",
-    responses=problem_responses(400, 413, 415, 422),
-    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 401, 413, 415, 422),
+    dependencies=[READ, Depends(require_json)],
 )
 async def find_supporting_passages(body: SupportRequest, state: StateDep) -> SupportResponse:
     """Find passages, and the exact sentences in them, that support a claim, with a verdict.

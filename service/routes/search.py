@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from index import models
 from index.retrieval import SearchMode
+from service.auth import READ
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import require_json
@@ -22,8 +23,8 @@ def to_filters(filters: SearchFilters | None) -> models.SearchFilters | None:
     "/search",
     operation_id="searchPassages",
     summary="Search passages",
-    responses=problem_responses(400, 413, 415, 422),
-    dependencies=[Depends(require_json)],
+    responses=problem_responses(400, 401, 413, 415, 422),
+    dependencies=[READ, Depends(require_json)],
 )
 async def search_passages(body: SearchRequest, state: StateDep) -> SearchResponse:
     """Find the passages most relevant to a query, each with a citation into its document.

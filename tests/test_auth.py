@@ -1,0 +1,103 @@
+"""API keys against a live server: 401 without or with an unknown key, 403 for a read key
+that writes, both header forms accepted, open health endpoints, keys never logged."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Server, assert_problem, free_port
+
+READ_KEY = "r3ad-Key-Only"
+WRITE_KEY = "wr1te-Key-Both"
+DOCUMENT = {"documents": [{"id": "auth-doc", "text": "Keys guard the floodgates of the dam."}]}
+
+
+@pytest.fixture(scope="module")
+def keyed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    keys_file = tmp_path_factory.mktemp("keys") / "keys.txt"
+    keys_file.write_text(f"# operators\n{WRITE_KEY}:write\n", encoding="utf-8")
+    server = Server(
+        data_dir=tmp_path_factory.mktemp("auth") / "data",
+        port=free_port(),
+        env={
+            "SEMSEARCH_API_KEYS": f"{READ_KEY}:read",
+            "SEMSEARCH_API_KEYS_FILE": str(keys_file),
+            "SEMSEARCH_LOG_LEVEL": "debug",
+        },
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_no_key_or_an_unknown_key_is_401(keyed: Server) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=60) as http:
+        missing = http.post("/v1/search", json={"query": "dam"})
+        assert_problem(missing, 401, "Authorization")
+        assert missing.headers["www-authenticate"] == "Bearer"
+        wrong = http.get("/v1/documents", headers={"Authorization": "Bearer not-a-key"})
+        assert_problem(wrong, 401, "Authorization")
+        wrong_header = http.get("/v1/stats", headers={"X-API-Key": READ_KEY + "x"})
+        assert_problem(wrong_header, 401, "X-API-Key")
+
+
+def test_a_read_key_reads_but_cannot_write(keyed: Server) -> None:
+    for headers in ({"Authorization": f"Bearer {READ_KEY}"}, {"X-API-Key": READ_KEY}):
+        with httpx.Client(base_url=keyed.url, timeout=60, headers=headers) as http:
+            assert http.post("/v1/search", json={"query": "bombing"}).status_code == 200
+            support = http.post("/v1/passages/support", json={"claim": "A bomb exploded."})
+            assert support.status_code == 200
+            assert http.get("/v1/documents").status_code == 200
+            assert http.get("/v1/stats").status_code == 200
+            assert_problem(http.post("/v1/documents", json=DOCUMENT), 403, next(iter(headers)))
+            assert_problem(http.delete("/v1/documents/anything"), 403, next(iter(headers)))
+
+
+def test_a_write_key_from_the_keys_file_writes(keyed: Server) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=60, headers={"X-API-Key": WRITE_KEY}) as http:
+        assert http.post("/v1/documents", json=DOCUMENT).status_code == 200
+        assert http.get("/v1/documents/auth-doc").status_code == 200
+        assert http.delete("/v1/documents/auth-doc").status_code == 204
+
+
+def test_health_readiness_and_docs_stay_open(keyed: Server) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=60) as http:
+        for path in ("/healthz", "/readyz", "/openapi.json", "/docs"):
+            assert http.get(path).status_code == 200, path
+
+
+def test_keys_never_reach_the_log(keyed: Server) -> None:
+    with httpx.Client(base_url=keyed.url, timeout=60) as http:
+        http.get("/v1/stats", headers={"Authorization": f"Bearer {READ_KEY}"})
+        http.get("/v1/stats", headers={"X-API-Key": "guessed-key-123"})
+    assert keyed.log_path is not None
+    log = Path(keyed.log_path).read_text()
+    assert "/v1/stats" in log  # the debug log does record requests
+    for secret in (READ_KEY, WRITE_KEY, "guessed-key-123"):
+        assert secret not in log
+
+
+def test_binding_beyond_loopback_without_keys_warns(tmp_path: Path) -> None:
+    server = Server(
+        data_dir=tmp_path / "data",
+        port=free_port(),
+        env={"SEMSEARCH_HOST": "0.0.0.0", "SEMSEARCH_SEED_DIR": ""},
+    )
+    server.start()
+    server.stop()
+    assert server.log_path is not None
+    assert "WITHOUT API KEYS" in server.log_path.read_text()
+
+
+def test_a_bad_key_setting_stops_the_server_with_one_line(tmp_path: Path) -> None:
+    server = Server(
+        data_dir=tmp_path / "data", port=free_port(), env={"SEMSEARCH_API_KEYS": "k:admin"}
+    )
+    with pytest.raises(
+        RuntimeError, match=r"SEMSEARCH_API_KEYS: .*scope must be 'read' or 'write'"
+    ):
+        server.start()
