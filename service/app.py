@@ -16,6 +16,7 @@ from service.deps import AppState
 from service.docs import install_offline_docs
 from service.errors import install_error_handlers
 from service.guards import BodySizeLimit
+from service.logs import RequestLog
 from service.routes import documents, health, passages, search
 from service.settings import Settings
 from service.spec import build_openapi
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer
     install_error_handlers(app)
     install_offline_docs(app)
     app.include_router(documents.router)

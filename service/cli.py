@@ -24,6 +24,7 @@ from index.models import DocumentInput
 from index.retrieval import SearchMode
 from index.sources import expand_paths, read_documents
 from service.eval_command import EvalInputError, run_eval
+from service.logs import configure_json_logging
 from service.settings import Settings
 
 _BATCH = 64  # documents per upsert transaction during ingest
@@ -102,11 +103,14 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     DataDirLock(settings.data_dir).release()
 
     settings = settings.model_copy(update={"host": host or settings.host})
+    configure_json_logging(settings.log_level)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=port or settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's loggers go through the JSON handler
+        access_log=False,  # RequestLog writes one line per request, with its id
     )
     return 0
 
