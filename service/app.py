@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from index.engine import SearchEngine
 from index.sources import expand_paths, read_documents
@@ -96,6 +97,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    if settings.allowed_origins():
+        # Outside the size guard: a preflight is answered before anything else looks at it.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.allowed_origins(),
+            allow_methods=["GET", "POST", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID"],
+            max_age=600,
+        )
     app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer
     install_error_handlers(app)
     install_offline_docs(app)

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="A file of KEY:SCOPE lines (# comments), read at start."
     )
+    cors_origins: str | None = Field(
+        None,
+        description="Browser origins allowed to call the API, comma-separated "
+        "(e.g. 'https://app.example.org'); none by default.",
+    )
     log_level: str = Field("info", description="Python logging level name.")
 
     @field_validator("api_keys")
@@ -80,6 +85,9 @@ class Settings(BaseSettings):
         if value:
             parse_api_keys(value)  # raises ValueError, naming the problem
         return value
+
+    def allowed_origins(self) -> list[str]:
+        return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
     def keys(self) -> dict[str, Scope]:
         """Every configured API key with its scope (the variable's and the file's)."""
