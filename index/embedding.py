@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -79,15 +81,30 @@ class Embedder:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3  # errors only
         model = cached_model(path, cache_dir or default_cache_dir(), precision)
+        self._totals_lock = threading.Lock()
+        self._texts = 0
+        self._seconds = 0.0
         self._session = onnxruntime.InferenceSession(
             str(model), options, providers=["CPUExecutionProvider"]
         )
 
+    def totals(self) -> tuple[int, float]:
+        """Texts embedded so far, and the seconds spent on them (for metrics)."""
+        with self._totals_lock:
+            return self._texts, self._seconds
+
+    def _count(self, texts: int, started: float) -> None:
+        with self._totals_lock:
+            self._texts += texts
+            self._seconds += time.perf_counter() - started
+
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed texts into an (n, dimension) float32 array of unit vectors."""
+        started = time.perf_counter()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, embeddings in enumerate(self._token_embeddings_of(self._encoded(texts))):
             out[row] = _unit(embeddings.mean(axis=0))
+        self._count(len(texts), started)
         return out
 
     def embed_with_spans(
@@ -103,6 +120,7 @@ class Embedder:
             The texts' vectors as ``embed`` makes them, and per text a (len(spans), dimension)
             array of unit (or zero) span vectors.
         """
+        started = time.perf_counter()
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         span_vectors: list[Vectors] = []
         encodings = self._encoded(texts)
@@ -119,6 +137,7 @@ class Embedder:
                 if inside.any():
                     out[position] = _unit(tokens[inside].mean(axis=0))
             span_vectors.append(out)
+        self._count(len(texts), started)
         return vectors, span_vectors
 
     def _encoded(self, texts: Sequence[str]) -> list[Encoding]:

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,7 @@ class SearchEngine:
         self._data_lock = DataDirLock(config.data_dir)  # raises if another process has it
         self._index_path = config.data_dir / "vectors.faiss"
         self._write_lock = threading.Lock()  # one writer at a time
+        self.last_index_build_seconds: float | None = None  # None: loaded, never rebuilt
         self._query_threads = ThreadPoolExecutor(thread_name_prefix="embed-query")
         # Searches read the vector index and SQLite together under it, in parallel; a commit
         # applies to both alone, so no search sees half a write.
@@ -537,6 +539,7 @@ class SearchEngine:
     def _rebuilt_index(self) -> VectorIndex:
         """A new index of every vector in the store (no embedding): exact, or IVF trained on a
         sample of the store's vectors from ``ivf_min_vectors`` chunks on."""
+        started = time.perf_counter()
         count = self._store.counts()[1]
         dimension = self.embedder.dimension
         index = (
@@ -546,8 +549,12 @@ class SearchEngine:
         )
         for ids, vectors in self._store.iter_vectors():
             index.add(ids, vectors)
+        self.last_index_build_seconds = time.perf_counter() - started
         log.info(
-            "vector index rebuilt from the store: %d vectors, %s", len(index), index.index_type
+            "vector index rebuilt from the store: %d vectors, %s, %.1f s",
+            len(index),
+            index.index_type,
+            self.last_index_build_seconds,
         )
         return index
 

@@ -18,6 +18,7 @@ from service.docs import install_offline_docs
 from service.errors import install_error_handlers
 from service.guards import BodySizeLimit
 from service.logs import RequestLog
+from service.metrics import Metrics
 from service.routes import documents, health, passages, search
 from service.settings import Settings
 from service.spec import build_openapi
@@ -51,6 +52,11 @@ def open_engine(settings: Settings) -> SearchEngine:
             if seeded is not None:
                 log.info("indexed %d seed documents from %s", len(seeded), settings.seed_dir)
     return engine
+
+
+def _engine_of(app: FastAPI) -> SearchEngine | None:
+    state: AppState | None = getattr(app.state, "semsearch", None)
+    return state.engine if state is not None else None
 
 
 def _is_loopback(host: str) -> bool:
@@ -107,7 +113,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
-    app.add_middleware(RequestLog)  # added last: outermost, so it sees every answer
+    metrics = Metrics(lambda: _engine_of(app))
+    app.state.metrics = metrics
+    app.add_middleware(RequestLog, metrics=metrics)  # added last: outermost, sees every answer
     install_error_handlers(app)
     install_offline_docs(app)
     app.include_router(documents.router)

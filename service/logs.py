@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from service.metrics import Metrics
+
 REQUEST_ID: ContextVar[str | None] = ContextVar("request_id", default=None)
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")  # anything else is replaced, not logged
 access_log = logging.getLogger("semsearch.access")
@@ -52,10 +54,12 @@ def configure_json_logging(level: str) -> None:
 
 
 class RequestLog:
-    """ASGI middleware: assign the request id, echo it, log the request when it ends."""
+    """ASGI middleware: assign the request id, echo it; when the request ends, log it and
+    count it in the metrics (by route template, never the raw path: bounded label values)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,6 +81,9 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            seconds = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.observe(scope["method"], route, status, seconds)
             access_log.info(
                 "request",
                 extra={
@@ -84,7 +91,7 @@ class RequestLog:
                         "method": scope["method"],
                         "path": scope["path"],
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(seconds * 1000, 2),
                     }
                 },
             )

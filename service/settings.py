@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = Field(
         None, description="A file of KEY:SCOPE lines (# comments), read at start."
     )
+    metrics_need_key: bool = Field(
+        False, description="GET /metrics needs a read API key (when keys are configured)."
+    )
     cors_origins: str | None = Field(
         None,
         description="Browser origins allowed to call the API, comma-separated "

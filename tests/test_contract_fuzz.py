@@ -11,14 +11,32 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from tests.conftest import ROOT, Server
+import pytest
+
+from tests.conftest import ROOT, Server, free_port
 
 SPEC = ROOT / "openapi" / "openapi.json"
+KEY = "fuzz-write-key"
 
 
-def test_the_live_server_honours_its_contract(server: Server, tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """With an API key, so schemathesis also checks that requests without one, or with a
+    wrong one, are refused as the spec's security schemes say."""
+    server = Server(
+        data_dir=tmp_path_factory.mktemp("fuzz") / "data",
+        port=free_port(),
+        env={"SEMSEARCH_API_KEYS": f"{KEY}:write"},
+    )
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_the_live_server_honours_its_contract(keyed_server: Server, tmp_path: Path) -> None:
     examples = os.environ.get("SEMSEARCH_FUZZ_EXAMPLES", "20")
     seed = os.environ.get("SEMSEARCH_FUZZ_SEED", "20261123")
     command = [
@@ -26,7 +44,9 @@ def test_the_live_server_honours_its_contract(server: Server, tmp_path: Path) ->
         "run",
         str(SPEC),
         "--url",
-        server.url,
+        keyed_server.url,
+        "--header",
+        f"Authorization: Bearer {KEY}",
         "--checks",
         "all",
         "--max-examples",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -30,13 +31,23 @@ def _log_lines(server: Server) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines if line.strip()]  # every line is JSON
 
 
+def _request_entries(server: Server, request_id: str) -> list[dict[str, object]]:
+    """The access line is written just after the response is sent: wait for it."""
+    deadline = time.monotonic() + 10
+    while True:
+        entries = [e for e in _log_lines(server) if e.get("request_id") == request_id]
+        if any(e["logger"] == "semsearch.access" for e in entries) or time.monotonic() > deadline:
+            return entries
+        time.sleep(0.05)
+
+
 def test_a_given_request_id_is_echoed_and_logged_with_the_request(logged: Server) -> None:
     with httpx.Client(base_url=logged.url, timeout=60) as http:
         response = http.post(
             "/v1/search", json={"query": "bombing"}, headers={"X-Request-ID": "pipeline-7:a.b"}
         )
     assert response.status_code == 200 and response.headers["x-request-id"] == "pipeline-7:a.b"
-    entries = [e for e in _log_lines(logged) if e.get("request_id") == "pipeline-7:a.b"]
+    entries = _request_entries(logged, "pipeline-7:a.b")
     access = [e for e in entries if e["logger"] == "semsearch.access"]
     assert len(access) == 1
     entry = access[0]
@@ -54,8 +65,8 @@ def test_a_missing_or_unsafe_request_id_is_replaced(logged: Server) -> None:
     assert generated != unsafe
     # Error answers carry the id too, and their line logs the status.
     request_id = rejected.headers["x-request-id"]
-    statuses = [e["status"] for e in _log_lines(logged) if e.get("request_id") == request_id]
-    assert statuses == [404]
+    entries = _request_entries(logged, request_id)
+    assert [e["status"] for e in entries if e["logger"] == "semsearch.access"] == [404], entries
 
 
 def test_server_messages_are_json_lines_too(logged: Server) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request, Response
 
-from service.auth import READ
+from service.auth import READ, metrics_access
 from service.deps import StateDep
 from service.errors import problem_responses
+from service.metrics import CONTENT_TYPE
 from service.schemas import Health, IndexStats, Readiness
 
 router = APIRouter(tags=["health"])
@@ -37,3 +38,10 @@ async def readyz(state: StateDep) -> Readiness:
 async def stats(state: StateDep) -> IndexStats:
     """Counts of documents, chunks and vectors; the model, its dimension and the index type."""
     return IndexStats.model_validate(await state.run(state.engine.stats), from_attributes=True)
+
+
+@router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_access)])
+async def metrics(request: Request, state: StateDep) -> Response:
+    """Prometheus metrics (text format); not in the spec: it is for scrapers, not clients."""
+    body = await state.run(request.app.state.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)

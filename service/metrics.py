@@ -1,0 +1,75 @@
+"""Prometheus metrics: requests by route and status, latency histograms, embedding work,
+documents/chunks/vectors and the last vector index build, served at GET /metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from index.engine import SearchEngine
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+_BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class _EngineCollector(Collector):
+    """Read at scrape time from the engine, so the figures are never stale."""
+
+    def __init__(self, engine: Callable[[], SearchEngine | None]) -> None:
+        self._engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        engine = self._engine()
+        if engine is None:  # still starting
+            return
+        stats = engine.stats()
+        for name, value, help_text in (
+            ("documents", stats.documents, "Documents in the store."),
+            ("chunks", stats.chunks, "Chunks in the store."),
+            ("vectors", stats.vectors, "Vectors in the vector index."),
+        ):
+            yield GaugeMetricFamily(f"semsearch_{name}", help_text, value=value)
+        texts, seconds = engine.embedder.totals()
+        yield CounterMetricFamily(
+            "semsearch_embedded_texts", "Texts run through the model.", value=texts
+        )
+        yield CounterMetricFamily(
+            "semsearch_embedding_seconds", "Seconds spent embedding texts.", value=seconds
+        )
+        if engine.last_index_build_seconds is not None:
+            yield GaugeMetricFamily(
+                "semsearch_index_build_seconds",
+                "Duration of the last vector index rebuild from the store.",
+                value=engine.last_index_build_seconds,
+            )
+
+
+class Metrics:
+    """One registry per app (tests open several apps in one process)."""
+
+    def __init__(self, engine: Callable[[], SearchEngine | None]) -> None:
+        self.registry = CollectorRegistry()
+        self._requests = Counter(
+            "semsearch_requests",
+            "HTTP requests answered, by route template and status.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self._latency = Histogram(
+            "semsearch_request_duration_seconds",
+            "HTTP request latency, by route template.",
+            ["method", "route"],
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_EngineCollector(engine))
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        self._requests.labels(method, route, str(status)).inc()
+        self._latency.labels(method, route).observe(seconds)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
