@@ -87,7 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reindex":
             return _reindex(settings)
         return _search(settings, args.query, args.k, SearchMode(args.mode))
-    except (EngineError, EvalInputError) as error:
+    except (EngineError, EvalInputError, OSError) as error:  # one line, no traceback
         print(f"semsearch: {error}", file=sys.stderr)
         return 1
 

@@ -52,6 +52,13 @@ class ForbiddenError(RequestRejectedError):
     title = "Forbidden"
 
 
+class OverloadedError(Exception):
+    """Every engine slot is busy and the waiting line is full."""
+
+    def __init__(self, pending: int) -> None:
+        super().__init__(f"the server is busy ({pending} requests running or waiting); retry")
+
+
 class UnsupportedMediaTypeError(RequestRejectedError):
     status = 415
     title = "Unsupported Media Type"
@@ -81,6 +88,8 @@ _DESCRIPTIONS = {
     413: "Too large: the body, a document's text or the batch is above its limit.",
     415: "The body is not sent as application/json.",
     422: "A field is invalid; `errors` names each one.",
+    429: "Busy: every engine slot is taken and SEMSEARCH_MAX_QUEUED requests already wait. "
+    "Retry after the Retry-After seconds.",
     503: "The data directory cannot be written (read-only or an I/O error); nothing was "
     "written. Searches keep working; retry once it is fixed.",
     507: "The data directory is full; nothing was written. Searches keep working; retry once "
@@ -95,6 +104,10 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
         "detail": "Authorization: this key has the read scope; this operation needs write",
     },
     404: {"title": "Document not found", "detail": "no document with id 'press-1'"},
+    429: {
+        "title": "Too Many Requests",
+        "detail": "the server is busy (68 requests running or waiting); retry",
+    },
     413: {
         "title": "Content Too Large",
         "detail": "documents[0].text: has 1200000 characters; the limit is 1000000",
@@ -181,6 +194,10 @@ async def _rejected(_: Request, error: Exception) -> JSONResponse:
     return problem_response(error.status, error.title, str(error), [field_error], headers)
 
 
+async def _overloaded(_: Request, error: Exception) -> JSONResponse:
+    return problem_response(429, "Too Many Requests", str(error), headers={"Retry-After": "1"})
+
+
 async def _not_found(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DocumentNotFoundError)
     return problem_response(404, "Document not found", str(error))
@@ -241,6 +258,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(InvalidInputError, _invalid_input)
     app.add_exception_handler(RequestRejectedError, _rejected)
+    app.add_exception_handler(OverloadedError, _overloaded)
     app.add_exception_handler(DocumentNotFoundError, _not_found)
     app.add_exception_handler(StorageError, _storage_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

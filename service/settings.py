@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(
         4, ge=1, le=64, description="Engine calls (embedding, search) running at once."
     )
+    max_queued: int = Field(
+        64,
+        ge=0,
+        description="Engine calls that may wait for a slot; beyond them requests get 429.",
+    )
     min_support: float = Field(
         DEFAULT_MIN_SUPPORT,
         ge=0.0,

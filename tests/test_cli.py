@@ -116,3 +116,23 @@ def test_a_second_process_on_a_data_dir_is_refused(tmp_path: Path) -> None:
     finally:
         server.stop()
     assert _semsearch(data, "check").returncode == 0  # released on exit
+
+
+def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    unusable = _semsearch(blocked / "data", "check")
+    assert unusable.returncode == 1
+    assert unusable.stderr.startswith("semsearch: ") and len(unusable.stderr.splitlines()) == 1
+    bad = subprocess.run(
+        [sys.executable, "-m", "service.cli", "check"],
+        env={**os.environ, "SEMSEARCH_DATA_DIR": str(tmp_path), "SEMSEARCH_API_KEYS": "k:admin"},
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert bad.returncode == 2
+    assert bad.stderr.splitlines() == [
+        "semsearch: bad setting: SEMSEARCH_API_KEYS: Value error, scope must be 'read' or "
+        "'write', not 'admin'"
+    ]

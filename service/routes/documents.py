@@ -29,7 +29,7 @@ MAX_OFFSET = 10**12  # far beyond any store, well inside SQLite's 64-bit integer
     "",
     operation_id="upsertDocuments",
     summary="Insert or replace documents",
-    responses=problem_responses(400, 401, 403, 413, 415, 422, 503, 507),
+    responses=problem_responses(400, 401, 403, 413, 415, 422, 429, 503, 507),
     dependencies=[WRITE, Depends(require_json)],
 )
 async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertResponse:
@@ -55,7 +55,7 @@ async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertRespon
     "",
     operation_id="listDocuments",
     summary="List documents",
-    responses=problem_responses(401, 422),
+    responses=problem_responses(401, 422, 429),
     dependencies=[READ],
 )
 async def list_documents(
@@ -82,7 +82,7 @@ async def list_documents(
     "/{document_id}",
     operation_id="getDocument",
     summary="Get a document",
-    responses=problem_responses(401, 404, 422),
+    responses=problem_responses(401, 404, 422, 429),
     dependencies=[READ],
 )
 async def get_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> Document:
@@ -96,7 +96,7 @@ async def get_document(document_id: Annotated[DocumentId, Path()], state: StateD
     operation_id="deleteDocument",
     summary="Delete a document",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(401, 403, 404, 422, 503, 507),
+    responses=problem_responses(401, 403, 404, 422, 429, 503, 507),
     dependencies=[WRITE],
 )
 async def delete_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> None:

@@ -24,7 +24,7 @@ async def healthz() -> Health:
 )
 async def readyz(state: StateDep) -> Readiness:
     """The model, store and vector index are loaded and serving."""
-    stats = await state.run(state.engine.stats)
+    stats = await state.run_unqueued(state.engine.stats)
     return Readiness(status="ready", documents=stats.documents, vectors=stats.vectors)
 
 
@@ -32,7 +32,7 @@ async def readyz(state: StateDep) -> Readiness:
     "/v1/stats",
     operation_id="getStats",
     summary="Index statistics",
-    responses=problem_responses(401),
+    responses=problem_responses(401, 429),
     dependencies=[READ],
 )
 async def stats(state: StateDep) -> IndexStats:
@@ -43,5 +43,5 @@ async def stats(state: StateDep) -> IndexStats:
 @router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_access)])
 async def metrics(request: Request, state: StateDep) -> Response:
     """Prometheus metrics (text format); not in the spec: it is for scrapers, not clients."""
-    body = await state.run(request.app.state.metrics.render)
+    body = await state.run_unqueued(request.app.state.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)
