@@ -354,12 +354,12 @@ class SearchEngine:
             lexical_mismatches=len(store.lexical_ids ^ store.chunk_ids),
         )
 
-    def reindex(self) -> int:
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the vector index from the vectors stored in SQLite (no re-embedding) and save
-        it; returns the number of vectors."""
+        it; returns the number of vectors. ``progress`` is called with each batch's size."""
         with self._write_lock:
             generation = self._store.generation()
-            rebuilt = self._rebuilt_index()
+            rebuilt = self._rebuilt_index(progress)
             try:
                 rebuilt.save(self._index_path, generation)
             except OSError as error:
@@ -536,7 +536,7 @@ class SearchEngine:
             return len(index) >= self.config.ivf_min_vectors
         return len(index) > 4 * index.trained_for
 
-    def _rebuilt_index(self) -> VectorIndex:
+    def _rebuilt_index(self, progress: Callable[[int], None] | None = None) -> VectorIndex:
         """A new index of every vector in the store (no embedding): exact, or IVF trained on a
         sample of the store's vectors from ``ivf_min_vectors`` chunks on."""
         started = time.perf_counter()
@@ -549,6 +549,8 @@ class SearchEngine:
         )
         for ids, vectors in self._store.iter_vectors():
             index.add(ids, vectors)
+            if progress is not None:
+                progress(len(ids))
         self.last_index_build_seconds = time.perf_counter() - started
         log.info(
             "vector index rebuilt from the store: %d vectors, %s, %.1f s",

@@ -138,8 +138,12 @@ def _check(settings: Settings) -> int:
 
 
 def _reindex(settings: Settings) -> int:
-    with closing(SearchEngine(settings.engine_config())) as engine:
-        vectors = engine.reindex()
+    with (
+        closing(SearchEngine(settings.engine_config())) as engine,
+        tqdm(unit="vector", desc="reindex") as bar,
+    ):
+        bar.total = engine.stats().chunks
+        vectors = engine.reindex(progress=bar.update)
     print(f"vector index rebuilt: {vectors} vectors")
     return 0
 

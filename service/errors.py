@@ -42,6 +42,11 @@ class ContentTooLargeError(RequestRejectedError):
     title = "Content Too Large"
 
 
+class InvalidRequestError(RequestRejectedError):
+    status = 422
+    title = "Invalid request"
+
+
 class UnauthorizedError(RequestRejectedError):
     status = 401
     title = "Unauthorized"

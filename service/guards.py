@@ -9,7 +9,12 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
-from service.errors import ContentTooLargeError, UnsupportedMediaTypeError, problem_response
+from service.errors import (
+    ContentTooLargeError,
+    InvalidRequestError,
+    UnsupportedMediaTypeError,
+    problem_response,
+)
 from service.schemas import FieldError
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
@@ -96,3 +101,15 @@ def check_batch_limits(texts: list[str], max_documents: int, max_document_chars:
                 f"has {len(text)} characters; the limit is {max_document_chars} "
                 "(SEMSEARCH_MAX_DOCUMENT_CHARS)",
             )
+
+
+def check_query_limits(field: str, text: str, k: int, max_chars: int, max_k: int) -> None:
+    """422 for a query or claim, or a k, over a limit the operator lowered below the spec's."""
+    if len(text) > max_chars:
+        raise InvalidRequestError(
+            field,
+            f"has {len(text)} characters; this server's limit is {max_chars} "
+            "(SEMSEARCH_MAX_QUERY_CHARS)",
+        )
+    if k > max_k:
+        raise InvalidRequestError("k", f"must be at most {max_k} here (SEMSEARCH_MAX_K)")

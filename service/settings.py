@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(
         4, ge=1, le=64, description="Engine calls (embedding, search) running at once."
     )
+    max_k: int = Field(
+        100, ge=1, le=100, description="Most hits or passages one request may ask for (k)."
+    )
+    max_query_chars: int = Field(
+        10_000, ge=1, le=10_000, description="Longest query or claim, in characters."
+    )
     max_queued: int = Field(
         64,
         ge=0,

@@ -94,6 +94,7 @@ def test_reindex_rebuilds_the_vector_index_from_the_store(tmp_path: Path) -> Non
     before = (data / "vectors.faiss").stat().st_mtime_ns
     reindex = _semsearch(data, "reindex")
     assert reindex.returncode == 0, reindex.stderr
+    assert "reindex: 100%" in reindex.stderr  # the progress bar reached its end
     assert "vector index rebuilt: " in reindex.stdout
     assert (data / "vectors.faiss").stat().st_mtime_ns != before
     assert _semsearch(data, "check").returncode == 0

@@ -8,7 +8,7 @@ from index.retrieval import SearchMode
 from service.auth import READ
 from service.deps import StateDep
 from service.errors import problem_responses
-from service.guards import require_json
+from service.guards import check_query_limits, require_json
 from service.routes.search import to_filters
 from service.schemas import SupportRequest, SupportResponse
 
@@ -28,6 +28,8 @@ async def find_supporting_passages(body: SupportRequest, state: StateDep) -> Sup
     Each evidence sentence carries offsets into its document's text; the verdict is
     `supported` when the best passage's calibrated support reaches `min_support`.
     """
+    limits = state.settings
+    check_query_limits("claim", body.claim, body.k, limits.max_query_chars, limits.max_k)
     result = await state.run(
         state.engine.support,
         body.claim,

@@ -9,7 +9,7 @@ from index.retrieval import SearchMode
 from service.auth import READ
 from service.deps import StateDep
 from service.errors import problem_responses
-from service.guards import require_json
+from service.guards import check_query_limits, require_json
 from service.schemas import SearchFilters, SearchHit, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/v1", tags=["search"])
@@ -32,6 +32,8 @@ async def search_passages(body: SearchRequest, state: StateDep) -> SearchRespons
     Filters apply before ranking, so `k` hits come back whenever `k` chunks match them.
     `document.text[char_start:char_end]` of a hit's citation is exactly the hit's text.
     """
+    limits = state.settings
+    check_query_limits("query", body.query, body.k, limits.max_query_chars, limits.max_k)
     hits = await state.run(
         state.engine.search,
         body.query,
