@@ -75,3 +75,10 @@ def test_server_messages_are_json_lines_too(logged: Server) -> None:
         e["logger"].startswith("uvicorn") and "started" in str(e["message"]).lower()
         for e in entries
     )
+
+
+def test_the_level_setting_filters_lines(server: Server, client: httpx.Client) -> None:
+    """The shared test server runs at SEMSEARCH_LOG_LEVEL=warning: no per-request lines."""
+    assert client.get("/healthz").status_code == 200
+    time.sleep(0.3)  # long enough for an access line to have been written
+    assert all(e["logger"] != "semsearch.access" for e in _log_lines(server))
