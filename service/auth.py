@@ -1,7 +1,9 @@
-"""API keys with scopes: `read` (search, support, get, list) or `write` (also upsert, delete).
+"""API keys with scopes: `read` (search, support, get, list, stats) or `write` (also upsert and
+delete).
 
 Off while no key is configured. With keys, every data endpoint needs one, sent as
-`Authorization: Bearer <key>` or `X-API-Key: <key>`; health, readiness and the docs stay open.
+`Authorization: Bearer <key>` or `X-API-Key: <key>`; health, readiness, docs (and metrics,
+unless SEMSEARCH_METRICS_NEED_KEY) stay open.
 Keys are compared in constant time and never logged.
 """
 
