@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,6 +129,17 @@ class Server:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+@contextmanager
+def running_server(data_dir: Path, env: dict[str, str]) -> Iterator[Server]:
+    """A live server with extra SEMSEARCH_* settings, stopped however the test ends."""
+    server = Server(data_dir=data_dir, port=free_port(), env=env)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="module")

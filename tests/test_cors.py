@@ -6,7 +6,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Server, free_port
+from tests.conftest import running_server
 
 APP = "https://app.example.org"
 PREFLIGHT = {
@@ -26,23 +26,19 @@ def test_no_origin_is_allowed_by_default(client: httpx.Client) -> None:
 
 
 def test_configured_origins_may_call_and_others_may_not(tmp_path: Path) -> None:
-    server = Server(
-        data_dir=tmp_path / "data",
-        port=free_port(),
-        env={"SEMSEARCH_CORS_ORIGINS": f"{APP}, https://other.example.org"},
-    )
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=60) as http:
-            preflight = http.options("/v1/search", headers=PREFLIGHT)
-            assert preflight.status_code == 200
-            assert preflight.headers["access-control-allow-origin"] == APP
-            assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
-            actual = http.post("/v1/search", json={"query": "bombing"}, headers={"Origin": APP})
-            assert actual.headers["access-control-allow-origin"] == APP
-            assert "x-request-id" in actual.headers["access-control-expose-headers"].lower()
-            stranger = {**PREFLIGHT, "Origin": "https://evil.example.com"}
-            refused = http.options("/v1/search", headers=stranger)
-            assert "access-control-allow-origin" not in refused.headers
-    finally:
-        server.stop()
+    with (
+        running_server(
+            tmp_path / "data", {"SEMSEARCH_CORS_ORIGINS": f"{APP}, https://other.example.org"}
+        ) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        preflight = http.options("/v1/search", headers=PREFLIGHT)
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == APP
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        actual = http.post("/v1/search", json={"query": "bombing"}, headers={"Origin": APP})
+        assert actual.headers["access-control-allow-origin"] == APP
+        assert "x-request-id" in actual.headers["access-control-expose-headers"].lower()
+        stranger = {**PREFLIGHT, "Origin": "https://evil.example.com"}
+        refused = http.options("/v1/search", headers=stranger)
+        assert "access-control-allow-origin" not in refused.headers

@@ -6,26 +6,22 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Server, assert_problem, free_port
+from tests.conftest import assert_problem, running_server
 
 
 def test_lowered_k_and_query_length_limits_name_the_field(tmp_path: Path) -> None:
-    server = Server(
-        data_dir=tmp_path / "data",
-        port=free_port(),
-        env={"SEMSEARCH_MAX_K": "5", "SEMSEARCH_MAX_QUERY_CHARS": "40"},
-    )
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=60) as http:
-            assert http.post("/v1/search", json={"query": "bombing", "k": 5}).status_code == 200
-            assert_problem(http.post("/v1/search", json={"query": "bombing", "k": 6}), 422, "k")
-            long_text = "bombing in the capital " * 2  # 46 characters
-            assert_problem(http.post("/v1/search", json={"query": long_text}), 422, "query")
-            support = http.post("/v1/passages/support", json={"claim": long_text})
-            assert_problem(support, 422, "claim")
-            assert_problem(
-                http.post("/v1/passages/support", json={"claim": "A bomb.", "k": 6}), 422, "k"
-            )
-    finally:
-        server.stop()
+    with (
+        running_server(
+            tmp_path / "data", {"SEMSEARCH_MAX_K": "5", "SEMSEARCH_MAX_QUERY_CHARS": "40"}
+        ) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        assert http.post("/v1/search", json={"query": "bombing", "k": 5}).status_code == 200
+        assert_problem(http.post("/v1/search", json={"query": "bombing", "k": 6}), 422, "k")
+        long_text = "bombing in the capital " * 2  # 46 characters
+        assert_problem(http.post("/v1/search", json={"query": long_text}), 422, "query")
+        support = http.post("/v1/passages/support", json={"claim": long_text})
+        assert_problem(support, 422, "claim")
+        assert_problem(
+            http.post("/v1/passages/support", json={"claim": "A bomb.", "k": 6}), 422, "k"
+        )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Server, free_port
+from tests.conftest import running_server
 
 
 def _value(text: str, sample: str) -> float:
@@ -50,20 +50,17 @@ def test_metrics_count_requests_latency_embedding_and_the_index(client: httpx.Cl
 
 
 def test_metrics_can_require_a_read_key(tmp_path: Path) -> None:
-    server = Server(
-        data_dir=tmp_path / "data",
-        port=free_port(),
-        env={
-            "SEMSEARCH_API_KEYS": "scraper-key:read",
-            "SEMSEARCH_METRICS_NEED_KEY": "true",
-            "SEMSEARCH_SEED_DIR": "",
-        },
-    )
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=60) as http:
-            assert http.get("/metrics").status_code == 401
-            keyed = http.get("/metrics", headers={"Authorization": "Bearer scraper-key"})
-            assert keyed.status_code == 200 and "semsearch_documents 0.0" in keyed.text
-    finally:
-        server.stop()
+    with (
+        running_server(
+            tmp_path / "data",
+            {
+                "SEMSEARCH_API_KEYS": "scraper-key:read",
+                "SEMSEARCH_METRICS_NEED_KEY": "true",
+                "SEMSEARCH_SEED_DIR": "",
+            },
+        ) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        assert http.get("/metrics").status_code == 401
+        keyed = http.get("/metrics", headers={"Authorization": "Bearer scraper-key"})
+        assert keyed.status_code == 200 and "semsearch_documents 0.0" in keyed.text

@@ -8,18 +8,12 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import Server, assert_problem, free_port
+from tests.conftest import Server, assert_problem, running_server
 
 
 def test_a_request_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(
     tmp_path: Path,
 ) -> None:
-    server = Server(
-        data_dir=tmp_path / "data",
-        port=free_port(),
-        env={"SEMSEARCH_MAX_CONCURRENCY": "1", "SEMSEARCH_MAX_QUEUED": "0"},
-    )
-    server.start()
     batch = {
         "documents": [
             {"id": f"long-{n}", "text": f"Report {n} on river levels and rainfall. " * 60}
@@ -28,12 +22,13 @@ def test_a_request_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(
     }
     outcome: dict[str, int] = {}
 
-    def ingest() -> None:
+    def ingest(server: Server) -> None:
         with httpx.Client(base_url=server.url, timeout=300) as http:
             outcome["ingest"] = http.post("/v1/documents", json=batch).status_code
 
-    try:
-        writer = threading.Thread(target=ingest)
+    limits = {"SEMSEARCH_MAX_CONCURRENCY": "1", "SEMSEARCH_MAX_QUEUED": "0"}
+    with running_server(tmp_path / "data", limits) as server:
+        writer = threading.Thread(target=ingest, args=(server,))
         writer.start()
         with httpx.Client(base_url=server.url, timeout=30) as http:
             time.sleep(1.0)  # the batch holds the only engine slot for several seconds
@@ -46,5 +41,3 @@ def test_a_request_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(
             writer.join(300)
             assert outcome["ingest"] == 200
             assert http.post("/v1/search", json={"query": "rainfall"}).status_code == 200
-    finally:
-        server.stop()
