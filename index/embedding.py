@@ -147,8 +147,8 @@ class Embedder:
 
     def _token_embeddings_of(self, encodings: Sequence[Encoding]) -> Iterator[Vectors]:
         """Each text's token embeddings, in order; several texts run in parallel calls."""
-        if len(encodings) == 1:
-            yield self._token_embeddings(encodings[0])
+        if len(encodings) <= 1:  # a query, or nothing (support with every sentence stored)
+            yield from map(self._token_embeddings, encodings)
             return
         with ThreadPoolExecutor(self._workers) as pool:
             yield from pool.map(self._token_embeddings, encodings)

@@ -17,8 +17,15 @@ from tests.conftest import Server, free_port
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _semsearch(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "SEMSEARCH_DATA_DIR": str(data_dir), "SEMSEARCH_LOG_LEVEL": "warning"}
+def _semsearch(
+    data_dir: Path, *args: str, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "SEMSEARCH_DATA_DIR": str(data_dir),
+        "SEMSEARCH_LOG_LEVEL": "warning",
+        **(settings or {}),
+    }
     return subprocess.run(
         [sys.executable, "-m", "service.cli", *args],
         env=env,
@@ -125,13 +132,7 @@ def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
     unusable = _semsearch(blocked / "data", "check")
     assert unusable.returncode == 1
     assert unusable.stderr.startswith("semsearch: ") and len(unusable.stderr.splitlines()) == 1
-    bad = subprocess.run(
-        [sys.executable, "-m", "service.cli", "check"],
-        env={**os.environ, "SEMSEARCH_DATA_DIR": str(tmp_path), "SEMSEARCH_API_KEYS": "k:admin"},
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-    )
+    bad = _semsearch(tmp_path, "check", settings={"SEMSEARCH_API_KEYS": "k:admin"})
     assert bad.returncode == 2
     assert bad.stderr.splitlines() == [
         "semsearch: bad setting: SEMSEARCH_API_KEYS: Value error, scope must be 'read' or "
