@@ -103,6 +103,16 @@ class Settings(BaseSettings):
     def allowed_origins(self) -> list[str]:
         return [o.strip() for o in (self.cors_origins or "").split(",") if o.strip()]
 
+    @field_validator("api_keys_file")
+    @classmethod
+    def _valid_keys_file(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            try:
+                read_api_keys_file(value)  # raises ValueError, naming the problem
+            except OSError as error:
+                raise ValueError(f"cannot read {value}: {error.strerror}") from error
+        return value
+
     def keys(self) -> dict[str, Scope]:
         """Every configured API key with its scope (the variable's and the file's)."""
         keys = parse_api_keys(self.api_keys or "")

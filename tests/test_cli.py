@@ -138,3 +138,10 @@ def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
         "semsearch: bad setting: SEMSEARCH_API_KEYS: Value error, scope must be 'read' or "
         "'write', not 'admin'"
     ]
+    missing = tmp_path / "no-keys.txt"
+    unreadable = _semsearch(tmp_path, "check", settings={"SEMSEARCH_API_KEYS_FILE": str(missing)})
+    assert unreadable.returncode == 2
+    assert unreadable.stderr.splitlines() == [
+        f"semsearch: bad setting: SEMSEARCH_API_KEYS_FILE: Value error, cannot read {missing}: "
+        "No such file or directory"
+    ]
