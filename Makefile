@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-quality docker-image docker-test clean
+.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-hostile bench-quality docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -58,6 +58,12 @@ bench-scale: install
 # HTTP load on loopback: p50/p95/p99 and requests/s at 1, 8 and 32 clients.
 bench-load: install
 	$(BIN)/python bench/load.py
+
+# What one hostile request costs a live server (issue 13's findings); HOSTILE_ARGS="--source
+# DIR" runs the server of another checkout (a worktree of an older commit) for a before figure.
+HOSTILE_ARGS ?=
+bench-hostile: install
+	$(BIN)/python bench/hostile.py --json bench/hostile.json $(HOSTILE_ARGS)
 
 # Retrieval and support quality on SciFact (training split), read in place from ../shared.
 SCIFACT ?= ../shared/eval/scifact

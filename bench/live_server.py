@@ -25,21 +25,27 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(data_dir: Path | None = None) -> Iterator[LiveServer]:
+def live_server(
+    data_dir: Path | None = None, env: dict[str, str] | None = None, source: Path | None = None
+) -> Iterator[LiveServer]:
     """A ready server on ``data_dir`` (default: a throw-away directory seeded with the seed
-    corpus); stopped afterwards."""
+    corpus), with extra SEMSEARCH_* settings in ``env``, running the code of the checkout at
+    ``source`` (default: this one); stopped afterwards."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with tempfile.TemporaryDirectory() as scratch:
-        env = {
+        settings = {
             **os.environ,
             "SEMSEARCH_DATA_DIR": str(data_dir or scratch),
             "SEMSEARCH_PORT": str(port),
             "SEMSEARCH_SEED_DIR": "" if data_dir else str(SEEDS),
             "SEMSEARCH_LOG_LEVEL": "warning",
+            **(env or {}),
         }
-        server = subprocess.Popen([sys.executable, "-m", "service.cli", "serve"], env=env)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve"], env=settings, cwd=source
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(1200):
@@ -52,3 +58,11 @@ def live_server(data_dir: Path | None = None) -> Iterator[LiveServer]:
         finally:
             server.terminate()
             server.wait(timeout=60)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise RuntimeError("no VmRSS")

@@ -30,7 +30,7 @@ from typing import Any
 import faiss
 import httpx
 import numpy as np
-from live_server import live_server
+from live_server import live_server, rss_mb
 from load import percentiles, run_load
 
 from index.engine import EngineConfig, SearchEngine
@@ -119,13 +119,6 @@ def http_figures(data_dir: Path, queries: list[str], seconds: float) -> dict[str
         "requests_per_s_8_clients": eight.requests_per_s,
         "errors_8_clients": eight.errors,
     }
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    raise RuntimeError("no VmRSS")
 
 
 def idle_rss() -> dict[str, float]:

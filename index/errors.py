@@ -24,6 +24,10 @@ class InvalidInputError(EngineError):
         self.message = message
 
 
+class InputTooLargeError(InvalidInputError):
+    """A value over a size limit once cleaned (Unicode normalisation can lengthen a text)."""
+
+
 class StorageError(EngineError):
     """The data directory refused a write; the write was rolled back and nothing changed."""
 

@@ -7,16 +7,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from anyio import CapacityLimiter, to_thread
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from index.engine import SearchEngine
 from index.sources import expand_paths, read_documents
+from service.auth import KeyGuard
 from service.deps import AppState
 from service.docs import install_offline_docs
 from service.errors import install_error_handlers
-from service.guards import BodySizeLimit
+from service.guards import BodySizeLimit, HeadAsGet
+from service.keys import KeyRing
 from service.logs import RequestLog
 from service.metrics import Metrics
 from service.routes import documents, health, passages, search
@@ -69,10 +71,10 @@ def _is_loopback(host: str) -> bool:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the engine opens at startup and closes (saving its index) at shutdown."""
     settings = settings or Settings()
+    keys = KeyRing(settings.keys())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        keys = settings.keys()
         if not keys and not _is_loopback(settings.host):
             log.warning(
                 "SERVING %s WITHOUT API KEYS: anyone who can reach it can read, change and "
@@ -80,12 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.host,
             )
         engine = await to_thread.run_sync(open_engine, settings)
-        app.state.semsearch = AppState(
-            settings=settings,
-            engine=engine,
-            limiter=CapacityLimiter(settings.max_concurrency),
-            api_keys=keys,
-        )
+        app.state.semsearch = AppState(settings=settings, engine=engine, api_keys=keys)
         try:
             yield
         finally:
@@ -100,11 +97,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # A redirect to the slash-less path would be built from the Host header, which the
+        # client chooses: /v1/documents/ is a 404 instead.
+        redirect_slashes=False,
     )
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
+    # Middleware added later runs earlier: the key is checked before the body is read, HEAD
+    # becomes GET before either.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(KeyGuard, keys=keys, metrics_need_key=settings.metrics_need_key)
+    app.add_middleware(HeadAsGet)
     if settings.allowed_origins():
-        # Outside the size guard: a preflight is answered before anything else looks at it.
+        # Outside the guards: a preflight is answered before anything else looks at it.
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.allowed_origins(),

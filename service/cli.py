@@ -96,6 +96,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     import uvicorn
 
     from service.app import create_app
+    from service.connections import bounded_protocol
 
     # Refuse a data dir another process owns with one line, before loading anything (the
     # engine takes the lock for good when the app starts).
@@ -108,6 +109,7 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         create_app(settings),
         host=settings.host,
         port=port or settings.port,
+        http=bounded_protocol(settings.request_timeout, settings.max_connections),
         log_level=settings.log_level.lower(),
         log_config=None,  # uvicorn's loggers go through the JSON handler
         access_log=False,  # RequestLog writes one line per request, with its id

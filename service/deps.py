@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, ParamSpec, TypeVar
 
 from anyio import CapacityLimiter, to_thread
@@ -11,7 +11,7 @@ from fastapi import Depends, Request
 
 from index.engine import SearchEngine
 from service.errors import OverloadedError
-from service.keys import Scope
+from service.keys import KeyRing
 from service.settings import Settings
 
 P = ParamSpec("P")
@@ -24,25 +24,42 @@ class AppState:
 
     settings: Settings
     engine: SearchEngine
-    limiter: CapacityLimiter
-    api_keys: dict[str, Scope]  # empty: no authentication
+    api_keys: KeyRing  # empty: no authentication
+    # Searches and reads take up to max_concurrency threads; writes one (the engine runs one
+    # writer at a time, so a second would only hold a thread while it waits); readiness and
+    # metrics one of their own, so a busy server still answers its health checks.
+    reads: CapacityLimiter = field(init=False)
+    writes: CapacityLimiter = field(init=False)
+    probes: CapacityLimiter = field(init=False)
+    _pending: dict[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
 
-    pending: int = 0  # engine calls running or waiting for a slot (event loop only)
+    def __post_init__(self) -> None:
+        self.reads = CapacityLimiter(self.settings.max_concurrency)
+        self.writes = CapacityLimiter(1)
+        self.probes = CapacityLimiter(1)
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run CPU-bound engine work off the event loop, at most max_concurrency at once and
-        at most max_queued waiting: beyond that the request is refused (429), not parked."""
-        if self.pending >= self.settings.max_concurrency + self.settings.max_queued:
-            raise OverloadedError(self.pending)
-        self.pending += 1
-        try:
-            return await self.run_unqueued(function, *args, **kwargs)
-        finally:
-            self.pending -= 1
+        """Run a read (search, support, get, list, stats) off the event loop; beyond
+        max_concurrency running and max_queued waiting it is refused (429), not parked."""
+        return await self._queued("read", self.reads, lambda: function(*args, **kwargs))
 
-    async def run_unqueued(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Engine work that is never refused (readiness, metrics): it waits for a slot."""
-        return await to_thread.run_sync(lambda: function(*args, **kwargs), limiter=self.limiter)
+    async def run_write(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a write off the event loop, one at a time, at most max_queued waiting (429)."""
+        return await self._queued("write", self.writes, lambda: function(*args, **kwargs))
+
+    async def run_probe(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Readiness and metrics: never refused, never behind requests."""
+        return await to_thread.run_sync(lambda: function(*args, **kwargs), limiter=self.probes)
+
+    async def _queued(self, line: str, limiter: CapacityLimiter, call: Callable[[], T]) -> T:
+        pending = self._pending[line]  # event loop only: no lock needed
+        if pending >= limiter.total_tokens + self.settings.max_queued:
+            raise OverloadedError(pending)
+        self._pending[line] += 1
+        try:
+            return await to_thread.run_sync(call, limiter=limiter)
+        finally:
+            self._pending[line] -= 1
 
 
 def get_state(request: Request) -> AppState:

@@ -11,10 +11,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match
 
 from index.errors import (
     DocumentNotFoundError,
+    InputTooLargeError,
     InvalidInputError,
     StorageError,
     StorageFullError,
@@ -77,11 +78,23 @@ def problem_response(
     headers: Mapping[str, str] | None = None,
 ) -> JSONResponse:
     body = Problem(
-        type="about:blank", title=title, status=status, detail=detail, errors=errors or []
+        type="about:blank",
+        title=title,
+        status=status,
+        detail=_printable(detail),
+        errors=[
+            FieldError(field=_printable(e.field), message=_printable(e.message))
+            for e in errors or []
+        ],
     )
     return JSONResponse(
         body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
+
+
+def _printable(text: str) -> str:
+    """A refused value can hold a lone surrogate, which UTF-8 cannot carry: shown as \\udXXX."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # What each error status means in this API, as the spec declares it.
@@ -171,15 +184,21 @@ def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
         parts = parts[1:]
     path = ""
     for part in parts:
+        if part == "[key]":  # pydantic's marker for a failing dict key: the key names it
+            continue
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path or "body"
+
+
+def _malformed_json() -> JSONResponse:
+    return problem_response(400, "Malformed JSON", "The request body is not valid JSON.")
 
 
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     items = error.errors()
     if any(item.get("type") == "json_invalid" for item in items):
-        return problem_response(400, "Malformed JSON", "The request body is not valid JSON.")
+        return _malformed_json()
     errors = [FieldError(field=_field_path(item["loc"]), message=item["msg"]) for item in items]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return problem_response(422, "Invalid request", detail, errors)
@@ -188,15 +207,25 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 async def _invalid_input(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, InvalidInputError)
     field_error = FieldError(field=error.field, message=error.message)
+    if isinstance(error, InputTooLargeError):
+        return problem_response(413, "Content Too Large", str(error), [field_error])
     return problem_response(422, "Invalid request", str(error), [field_error])
+
+
+def rejection(
+    error: RequestRejectedError, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """The problem response for a refused request, naming its field."""
+    field_error = FieldError(field=error.field, message=error.message)
+    all_headers = dict(headers or {})
+    if error.status == 401:  # RFC 9110: a 401 names the scheme to authenticate with
+        all_headers["WWW-Authenticate"] = "Bearer"
+    return problem_response(error.status, error.title, str(error), [field_error], all_headers)
 
 
 async def _rejected(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestRejectedError)
-    field_error = FieldError(field=error.field, message=error.message)
-    # RFC 9110: a 401 names the scheme to authenticate with.
-    headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-    return problem_response(error.status, error.title, str(error), [field_error], headers)
+    return rejection(error)
 
 
 async def _overloaded(_: Request, error: Exception) -> JSONResponse:
@@ -225,6 +254,8 @@ async def _storage_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:  # FastAPI's answer to a body json.loads gave up on (nesting)
+        return _malformed_json()
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))
@@ -233,17 +264,21 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+
+
 def _allowed_methods(request: Request) -> list[str]:
-    """Every method of every route on this path (Starlette's Allow names only the first)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if (
-            isinstance(route, Route)
-            and route.methods
-            and route.matches(request.scope)[0] != Match.NONE
-        ):
-            methods |= route.methods
-    return sorted(methods)
+    """Every method some route takes on this path, found by asking each route whether it would
+    take the request with that method (included routers keep their routes to themselves)."""
+    allowed = [
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return [*allowed, "HEAD"] if "GET" in allowed else allowed  # HeadAsGet serves HEAD
 
 
 async def _unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -73,6 +73,26 @@ class BodySizeLimit:
         await response(scope, receive, send)
 
 
+class HeadAsGet:
+    """ASGI middleware: HEAD is answered as GET without the body (RFC 9110 9.3.2), on every
+    GET route; FastAPI routes declare GET only."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def without_body(message: AsgiMessage) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, without_body)
+
+
 def require_json(request: Request) -> None:
     """Route dependency: a body must be declared application/json (or a +json type)."""
     content_type = request.headers.get("content-type")

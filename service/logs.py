@@ -53,6 +53,15 @@ def configure_json_logging(level: str) -> None:
     root.setLevel(level.upper())
 
 
+# HTTP lets a client invent methods; a label per invented method would grow /metrics forever.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def metric_method(method: str) -> str:
+    """The method as a metrics label: a standard one, or "other"."""
+    return method if method in _METHODS else "other"
+
+
 class RequestLog:
     """ASGI middleware: assign the request id, echo it; when the request ends, log it and
     count it in the metrics (by route template, never the raw path: bounded label values)."""
@@ -83,7 +92,7 @@ class RequestLog:
         finally:
             seconds = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.observe(scope["method"], route, status, seconds)
+            self.metrics.observe(metric_method(scope["method"]), route, status, seconds)
             access_log.info(
                 "request",
                 extra={

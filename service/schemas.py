@@ -2,23 +2,54 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    Strict,
+    StringConstraints,
+    WithJsonSchema,
+)
 from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
+from index import metadata
 from index.engine import DOCUMENT_ID_PATTERN
 from index.text import VISIBLE_CHARACTER_PATTERN
 
-MetadataValue = str | int | float | bool
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _valid_unicode(value: str) -> str:
+    problem = metadata.unicode_problem(value)
+    if problem:
+        raise PydanticCustomError("unicode", problem)
+    return value
+
+
+def _metadata_check(problem_of: Callable[[object], str | None]) -> Callable[[object], object]:
+    def check(value: object) -> object:
+        problem = problem_of(value)
+        if problem:
+            raise PydanticCustomError("metadata", problem)
+        return value
+
+    return check
 
 
 def _iso_date_string(value: object) -> object:
-    if not isinstance(value, str):  # lax dates would take a number as a Unix time
-        raise PydanticCustomError("date_type", "Input should be an ISO 8601 date string")
+    # Lax dates would take a number, or a string of digits, as a Unix time.
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise PydanticCustomError("date_type", "Input should be an ISO 8601 date (YYYY-MM-DD)")
     return value
 
 
@@ -32,6 +63,43 @@ def _json_integer(value: object) -> object:
 IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
 # JSON Schema's integer: 5 or 5.0, never "5" or true.
 JsonInt = Annotated[int, Strict(False), BeforeValidator(_json_integer)]
+# Every string a request carries: JSON's \u escapes can hold a lone surrogate, which no store
+# can keep and no response can encode.
+Text = Annotated[str, AfterValidator(_valid_unicode)]
+# Metadata that reads back and compares (index/metadata.py): bounded keys and strings, finite
+# numbers within I-JSON's exact range (JSON has no NaN; Python's parser takes it). One validator
+# per key and value, so an error names the key and says what is wrong, not which union arm
+# failed.
+_METADATA_VALUE_SCHEMA: JsonDict = {
+    "anyOf": [
+        {"type": "string", "maxLength": metadata.MAX_STRING_CHARS},
+        {
+            "type": "integer",
+            "format": "int64",
+            "minimum": metadata.NUMBER_MIN,
+            "maximum": metadata.NUMBER_MAX,
+        },
+        {"type": "number", "minimum": metadata.NUMBER_MIN, "maximum": metadata.NUMBER_MAX},
+        {"type": "boolean"},
+    ]
+}
+MetadataKey = Annotated[str, PlainValidator(_metadata_check(metadata.key_problem))]
+MetadataValue = Annotated[
+    str | int | float | bool, PlainValidator(_metadata_check(metadata.value_problem))
+]
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(max_length=metadata.MAX_KEYS),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "maxProperties": metadata.MAX_KEYS,
+            "propertyNames": {"pattern": metadata.KEY_PATTERN},
+            "additionalProperties": _METADATA_VALUE_SCHEMA,
+        }
+    ),
+]
+StoredMetadata = dict[str, str | int | float | bool]
 # "Contains a visible character": declared in the spec; the engine enforces it (a text that
 # cleans to nothing) with a 422 naming the field.
 _NOT_BLANK: JsonDict = {"pattern": VISIBLE_CHARACTER_PATTERN}
@@ -55,9 +123,10 @@ _CITATION_EXAMPLE: JsonDict = {
 
 class _Strict(BaseModel):
     """Request bodies reject unknown fields, so a typo never passes silently, and take JSON
-    types as declared: no "5" for 5 and no false for 0.0. Dates stay ISO strings."""
+    types as declared: no "5" for 5 and no false for 0.0. Dates stay ISO strings, numbers
+    finite."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
 
 
 class FieldError(BaseModel):
@@ -91,18 +160,21 @@ class NewDocument(_Strict):
     id: DocumentId | None = Field(
         None, description="Stable id; generated when omitted. Upserting an id replaces it."
     )
-    title: str | None = Field(None, max_length=1000)
-    text: str = Field(
+    title: Text | None = Field(None, max_length=1000)
+    text: Text = Field(
         min_length=1,
         description="Raw text; cleaned before it is stored. At most SEMSEARCH_MAX_DOCUMENT_CHARS "
         "characters (default 1,000,000; 413 above).",
         json_schema_extra=_NOT_BLANK,
     )
-    source: str | None = Field(None, max_length=1000, description="Publisher or origin.")
-    url: str | None = Field(None, max_length=4000)
+    source: Text | None = Field(None, max_length=1000, description="Publisher or origin.")
+    url: Text | None = Field(None, max_length=4000)
     published_at: IsoDate | None = None
-    metadata: dict[str, MetadataValue] = Field(
-        default_factory=dict, description="Flat key/value pairs, filterable by equality."
+    metadata: Metadata = Field(
+        default_factory=dict,
+        description=f"Flat key/value pairs, filterable by equality: at most {metadata.MAX_KEYS} "
+        f"keys of 1-{metadata.MAX_KEY_CHARS} characters, strings of at most "
+        f"{metadata.MAX_STRING_CHARS}, numbers finite and within ±(2^53-1).",
     )
 
 
@@ -149,7 +221,7 @@ class DocumentSummary(BaseModel):
     source: str | None
     url: str | None
     published_at: date | None
-    metadata: dict[str, MetadataValue]
+    metadata: StoredMetadata
     char_count: int
     chunk_count: int
 
@@ -188,14 +260,14 @@ class DocumentPage(BaseModel):
 
 class SearchFilters(_Strict):
     document_ids: list[DocumentId] | None = Field(None, max_length=1000)
-    sources: list[str] | None = Field(None, max_length=1000)
+    sources: list[Annotated[Text, StringConstraints(max_length=1000)]] | None = Field(
+        None, max_length=1000
+    )
     published_after: IsoDate | None = Field(None, description="Inclusive.")
     published_before: IsoDate | None = Field(
         None, description="Inclusive; not before published_after (422 otherwise)."
     )
-    metadata: dict[str, MetadataValue] | None = Field(
-        None, description="Every key must equal the given value."
-    )
+    metadata: Metadata | None = Field(None, description="Every key must equal the given value.")
 
 
 SearchModeIn = Literal["hybrid", "dense", "lexical"]
@@ -205,7 +277,7 @@ _MODE_DESCRIPTION = (
 
 
 class SearchRequest(_Strict):
-    query: str = Field(
+    query: Text = Field(
         min_length=1,
         max_length=10_000,
         description="What to search for; must contain a visible character.",
@@ -265,7 +337,7 @@ class SearchResponse(BaseModel):
 
 
 class SupportRequest(_Strict):
-    claim: str = Field(
+    claim: Text = Field(
         min_length=1,
         max_length=10_000,
         description="The statement to support; must contain a visible character.",

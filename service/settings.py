@@ -64,6 +64,17 @@ class Settings(BaseSettings):
     max_batch_documents: int = Field(
         1000, ge=1, description="Most documents in one upsert request (413 above)."
     )
+    request_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a client has to send a whole request (headers and body) from when "
+        "its connection opens or its previous response ends; then 408 and the connection "
+        "closes.",
+    )
+    max_connections: int = Field(
+        256, ge=1, description="Open HTTP connections; one more gets 503 and is closed at once."
+    )
     model_cache_dir: Path | None = Field(
         None,
         description="Where the model's ONNX export is cached (made on first start); "
@@ -134,4 +145,5 @@ class Settings(BaseSettings):
             min_support=self.min_support,
             model_cache_dir=self.model_cache_dir,
             ivf_min_vectors=self.ivf_min_vectors,
+            max_query_chars=self.max_query_chars,
         )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import schemathesis
+from hypothesis import strategies as st
 
 
 @schemathesis.hook
@@ -29,3 +31,48 @@ def _repeated_ids(documents: Any) -> bool:
         return False
     ids = [d["id"] for d in documents if isinstance(d, dict) and isinstance(d.get("id"), str)]
     return len(ids) != len(set(ids))
+
+
+# Values a client can send that the store could not keep, read back or compare. Each breaks a
+# bound the spec states, so schemathesis re-validates a planted body as invalid and expects a
+# 4xx, never a 5xx. NaN, Infinity and lone surrogates cannot pass through schemathesis (its
+# JSON encoder and validator refuse them): test_hostile_input.py plants those with hypothesis.
+_HOSTILE_VALUES: list[Any] = [2**64, -(2**53), 1e300, "x" * 1001]
+_MANY_KEYS = {f"key-{n}": n for n in range(300)}
+_UNNAMEABLE_KEY = 'quote"and\\backslash'
+
+
+@schemathesis.hook
+def flatmap_case(context: schemathesis.HookContext, case: Any) -> st.SearchStrategy[Any]:
+    """Beside each valid body with metadata (a document's or a filter's), sometimes the same
+    body with one hostile value planted in it, or 300 keys, or a key no JSON path can name."""
+    if case.meta is None or not case.meta.generation.mode.is_positive:
+        return st.just(case)
+    if not isinstance(case.body, dict) or _metadata_of(copy.deepcopy(case.body)) is None:
+        return st.just(case)
+    plants = st.sampled_from(
+        [{"planted": value} for value in _HOSTILE_VALUES] + [_MANY_KEYS, {_UNNAMEABLE_KEY: 1}]
+    )
+    return st.one_of(st.just(case), plants.map(lambda plant: _planted(case, plant)))
+
+
+def _metadata_of(body: dict[str, Any]) -> dict[str, Any] | None:
+    """The body's metadata object (the first document's, or the filters'), made where absent."""
+    documents = body.get("documents")
+    if isinstance(documents, list) and documents and isinstance(documents[0], dict):
+        return documents[0].setdefault("metadata", {})  # type: ignore[no-any-return]
+    if "query" in body or "claim" in body:
+        if not isinstance(body.get("filters"), dict):
+            body["filters"] = {}
+        return body["filters"].setdefault("metadata", {})  # type: ignore[no-any-return]
+    return None
+
+
+def _planted(case: Any, plant: dict[str, Any]) -> Any:
+    body = copy.deepcopy(case.body)
+    metadata = _metadata_of(body)
+    assert metadata is not None
+    metadata.update(plant)
+    planted = case.derive(keep_auth=True)
+    planted.body = body  # schemathesis re-validates a changed body: this one is invalid
+    return planted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from index.engine import SearchEngine
-from index.errors import DocumentNotFoundError, InvalidInputError
+from index.errors import DocumentNotFoundError, InputTooLargeError, InvalidInputError
 from index.models import DocumentInput, SearchFilters, UpsertStatus
 from index.retrieval import SearchMode
 from index.sources import expand_paths, read_documents
@@ -333,3 +334,52 @@ def test_chunking_settings_are_validated(make_engine: MakeEngine) -> None:
         make_engine(chunk_tokens=300)
     with pytest.raises(InvalidInputError):
         make_engine(chunk_tokens=64, chunk_overlap_tokens=64)
+
+
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        (DocumentInput(id="abc\n", text="x"), "documents[0].id"),  # `$` matched before "\n"
+        (DocumentInput(text="x", metadata={"score": math.nan}), "documents[0].metadata.score"),
+        (DocumentInput(text="x", metadata={"n": 2**53}), "documents[0].metadata.n"),
+        (DocumentInput(text="x", metadata={"v": "v\ud800"}), "documents[0].metadata.v"),
+        (DocumentInput(text="x", metadata={'a"b': 1}), "documents[0].metadata"),
+        (DocumentInput(text="x", metadata={"l": [1]}), "documents[0].metadata.l"),  # type: ignore[dict-item]
+        (
+            DocumentInput(text="x", metadata={f"k{n}": n for n in range(65)}),
+            "documents[0].metadata",
+        ),
+        (DocumentInput(text="x", source="s\udfff"), "documents[0].source"),
+    ],
+)
+def test_what_could_not_be_read_back_is_never_stored(
+    seeded: SearchEngine, document: DocumentInput, field: str
+) -> None:
+    """The engine's own check, for callers without the HTTP schema (the CLI's .jsonl)."""
+    before = seeded.stats()
+    with pytest.raises(InvalidInputError) as error:
+        seeded.upsert([document])
+    assert error.value.field == field
+    assert seeded.stats() == before
+    # Filters obey the same bounds instead of failing inside SQLite.
+    with pytest.raises(InvalidInputError):
+        seeded.search("x", filters=SearchFilters(metadata={f"k{n}": n for n in range(300)}))
+
+
+def test_the_length_limit_holds_for_the_normalised_text(make_engine: MakeEngine) -> None:
+    engine = make_engine()
+    with pytest.raises(InputTooLargeError) as error:
+        engine.upsert([DocumentInput(text="\ufdfa" * 1_000)], max_chars=10_000)  # 18,000 NFKC
+    assert error.value.field == "documents[0].text"
+    with pytest.raises(InputTooLargeError):
+        engine.upsert([DocumentInput(text="x" * 10_001)], max_chars=10_000)
+    engine.upsert([DocumentInput(text="\ufdfa" * 500)], max_chars=10_000)  # 9,000 fits
+    assert engine.stats().documents == 1
+
+
+def test_the_data_directory_is_private(make_engine: MakeEngine, tmp_path: Path) -> None:
+    make_engine().close()
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    (tmp_path / "data").chmod(0o755)  # an existing one loses what others could do
+    make_engine()
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o750

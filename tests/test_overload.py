@@ -11,7 +11,7 @@ import httpx
 from tests.conftest import Server, assert_problem, running_server
 
 
-def test_a_request_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(
+def test_a_write_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(
     tmp_path: Path,
 ) -> None:
     batch = {
@@ -31,13 +31,16 @@ def test_a_request_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(
         writer = threading.Thread(target=ingest, args=(server,))
         writer.start()
         with httpx.Client(base_url=server.url, timeout=30) as http:
-            time.sleep(1.0)  # the batch holds the only engine slot for several seconds
+            time.sleep(1.0)  # the batch holds the writer's slot for several seconds
             started = time.monotonic()
-            busy = http.post("/v1/search", json={"query": "rainfall"})
+            note = {"documents": [{"id": "note", "text": "A short note on rainfall."}]}
+            busy = http.post("/v1/documents", json=note)
             assert time.monotonic() - started < 2  # refused at once, not parked
             assert_problem(busy, 429)
             assert busy.headers["retry-after"] == "1"
-            assert http.get("/readyz").status_code == 200  # probes wait instead
+            # Reads have slots of their own: the writer does not hold them.
+            assert http.post("/v1/search", json={"query": "rainfall"}).status_code == 200
+            assert http.get("/readyz").status_code == 200
             writer.join(300)
             assert outcome["ingest"] == 200
-            assert http.post("/v1/search", json={"query": "rainfall"}).status_code == 200
+            assert http.post("/v1/documents", json=note).status_code == 200

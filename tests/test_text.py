@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
@@ -195,3 +196,35 @@ def test_a_text_with_a_visible_character_never_cleans_to_nothing(text: str) -> N
 @given(st.from_regex(rf"\A{BLANK_CHARACTER_PATTERN}+\Z"))
 def test_a_text_of_blank_characters_cleans_to_nothing(text: str) -> None:
     assert repair_text(text) == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["." * 1_000_000, "?)" * 500_000, "A. " * 400_000, "a.b. " * 200_000],
+    ids=["dots", "question-parens", "initials", "dotted-words"],
+)
+def test_sentence_spans_take_linear_time_on_runs_of_marks(text: str) -> None:
+    # Generous guard (about 0.3 s here at most): the old regex needed 8 s for 20,000 dots
+    # and hours for a million; the old abbreviation check 2.2 s for the initials.
+    started = time.perf_counter()
+    spans = sentence_spans(text)
+    assert time.perf_counter() - started < 3
+    assert spans[0][0] == 0 and spans[-1][1] == len(text.rstrip())
+
+
+def test_sentence_spans_still_split_after_a_run_of_marks() -> None:
+    text = "Wait... What?! Yes.) Next (see Fig. 2). Done"
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Wait...",
+        "What?!",
+        "Yes.)",
+        "Next (see Fig. 2).",
+        "Done",
+    ]
+
+
+def test_runs_of_blank_lines_clean_fast() -> None:
+    started = time.perf_counter()
+    assert clean_text("x" + "\n" * 999_999) == "x"  # 14 s through ftfy before
+    assert clean_text("x\n \t\r\n\n \ny") == "x\n\ny"
+    assert time.perf_counter() - started < 3

@@ -45,7 +45,7 @@ async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertRespon
         settings.max_document_chars,
     )
     inputs = [DocumentInput(**document.model_dump()) for document in body.documents]
-    results = await state.run(state.engine.upsert, inputs)
+    results = await state.run_write(state.engine.upsert, inputs, settings.max_document_chars)
     return UpsertResponse(
         results=[UpsertResult.model_validate(r, from_attributes=True) for r in results]
     )
@@ -101,4 +101,4 @@ async def get_document(document_id: Annotated[DocumentId, Path()], state: StateD
 )
 async def delete_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> None:
     """Delete a document and its chunks; it stops appearing in results at once."""
-    await state.run(state.engine.delete, document_id)
+    await state.run_write(state.engine.delete, document_id)

@@ -24,7 +24,7 @@ async def healthz() -> Health:
 )
 async def readyz(state: StateDep) -> Readiness:
     """The model, store and vector index are loaded and serving."""
-    stats = await state.run_unqueued(state.engine.stats)
+    stats = await state.run_probe(state.engine.stats)
     return Readiness(status="ready", documents=stats.documents, vectors=stats.vectors)
 
 
@@ -43,5 +43,5 @@ async def stats(state: StateDep) -> IndexStats:
 @router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_access)])
 async def metrics(request: Request, state: StateDep) -> Response:
     """Prometheus metrics (text format); not in the spec: it is for scrapers, not clients."""
-    body = await state.run_unqueued(request.app.state.metrics.render)
+    body = await state.run_probe(request.app.state.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

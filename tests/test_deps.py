@@ -1,0 +1,54 @@
+"""AppState's lines of engine work: reads and writes wait in separate lines, each refused (429)
+beyond its running and waiting bound, and probes are never refused."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import anyio
+import pytest
+
+from index.engine import SearchEngine
+from service.deps import AppState
+from service.errors import OverloadedError
+from service.keys import KeyRing
+from service.settings import Settings
+
+
+@pytest.mark.anyio
+async def test_reads_and_writes_wait_in_separate_lines(
+    make_engine: Callable[..., SearchEngine],
+) -> None:
+    state = AppState(
+        settings=Settings(max_concurrency=1, max_queued=1),
+        engine=make_engine(),
+        api_keys=KeyRing({}),
+    )
+    release = threading.Event()
+    results: list[str] = []
+
+    def blocked(name: str) -> str:
+        release.wait(30)
+        return name
+
+    async def call(run: Callable[..., object], name: str) -> None:
+        results.append(str(await run(blocked, name)))
+
+    async with anyio.create_task_group() as tasks:
+        for run, name in [(state.run_write, "write-1"), (state.run_write, "write-2")]:
+            tasks.start_soon(call, run, name)
+            await anyio.sleep(0.05)
+        with pytest.raises(OverloadedError):  # one writing, one waiting: the line is full
+            await state.run_write(blocked, "write-3")
+        # The writers hold no read slot: a read runs at once beside them.
+        assert await state.run(lambda: "read") == "read"
+        assert await state.run_probe(lambda: "probe") == "probe"
+        for name in ("read-1", "read-2"):
+            tasks.start_soon(call, state.run, name)
+            await anyio.sleep(0.05)
+        with pytest.raises(OverloadedError):
+            await state.run(blocked, "read-3")
+        assert await state.run_probe(lambda: "probe") == "probe"  # probes are never refused
+        release.set()
+    assert sorted(results) == ["read-1", "read-2", "write-1", "write-2"]
