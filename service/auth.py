@@ -1,10 +1,10 @@
 """API keys with scopes: `read` (search, support, get, list, stats) or `write` (also upsert and
 delete).
 
-Off while no key is configured. With keys, every data endpoint needs one, sent as
-`Authorization: Bearer <key>` or `X-API-Key: <key>`; health, readiness, docs (and metrics,
-unless SEMSEARCH_METRICS_NEED_KEY) stay open. A request to a data endpoint without a known key
-is refused by KeyGuard from its headers alone, before its body is read; the route dependencies
+Off while no key is configured. With keys, every request needs one, sent as
+`Authorization: Bearer <key>` or `X-API-Key: <key>`, except a GET or HEAD of health, readiness,
+the docs (and metrics, unless SEMSEARCH_METRICS_NEED_KEY). A request without a known key is
+refused by KeyGuard from its headers alone, before its body is read; the route dependencies
 then check the scope (and declare the schemes in the spec). Keys are never logged.
 """
 
@@ -33,7 +33,10 @@ _HEADER = APIKeyHeader(
     auto_error=False,
     description="An API key in the X-API-Key header, as an alternative to the bearer token.",
 )
-DATA_PREFIX = "/v1/"  # every data endpoint lives under it
+# What anyone may GET when keys are configured; everything else, unknown paths included,
+# needs a key, so no anonymous body is ever read.
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
+OPEN_PREFIXES = ("/docs-assets/",)
 
 
 def _authorize(keys: KeyRing, bearer: str | None, header: str | None, needed: KeyScope) -> None:
@@ -54,9 +57,9 @@ def _authorize(keys: KeyRing, bearer: str | None, header: str | None, needed: Ke
 
 
 class KeyGuard:
-    """ASGI middleware: with keys configured, a data endpoint (and /metrics when it needs a
-    key) answers 401 to a request without a known key before reading a byte of its body, so
-    an anonymous client cannot make the server buffer and parse 16 MiB."""
+    """ASGI middleware: with keys configured, a request for anything but the open paths
+    answers 401 without a known key before a byte of its body is read, so an anonymous client
+    cannot make the server buffer and parse 16 MiB."""
 
     def __init__(self, app: ASGIApp, keys: KeyRing, metrics_need_key: bool) -> None:
         self.app = app
@@ -64,7 +67,7 @@ class KeyGuard:
         self.metrics_need_key = metrics_need_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self.keys and self._guarded(scope["path"]):
+        if scope["type"] == "http" and self.keys and not self._open(scope["method"], scope["path"]):
             headers = Headers(scope=scope)
             scheme, _, token = headers.get("authorization", "").partition(" ")
             bearer = token.strip() if scheme.lower() == "bearer" else None
@@ -77,8 +80,12 @@ class KeyGuard:
                 return
         await self.app(scope, receive, send)
 
-    def _guarded(self, path: str) -> bool:
-        return path.startswith(DATA_PREFIX) or (self.metrics_need_key and path == "/metrics")
+    def _open(self, method: str, path: str) -> bool:
+        if method not in ("GET", "HEAD"):
+            return False
+        if path == "/metrics":
+            return not self.metrics_need_key
+        return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
 
 
 Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]

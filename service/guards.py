@@ -90,7 +90,12 @@ class HeadAsGet:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, without_body)
+        as_get = {**scope, "method": "GET"}  # uvicorn's own scope keeps HEAD
+        try:
+            await self.app(as_get, receive, without_body)
+        finally:
+            if "route" in as_get:  # for the request log's route label
+                scope["route"] = as_get["route"]
 
 
 def require_json(request: Request) -> None:
