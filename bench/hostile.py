@@ -178,8 +178,9 @@ def poisoned_metadata(server: LiveServer) -> dict[str, Any]:
 
 
 def normalisation_bomb(server: LiveServer) -> dict[str, Any]:
-    """U+FDFA (one character, eighteen once NFKC) up to the default 1,000,000-character limit."""
-    document = {"documents": [{"id": "nfkc-bomb", "text": "\ufdfa" * 1_000_000}]}
+    """60,000 U+FDFA (one character, eighteen once NFKC): 1.08 M characters once normalised,
+    past the default 1,000,000-character limit."""
+    document = {"documents": [{"id": "nfkc-bomb", "text": "\ufdfa" * 60_000}]}
     response, seconds, stall = _stall_during(
         server, lambda: _post(server.url + "/v1/documents", document)
     )
