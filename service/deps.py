@@ -18,6 +18,25 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+class WorkLine:
+    """Engine work of one kind, run off the event loop: at most ``running`` at once and
+    ``waiting`` more parked; beyond them a request is refused (429) at once, not parked."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self._limiter = CapacityLimiter(running)
+        self._bound = running + waiting
+        self._pending = 0  # touched on the event loop only: no lock needed
+
+    async def run(self, call: Callable[[], T]) -> T:
+        if self._pending >= self._bound:
+            raise OverloadedError(self._pending)
+        self._pending += 1
+        try:
+            return await to_thread.run_sync(call, limiter=self._limiter)
+        finally:
+            self._pending -= 1
+
+
 @dataclass
 class AppState:
     """What the lifespan opens once and every request shares."""
@@ -25,41 +44,29 @@ class AppState:
     settings: Settings
     engine: SearchEngine
     api_keys: KeyRing  # empty: no authentication
-    # Searches and reads take up to max_concurrency threads; writes one (the engine runs one
-    # writer at a time, so a second would only hold a thread while it waits); readiness and
-    # metrics one of their own, so a busy server still answers its health checks.
-    reads: CapacityLimiter = field(init=False)
-    writes: CapacityLimiter = field(init=False)
+    # Reads take up to max_concurrency threads; writes one (the engine runs one writer at a
+    # time, so a second would only hold a thread while it waits); readiness and metrics one of
+    # their own, so a busy server still answers its health checks.
+    reads: WorkLine = field(init=False)
+    writes: WorkLine = field(init=False)
     probes: CapacityLimiter = field(init=False)
-    _pending: dict[str, int] = field(default_factory=lambda: {"read": 0, "write": 0})
 
     def __post_init__(self) -> None:
-        self.reads = CapacityLimiter(self.settings.max_concurrency)
-        self.writes = CapacityLimiter(1)
+        self.reads = WorkLine(self.settings.max_concurrency, self.settings.max_queued)
+        self.writes = WorkLine(1, self.settings.max_queued)
         self.probes = CapacityLimiter(1)
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a read (search, support, get, list, stats) off the event loop; beyond
-        max_concurrency running and max_queued waiting it is refused (429), not parked."""
-        return await self._queued("read", self.reads, lambda: function(*args, **kwargs))
+        """A read (search, support, get, list, stats), in the line of reads."""
+        return await self.reads.run(lambda: function(*args, **kwargs))
 
     async def run_write(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a write off the event loop, one at a time, at most max_queued waiting (429)."""
-        return await self._queued("write", self.writes, lambda: function(*args, **kwargs))
+        """A write (upsert, delete), in the line of writes."""
+        return await self.writes.run(lambda: function(*args, **kwargs))
 
     async def run_probe(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Readiness and metrics: never refused, never behind requests."""
         return await to_thread.run_sync(lambda: function(*args, **kwargs), limiter=self.probes)
-
-    async def _queued(self, line: str, limiter: CapacityLimiter, call: Callable[[], T]) -> T:
-        pending = self._pending[line]  # event loop only: no lock needed
-        if pending >= limiter.total_tokens + self.settings.max_queued:
-            raise OverloadedError(pending)
-        self._pending[line] += 1
-        try:
-            return await to_thread.run_sync(call, limiter=limiter)
-        finally:
-            self._pending[line] -= 1
 
 
 def get_state(request: Request) -> AppState:
