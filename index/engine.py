@@ -20,11 +20,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import TypedDict, TypeVar
 
 import numpy as np
 
+from index import offsets
 from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import (
@@ -52,6 +54,7 @@ from index.models import (
     UpsertStatus,
     Verdict,
 )
+from index.offsets import OffsetEncoding
 from index.retrieval import SearchMode, retrieve
 from index.rwlock import ReadWriteLock
 from index.store import DocumentRow, HitRow, NewChunk, PreparedDocument, Store
@@ -228,8 +231,10 @@ class SearchEngine:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def get(self, document_id: str) -> Document:
-        """The stored document with its cleaned text.
+    def get(
+        self, document_id: str, offset_encoding: OffsetEncoding = OffsetEncoding.UTF32
+    ) -> Document:
+        """The stored document with its cleaned text; ``char_count`` in ``offset_encoding``.
 
         Raises:
             DocumentNotFoundError: no document has that id.
@@ -237,7 +242,9 @@ class SearchEngine:
         row = self._store.get_document(document_id)
         if row is None:
             raise DocumentNotFoundError(document_id)
-        return Document(**_summary_fields(row), text=row.text)
+        fields = _summary_fields(row)
+        fields["char_count"] = offsets.length(row.text, offset_encoding)
+        return Document(**fields, text=row.text)
 
     def list_documents(
         self, offset: int = 0, limit: int = 50, source: str | None = None
@@ -254,6 +261,7 @@ class SearchEngine:
         filters: SearchFilters | None = None,
         mode: SearchMode = SearchMode.HYBRID,
         min_score: float = 0.0,
+        offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
     ) -> list[SearchHit]:
         """The k chunks most relevant to the query, best first, each with its citation.
 
@@ -264,13 +272,23 @@ class SearchEngine:
             filters: restrictions applied before ranking.
             mode: hybrid (dense + BM25), dense or lexical.
             min_score: drop hits scoring below this (scores are in [0, 1] in every mode).
+            offset_encoding: the unit citation offsets count in (code points by default).
 
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
         """
         text = self._validated_query(query, "query", k, filters)
-        ranked, _ = self._ranked(text, k, filters, mode, self._store.hit_rows)
-        return [_hit(row, score) for row, score in ranked if score >= min_score]
+        converted = offset_encoding is not OffsetEncoding.UTF32
+        # Offsets are counted in the text read under the same lock as the hits, so a write
+        # in between cannot shift them.
+        ranked, _ = self._ranked(
+            text, k, filters, mode, partial(self._store.hit_rows, prefixes=converted)
+        )
+        hits = [(_hit(row, score), row.prefix) for row, score in ranked if score >= min_score]
+        return [
+            offsets.hit_in(hit, prefix, offset_encoding) if prefix is not None else hit
+            for hit, prefix in hits
+        ]
 
     def support(
         self,
@@ -279,6 +297,7 @@ class SearchEngine:
         filters: SearchFilters | None = None,
         mode: SearchMode = SearchMode.HYBRID,
         min_support: float | None = None,
+        offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
     ) -> SupportResult:
         """Find the passages, and the sentences in them, that support a claim.
 
@@ -289,6 +308,7 @@ class SearchEngine:
             mode: retrieval mode for the candidates.
             min_support: support a passage needs for the verdict "supported"; the engine's
                 calibrated default when None.
+            offset_encoding: the unit citation and evidence offsets count in.
 
         Returns:
             The verdict, the best passage's support and the passages, best supported first,
@@ -301,6 +321,12 @@ class SearchEngine:
         )
         candidates = [(chunk, document, score) for (chunk, document), score in ranked]
         passages = supporting_passages(self.embedder, text, vector, candidates, k)
+        if offset_encoding is not OffsetEncoding.UTF32:  # in the texts the passages came from
+            texts = {document.id: document.text for _, document, _ in candidates}
+            passages = [
+                offsets.passage_in(p, texts[p.citation.document_id], offset_encoding)
+                for p in passages
+            ]
         best = passages[0].support if passages else 0.0
         verdict = (
             Verdict.SUPPORTED if passages and best >= threshold else (Verdict.INSUFFICIENT_EVIDENCE)

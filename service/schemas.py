@@ -271,6 +271,13 @@ class SearchFilters(_Strict):
 
 
 SearchModeIn = Literal["hybrid", "dense", "lexical"]
+OffsetEncodingIn = Literal["utf-32", "utf-16", "utf-8"]
+OFFSET_ENCODING_DESCRIPTION = (
+    "The unit every char_start, char_end and char_count counts in, so that slicing the "
+    "document text in the client's own language gives exactly the cited text: utf-32 (code "
+    "points: Python; the default), utf-16 (code units: JavaScript, Java, C#, Dart) or utf-8 "
+    "(bytes: Go, Rust, C)."
+)
 _MODE_DESCRIPTION = (
     "hybrid: dense and BM25 fused (default); dense: embeddings only; lexical: BM25 only."
 )
@@ -286,6 +293,7 @@ class SearchRequest(_Strict):
     k: JsonInt = Field(10, ge=1, le=100, description="Number of hits.")
     filters: SearchFilters | None = None
     mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
+    offset_encoding: OffsetEncodingIn = Field("utf-32", description=OFFSET_ENCODING_DESCRIPTION)
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits scoring below this.")
 
     model_config = _examples(
@@ -318,11 +326,13 @@ class SearchHit(BaseModel):
 
 class SearchResponse(BaseModel):
     query: str
+    offset_encoding: OffsetEncodingIn = Field(description="The unit of every offset here.")
     hits: list[SearchHit] = Field(description="Best first.")
 
     model_config = _examples(
         {
             "query": "suicide bombing outside the Islamabad district courts",
+            "offset_encoding": "utf-32",
             "hits": [
                 {
                     "chunk_id": 40,
@@ -346,6 +356,7 @@ class SupportRequest(_Strict):
     k: JsonInt = Field(5, ge=1, le=50, description="Most passages returned.")
     filters: SearchFilters | None = None
     mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
+    offset_encoding: OffsetEncodingIn = Field("utf-32", description=OFFSET_ENCODING_DESCRIPTION)
     min_support: float | None = Field(
         None,
         ge=0.0,
@@ -380,6 +391,7 @@ class SupportingPassage(BaseModel):
 
 class SupportResponse(BaseModel):
     claim: str
+    offset_encoding: OffsetEncodingIn = Field(description="The unit of every offset here.")
     verdict: Literal["supported", "insufficient_evidence"]
     support: float = Field(ge=0.0, le=1.0, description="The best passage's support.")
     passages: list[SupportingPassage] = Field(description="Best supported first.")
@@ -387,6 +399,7 @@ class SupportResponse(BaseModel):
     model_config = _examples(
         {
             "claim": "A suicide bombing near the Islamabad courts killed 12 people.",
+            "offset_encoding": "utf-32",
             "verdict": "supported",
             "support": 0.52,
             "passages": [

@@ -7,15 +7,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 
 from index.models import DocumentInput
+from index.offsets import OffsetEncoding
 from service.auth import READ, WRITE
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import check_batch_limits, require_json
 from service.schemas import (
+    OFFSET_ENCODING_DESCRIPTION,
     Document,
     DocumentId,
     DocumentPage,
     DocumentSummary,
+    OffsetEncodingIn,
     UpsertRequest,
     UpsertResponse,
     UpsertResult,
@@ -85,9 +88,15 @@ async def list_documents(
     responses=problem_responses(401, 404, 422, 429),
     dependencies=[READ],
 )
-async def get_document(document_id: Annotated[DocumentId, Path()], state: StateDep) -> Document:
+async def get_document(
+    document_id: Annotated[DocumentId, Path()],
+    state: StateDep,
+    offset_encoding: Annotated[
+        OffsetEncodingIn, Query(description=OFFSET_ENCODING_DESCRIPTION)
+    ] = "utf-32",
+) -> Document:
     """Get one document with its cleaned text, which citation offsets index into."""
-    document = await state.run(state.engine.get, document_id)
+    document = await state.run(state.engine.get, document_id, OffsetEncoding(offset_encoding))
     return Document.model_validate(document, from_attributes=True)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Depends
 
+from index.offsets import OffsetEncoding
 from index.retrieval import SearchMode
 from service.auth import READ
 from service.deps import StateDep
@@ -37,5 +40,8 @@ async def find_supporting_passages(body: SupportRequest, state: StateDep) -> Sup
         to_filters(body.filters),
         SearchMode(body.mode),
         body.min_support,
+        OffsetEncoding(body.offset_encoding),
     )
-    return SupportResponse.model_validate(result, from_attributes=True)
+    return SupportResponse.model_validate(
+        asdict(result) | {"offset_encoding": body.offset_encoding}
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from index import models
+from index.offsets import OffsetEncoding
 from index.retrieval import SearchMode
 from service.auth import READ
 from service.deps import StateDep
@@ -41,8 +42,10 @@ async def search_passages(body: SearchRequest, state: StateDep) -> SearchRespons
         to_filters(body.filters),
         SearchMode(body.mode),
         body.min_score,
+        OffsetEncoding(body.offset_encoding),
     )
     return SearchResponse(
         query=body.query,
+        offset_encoding=body.offset_encoding,
         hits=[SearchHit.model_validate(hit, from_attributes=True) for hit in hits],
     )
