@@ -475,22 +475,20 @@ def _filtered_chunks(filters: SearchFilters) -> SelectOfScalar[Any]:
         # A bound JSON path: keys are data, never SQL.
         path = '$."' + key.replace('"', '""') + '"'
         extracted = func.json_extract(col(DocumentRow.metadata_json), path)
-        query = query.where(
-            extracted == value,
-            func.json_type(col(DocumentRow.metadata_json), path) == _json_type(value),
-        )
+        json_type = func.json_type(col(DocumentRow.metadata_json), path)
+        query = query.where(extracted == value, json_type.in_(_json_types(value)))
     return query
 
 
-def _json_type(value: object) -> str:
-    """SQLite's json_type name for a filter value, so 1 never equals true or "1"."""
+def _json_types(value: object) -> tuple[str, ...]:
+    """SQLite's json_type names a stored value may have to equal a filter value: 1 never
+    equals true or "1", but 2 equals 2.0 (JSON has one number type; a JavaScript client
+    cannot even send 2.0, and SQLite compares the two numerically)."""
     if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "real"
-    return "text"
+        return ("true",) if value else ("false",)
+    if isinstance(value, int | float):
+        return ("integer", "real")
+    return ("text",)
 
 
 def _sqlite_engine(path: Path) -> Engine:

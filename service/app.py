@@ -94,6 +94,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Semantic search with exact, verifiable citations.",
         description=DESCRIPTION,
         openapi_tags=TAGS,
+        servers=[
+            {
+                "url": "http://127.0.0.1:8000",
+                "description": "`make run` or `semsearch serve` with default settings",
+            }
+        ],
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

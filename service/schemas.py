@@ -70,15 +70,11 @@ Text = Annotated[str, AfterValidator(_valid_unicode)]
 # numbers within I-JSON's exact range (JSON has no NaN; Python's parser takes it). One validator
 # per key and value, so an error names the key and says what is wrong, not which union arm
 # failed.
+# oneOf three types that never overlap: a generated client keeps "02134" and "true" strings
+# (an anyOf with integer beside number let a Java client read them as a number or a boolean).
 _METADATA_VALUE_SCHEMA: JsonDict = {
-    "anyOf": [
+    "oneOf": [
         {"type": "string", "maxLength": metadata.MAX_STRING_CHARS},
-        {
-            "type": "integer",
-            "format": "int64",
-            "minimum": metadata.NUMBER_MIN,
-            "maximum": metadata.NUMBER_MAX,
-        },
         {"type": "number", "minimum": metadata.NUMBER_MIN, "maximum": metadata.NUMBER_MAX},
         {"type": "boolean"},
     ]
@@ -99,7 +95,10 @@ Metadata = Annotated[
         }
     ),
 ]
-StoredMetadata = dict[str, str | int | float | bool]
+StoredMetadata = Annotated[
+    dict[str, str | int | float | bool],
+    WithJsonSchema({"type": "object", "additionalProperties": _METADATA_VALUE_SCHEMA}),
+]
 # "Contains a visible character": declared in the spec; the engine enforces it (a text that
 # cleans to nothing) with a 422 naming the field.
 _NOT_BLANK: JsonDict = {"pattern": VISIBLE_CHARACTER_PATTERN}

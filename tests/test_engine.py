@@ -383,3 +383,22 @@ def test_the_data_directory_is_private(make_engine: MakeEngine, tmp_path: Path) 
     (tmp_path / "data").chmod(0o755)  # an existing one loses what others could do
     make_engine()
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o750
+
+
+def test_metadata_numbers_compare_as_numbers(seeded: SearchEngine) -> None:
+    seeded.upsert(
+        [
+            DocumentInput(id="float-two", text="A reading of two.", metadata={"w": 2.0}),
+            DocumentInput(id="int-three", text="A reading of three.", metadata={"w": 3}),
+            DocumentInput(id="text-two", text="A reading in text.", metadata={"w": "2"}),
+        ]
+    )
+
+    def ids(value: object) -> set[str]:
+        filters = SearchFilters(metadata={"w": value})  # type: ignore[dict-item]
+        return {h.citation.document_id for h in seeded.search("reading", k=10, filters=filters)}
+
+    assert ids(2) == ids(2.0) == {"float-two"}  # JSON has one number type
+    assert ids(3.0) == {"int-three"}
+    assert ids("2") == {"text-two"}  # a string never equals a number
+    assert ids(True) == set()
