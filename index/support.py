@@ -90,8 +90,10 @@ def merge_windows(candidates: Sequence[tuple[ChunkRow, DocumentRow, float]]) -> 
 
 
 def _is_statement(sentence: str) -> bool:
-    """Headings and titles state nothing: a short line without closing punctuation is skipped."""
-    return sentence.rstrip("\"'”’)]").endswith((".", "!", "?", ";")) or len(sentence.split()) >= 10
+    """Headings and titles state nothing: a short line without closing punctuation is skipped
+    (。 closes a Chinese or Japanese sentence)."""
+    closed = sentence.rstrip("\"'”’)]」』").endswith((".", "!", "?", ";", "。"))
+    return closed or len(sentence.split()) >= 10
 
 
 def calibrated_support(best_sentence: float) -> float:

@@ -7,6 +7,7 @@ into, so cleaning happens once, before anything is stored or chunked.
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 
 import ftfy
@@ -115,11 +116,19 @@ _ABBREVIATIONS = frozenset(
         "eds",
     ]
 )
-# A run of sentence-end marks (and closing quotes or brackets) before white space. Linear time:
-# the look-behind starts a match only at the first mark of a run and the possessive quantifiers
+# A run of sentence-end marks and the closing quotes or brackets after it. Linear time: the
+# look-behind starts a match only at the first mark of a run and the possessive quantifiers
 # never give back, so a run of 40,000 dots is scanned once, not once per dot.
-_SENTENCE_END = re.compile(r"(?<![.!?])[.!?]++[\"'”’)\]]*+(?=\s)")
-_SENTENCE_START = re.compile(r"\s+[\"'“‘(\[]?[A-Z0-9]")
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
+_SENTENCE_END = re.compile(
+    r"(?<![.!?。])"
+    # Chinese and Japanese end a sentence with 。 (or ! and ?, full-width ones once NFKC has
+    # made them ASCII, right after a CJK character), with no space after: group "cjk".
+    rf"(?:(?P<cjk>。|(?<=[{_CJK}])[.!?])[.!?。]*+|[.!?]++)"
+    r"[\"'”’)\]」』》】]*+"
+)
+# CJK scripts have no case: any of their characters can start a sentence.
+_SENTENCE_START = re.compile(rf"\s+[\"'“‘(\[「『]?[A-Z0-9{_CJK}]")
 
 
 def repair_text(raw: str) -> str:
@@ -145,28 +154,33 @@ def normalise_whitespace(text: str) -> str:
 
 
 def _blank_class_body() -> str:
-    """Regex class body of the BMP characters that clean to nothing on their own.
+    """Regex class body of the characters that clean to nothing on their own, over all of
+    Unicode (tag characters, U+E0001-E007F, and other astral format characters included).
 
     Candidates are whitespace, controls (Cc), format characters (Cf) and the invisible-operator
     mojibake; each is kept if repair_text really removes it (ftfy turns most C1 controls into
-    the Windows-1252 characters they stood for, so those are not blank).
+    the Windows-1252 characters they stood for, so those are not blank). BMP characters are
+    written as \\uXXXX escapes, astral ones as themselves: escapes for those differ between
+    regex dialects (Python, ECMA-262, Rust), literal characters do not.
     """
     candidates = [
         code
-        for code in range(0x10000)
+        for code in range(sys.maxunicode + 1)
         if chr(code).isspace() or unicodedata.category(chr(code)) in {"Cc", "Cf"}
     ] + [0x2860, 0x28A0, 0x28E0, 0x2920, 0xFFFC]
     blank = {code for code in candidates if not repair_text(chr(code))}
-    body, code = "", 0
-    while code < 0x10000:
-        if code not in blank:
-            code += 1
-            continue
+
+    def written(code: int) -> str:
+        return f"\\u{code:04x}" if code < 0x10000 else chr(code)
+
+    body = ""
+    for code in sorted(blank):
+        if code - 1 in blank:
+            continue  # inside a range already written
         end = code
         while end + 1 in blank:
             end += 1
-        body += f"\\u{code:04x}" + (f"-\\u{end:04x}" if end > code else "")
-        code = end + 1
+        body += written(code) + (f"-{written(end)}" if end > code else "")
     return body
 
 
@@ -214,7 +228,8 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
     Every line break ends a sentence (headings, list items and table rows are units of their own);
     inside a line a sentence ends at . ! or ? followed by space and an upper-case letter or digit,
-    unless the period closes a known abbreviation or an initial ("J. Smith").
+    unless the period closes a known abbreviation or an initial ("J. Smith"), and at 。 (or ! or
+    ? after a CJK character) whatever follows.
     """
     spans: list[tuple[int, int]] = []
     offset = 0
@@ -222,7 +237,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         start = 0
         for match in _SENTENCE_END.finditer(line):
             end = match.end()
-            if not _SENTENCE_START.match(line, end) or _ends_with_abbreviation(line, start, end):
+            if match.group("cjk") is None and (
+                not _SENTENCE_START.match(line, end) or _ends_with_abbreviation(line, start, end)
+            ):
                 continue
             spans.append(_trimmed(line, start, end, offset))
             start = end

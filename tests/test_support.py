@@ -140,3 +140,25 @@ def test_a_store_from_before_sentence_vectors_still_answers_support(
     evidence = [e.text for p in result.passages for e in p.evidence]
     assert any("killed 12 people" in text for text in evidence)
     assert reopened.check().ok
+
+
+def test_evidence_in_a_mixed_english_and_chinese_document(
+    make_engine: Callable[..., SearchEngine],
+) -> None:
+    from index.models import DocumentInput  # noqa: PLC0415 - only this test upserts
+
+    engine = make_engine()
+    text = (
+        "Heavy rain fell on the delta for three days. 洪水警报已经发布。"
+        "居民被要求在中午前撤离。Rescue boats reached the villages by evening. "
+        "政府承诺为受灾家庭提供临时住所。No one was hurt."
+    )
+    engine.upsert([DocumentInput(id="mixed", title="Delta floods", text=text)])
+    # Stated almost word for word: the best evidence holds the Chinese sentence (it was split
+    # apart from its English neighbours, and its 。 makes it a statement, not a heading).
+    result = engine.support("居民被要求在中午前撤离", k=1)
+    best = max(result.passages[0].evidence, key=lambda e: e.score)
+    assert "居民被要求在中午前撤离。" in best.text
+    assert "Rescue boats" not in best.text
+    stored = engine.get("mixed").text
+    assert stored[best.char_start : best.char_end] == best.text

@@ -228,3 +228,31 @@ def test_runs_of_blank_lines_clean_fast() -> None:
     assert clean_text("x" + "\n" * 999_999) == "x"  # 14 s through ftfy before
     assert clean_text("x\n \t\r\n\n \ny") == "x\n\ny"
     assert time.perf_counter() - started < 3
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.characters(exclude_categories=["Cs"]))
+def test_the_visible_pattern_is_the_cleaners_rule_for_every_code_point(char: str) -> None:
+    # The spec's pattern and the server's 422 agree on every single character, astral ones too
+    # (a brute-force run over all 1,112,064 code points agreed as well).
+    assert bool(re.search(VISIBLE_CHARACTER_PATTERN, char)) == bool(repair_text(char))
+
+
+@pytest.mark.parametrize("char", ["\U000e0041", "\U0001d173", "\U000110bd", "\U0001bca0"])
+def test_astral_format_characters_are_blank(char: str) -> None:
+    assert not re.search(VISIBLE_CHARACTER_PATTERN, char) and repair_text(char) == ""
+
+
+def test_chinese_and_japanese_sentences_end_at_their_own_marks() -> None:
+    text = clean_text(
+        "Flooding hit the delta. 洪水警报已经发布。居民被要求在中午前撤离！官员说会派船。"
+        "「大丈夫です。」Rescue boats arrived."
+    )
+    assert [text[s:e] for s, e in sentence_spans(text)] == [
+        "Flooding hit the delta.",
+        "洪水警报已经发布。",
+        "居民被要求在中午前撤离!",  # NFKC made the full-width ！ ASCII
+        "官员说会派船。",
+        "「大丈夫です。」",
+        "Rescue boats arrived.",
+    ]
