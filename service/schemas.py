@@ -108,6 +108,10 @@ def _examples(*examples: JsonDict) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
+# Examples are checked against the service on the seed corpus (tests/test_examples.py).
+_CLAIM_EXAMPLE = (
+    "The bombing near the district courts in Islamabad killed 12 people and injured 36 others."
+)
 _CITATION_EXAMPLE: JsonDict = {
     "document_id": "003_997123c907f1ca25",
     "title": "Pakistan, China Boost Counter-Terrorism Cooperation After Blast Kills 12",
@@ -210,7 +214,7 @@ class UpsertResponse(BaseModel):
     results: list[UpsertResult] = Field(description="One per input document, in order.")
 
     model_config = _examples(
-        {"results": [{"id": "press-2025-11-18", "status": "created", "chunk_count": 3}]}
+        {"results": [{"id": "press-2025-11-18", "status": "created", "chunk_count": 1}]}
     )
 
 
@@ -232,7 +236,7 @@ _SUMMARY_EXAMPLE: JsonDict = {
     "url": None,
     "published_at": "2025-11-18",
     "metadata": {"lang": "en"},
-    "char_count": 51,
+    "char_count": 50,
     "chunk_count": 1,
 }
 
@@ -335,10 +339,11 @@ class SearchResponse(BaseModel):
             "hits": [
                 {
                     "chunk_id": 40,
-                    "text": "The suicide bombing on November 11 struck outside the Islamabad "
-                    "district courts, ...",
-                    "score": 0.696,
-                    "citation": _CITATION_EXAMPLE | {"chunk_index": 4},
+                    "text": "Pakistan China Security Ties Post Islamabad Blast\n\nThe suicide "
+                    "bombing on November 11 struck outside the Islamabad district courts, ...",
+                    "score": 0.582,
+                    "citation": _CITATION_EXAMPLE
+                    | {"chunk_index": 4, "char_start": 2039, "char_end": 2726},
                 }
             ],
         }
@@ -364,9 +369,7 @@ class SupportRequest(_Strict):
         "(SEMSEARCH_MIN_SUPPORT) when omitted.",
     )
 
-    model_config = _examples(
-        {"claim": "A suicide bombing near the Islamabad courts killed 12 people.", "k": 3}
-    )
+    model_config = _examples({"claim": _CLAIM_EXAMPLE, "k": 3})
 
 
 class Evidence(BaseModel):
@@ -397,23 +400,26 @@ class SupportResponse(BaseModel):
 
     model_config = _examples(
         {
-            "claim": "A suicide bombing near the Islamabad courts killed 12 people.",
+            "claim": _CLAIM_EXAMPLE,
             "offset_encoding": "utf-32",
             "verdict": "supported",
-            "support": 0.52,
+            "support": 0.246,
             "passages": [
                 {
-                    "text": "Pakistan, China Boost Counter-Terrorism Cooperation ...",
-                    "support": 0.52,
-                    "relevance": 0.55,
+                    "text": "Pakistan, China Boost Counter-Terrorism Cooperation After Blast "
+                    "Kills 12\n\nISLAMABAD: ...",
+                    "support": 0.246,
+                    "relevance": 0.596,
                     "evidence": [
                         {
                             "text": "The discussions, held in Islamabad, focused on security "
                             "ties following a suicide bombing near the district courts that "
-                            "killed 12 people and injured 36 others.",
-                            "char_start": 231,
-                            "char_end": 385,
-                            "score": 0.76,
+                            "killed 12 people and injured 36 others. Both sides condemned the "
+                            "attack, claimed by a Tehreek-e-Taliban Pakistan faction, and "
+                            "committed to joint efforts against terrorism.",
+                            "char_start": 258,
+                            "char_end": 548,
+                            "score": 0.636,
                         }
                     ],
                     "citation": _CITATION_EXAMPLE,

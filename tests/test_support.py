@@ -145,7 +145,7 @@ def test_a_store_from_before_sentence_vectors_still_answers_support(
 def test_evidence_in_a_mixed_english_and_chinese_document(
     make_engine: Callable[..., SearchEngine],
 ) -> None:
-    from index.models import DocumentInput  # noqa: PLC0415 - only this test upserts
+    from index.models import DocumentInput
 
     engine = make_engine()
     text = (

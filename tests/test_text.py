@@ -251,7 +251,7 @@ def test_chinese_and_japanese_sentences_end_at_their_own_marks() -> None:
     assert [text[s:e] for s, e in sentence_spans(text)] == [
         "Flooding hit the delta.",
         "洪水警报已经发布。",
-        "居民被要求在中午前撤离!",  # NFKC made the full-width ！ ASCII
+        "居民被要求在中午前撤离!",  # NFKC made the full-width exclamation mark ASCII
         "官员说会派船。",
         "「大丈夫です。」",
         "Rescue boats arrived.",
