@@ -277,6 +277,12 @@ BOUND_CASES = [
     # Dates are ISO 8601 strings, never a Unix time.
     ("/v1/documents", _document(published_at="0"), 422, "documents[0].published_at"),
     ("/v1/documents", _document(published_at="20251118"), 422, "documents[0].published_at"),
+    (
+        "/v1/documents",
+        _document(published_at="2025-02-03T00:00:00"),
+        422,
+        "documents[0].published_at",
+    ),
     # Filters: the same bounds, so no query can fail inside SQLite.
     (
         "/v1/search",

@@ -18,7 +18,11 @@ MIXED_TEXT = (
     "Flood warning 🌊🌧️ for the river delta. Residents were told to leave by noon.\n"
     "The mayor, José Nuñez (a\u0301), said the levee near 𝐀𝐁𝐂 district could fail.\n"
     "洪水警报已经发布。居民被要求在中午前撤离 🚨. Officials in 𠀀𠀁 province agreed.\n"
-    "Rescue boats 🛶 reached the flooded villages by evening, and no one was hurt."
+    "Rescue boats 🛶 reached the flooded villages by evening, and no one was hurt.\n"
+    "On the second day 🌤️ the water fell by a metre. 政府承诺为受灾家庭提供临时住所。"
+    "Engineers from 𝔇𝔢𝔩𝔱𝔞 Works inspected the levee near 𝐀𝐁𝐂 district and found two breaches.\n"
+    "Farmers counted their losses 🐄🐖: crops on 3,000 hectares were under water 💧.\n"
+    "The school in 𠀂 village reopened a week later, its library dried out page by page 📚."
 )
 
 

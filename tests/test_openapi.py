@@ -119,3 +119,45 @@ def test_data_endpoints_declare_the_api_key_schemes(spec: dict[str, Any]) -> Non
     for operation_id, operation in _operations(spec).items():
         expected = [] if operation_id in OPEN else [{"HTTPBearer": []}, {"APIKeyHeader": []}]
         assert operation.get("security", []) == expected, operation_id
+
+
+def _integers(node: Any) -> list[dict[str, Any]]:
+    if isinstance(node, dict):
+        found = [node] if node.get("type") == "integer" else []
+        return found + [s for value in node.values() for s in _integers(value)]
+    if isinstance(node, list):
+        return [s for value in node for s in _integers(value)]
+    return []
+
+
+def test_every_integer_has_a_format_a_generated_client_can_hold(spec: dict[str, Any]) -> None:
+    integers = _integers(spec)
+    assert integers and all(i.get("format") in {"int32", "int64"} for i in integers)
+    # int32 only where the spec bounds the value within it (k, limit); offsets, counts, totals
+    # and ids can pass 2^31.
+    for schema in integers:
+        if schema["format"] == "int32":
+            assert schema["maximum"] <= 2**31 - 1
+    page = spec["components"]["schemas"]["DocumentPage"]["properties"]
+    assert page["total"]["format"] == page["offset"]["format"] == "int64"
+
+
+def test_responses_declare_their_headers_and_open_operations_say_so(spec: dict[str, Any]) -> None:
+    assert spec["servers"]
+    for operation_id, operation in _operations(spec).items():
+        if operation_id in OPEN:
+            assert operation["security"] == []
+        for status, response in operation["responses"].items():
+            assert "X-Request-ID" in response["headers"], (operation_id, status)
+            if status == "401":
+                assert "WWW-Authenticate" in response["headers"]
+            if status == "429":
+                assert "Retry-After" in response["headers"]
+
+
+def test_metadata_values_are_types_that_never_overlap(spec: dict[str, Any]) -> None:
+    """oneOf string, number, boolean: no generated client reads "02134" as a number."""
+    schemas = spec["components"]["schemas"]
+    for owner in ("NewDocument", "DocumentSummary"):
+        values = schemas[owner]["properties"]["metadata"]["additionalProperties"]["oneOf"]
+        assert [v["type"] for v in values] == ["string", "number", "boolean"]
