@@ -59,9 +59,17 @@ for (const passage of support.data.passages) {
   }
 }
 
-// Metadata as read back through the generated types filters to the same document: strings
-// stay strings ("02134", "true"), numbers compare as numbers (2 is 2.0).
-const readBack = got.data.metadata;
+// Metadata as read back filters to the same document: strings stay strings ("02134",
+// "true"), numbers compare as numbers (2 is 2.0). Read back, values are plain JSON (unknown to
+// TypeScript); a guard narrows them to what a filter takes.
+type MetadataValue = string | number | boolean;
+const isMetadataValue = (value: unknown): value is MetadataValue =>
+  typeof value === "string" || typeof value === "number" || typeof value === "boolean";
+const readBack: Record<string, MetadataValue> = {};
+for (const [key, value] of Object.entries(got.data.metadata)) {
+  if (!isMetadataValue(value)) fail(`metadata ${key} is ${JSON.stringify(value)}`);
+  readBack[key] = value;
+}
 if (readBack["zip"] !== "02134" || readBack["flag"] !== "true") fail(`strings changed type: ${JSON.stringify(readBack)}`);
 const filtered = await client.POST("/v1/search", {
   body: { query: "flood", filters: { metadata: readBack } },
