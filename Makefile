@@ -79,4 +79,4 @@ docker-test: install
 	PYTHON=$(BIN)/python scripts/docker-test.sh
 
 clean:
-	rm -rf $(VENV) data .docker .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) data .docker .pytest_cache .mypy_cache .ruff_cache tests/typescript/node_modules tests/typescript/generated tests/typescript/dist
