@@ -35,8 +35,7 @@ from load import percentiles, run_load
 
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import corpus_documents, read_queries
-from index.models import DocumentInput
-from index.retrieval import SearchMode
+from index.models import DocumentInput, SearchMode
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"

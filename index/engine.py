@@ -39,6 +39,7 @@ from index.lock import DataDirLock
 from index.metadata import check_metadata, check_text
 from index.model_export import Precision
 from index.models import (
+    DOCUMENT_ID_PATTERN,
     Citation,
     ConsistencyReport,
     Document,
@@ -46,16 +47,17 @@ from index.models import (
     DocumentPage,
     DocumentSummary,
     Metadata,
+    OffsetEncoding,
     SearchFilters,
     SearchHit,
+    SearchMode,
     Stats,
     SupportResult,
     UpsertResult,
     UpsertStatus,
     Verdict,
 )
-from index.offsets import OffsetEncoding
-from index.retrieval import SearchMode, retrieve
+from index.retrieval import retrieve
 from index.rwlock import ReadWriteLock
 from index.store import DocumentRow, HitRow, NewChunk, PreparedDocument, Store
 from index.support import CANDIDATES_PER_PASSAGE, DEFAULT_MIN_SUPPORT, supporting_passages
@@ -64,7 +66,6 @@ from index.vectors import IVF_MIN_VECTORS, VectorIndex, temporary_path, training
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 _DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 _SEEDED = "seeded"
 Row = TypeVar("Row")

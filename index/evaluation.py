@@ -13,8 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from index.engine import SearchEngine
-from index.models import DocumentInput, Verdict
-from index.retrieval import SearchMode
+from index.models import DocumentInput, SearchMode, Verdict
 from index.text import repair_text
 
 Qrels = dict[str, dict[str, int]]

@@ -8,6 +8,22 @@ from enum import StrEnum
 
 MetadataValue = str | int | float | bool
 Metadata = dict[str, MetadataValue]
+# A document id: what the API accepts in paths and bodies, and the engine checks (fullmatch).
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+
+
+class SearchMode(StrEnum):
+    HYBRID = "hybrid"
+    DENSE = "dense"
+    LEXICAL = "lexical"
+
+
+class OffsetEncoding(StrEnum):
+    """The unit offsets count in: Python's, JavaScript's (and Java's, C#'s), or Go's."""
+
+    UTF32 = "utf-32"  # code points: Python (the default)
+    UTF16 = "utf-16"  # UTF-16 code units: JavaScript, Java, C#, Dart
+    UTF8 = "utf-8"  # bytes: Go, Rust, C
 
 
 @dataclass(frozen=True)

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from enum import StrEnum
 
-from index.models import Citation, SearchHit, SupportingPassage
-
-
-class OffsetEncoding(StrEnum):
-    UTF32 = "utf-32"  # code points: Python (the default)
-    UTF16 = "utf-16"  # UTF-16 code units: JavaScript, Java, C#, Dart
-    UTF8 = "utf-8"  # bytes: Go, Rust, C
+from index.models import Citation, OffsetEncoding, SearchHit, SupportingPassage
 
 
 def length(text: str, encoding: OffsetEncoding) -> int:

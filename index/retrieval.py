@@ -14,24 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 import numpy as np
 
 from index.embedding import Vectors
-from index.models import SearchFilters
+from index.models import SearchFilters, SearchMode
 from index.store import Store
 from index.vectors import VectorIndex
 
 DENSE_WEIGHT = 0.5
 LEXICAL_HALF = 20.0
 CANDIDATES = 100  # per side, before fusion
-
-
-class SearchMode(StrEnum):
-    HYBRID = "hybrid"
-    DENSE = "dense"
-    LEXICAL = "lexical"
 
 
 @dataclass(frozen=True)

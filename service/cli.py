@@ -20,8 +20,7 @@ from tqdm import tqdm
 from index.engine import SearchEngine
 from index.errors import EngineError
 from index.lock import DataDirLock
-from index.models import DocumentInput
-from index.retrieval import SearchMode
+from index.models import DocumentInput, SearchMode
 from index.sources import expand_paths, read_documents
 from service.eval_command import EvalInputError, run_eval
 from service.logs import configure_json_logging

@@ -22,7 +22,7 @@ from index.evaluation import (
     read_qrels,
     read_queries,
 )
-from index.retrieval import SearchMode
+from index.models import SearchMode
 from service.settings import Settings
 
 

@@ -22,7 +22,7 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from index import metadata
-from index.engine import DOCUMENT_ID_PATTERN
+from index.models import DOCUMENT_ID_PATTERN
 from index.text import VISIBLE_CHARACTER_PATTERN
 
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]

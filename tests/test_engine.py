@@ -12,8 +12,7 @@ import pytest
 
 from index.engine import SearchEngine
 from index.errors import DocumentNotFoundError, InputTooLargeError, InvalidInputError
-from index.models import DocumentInput, SearchFilters, UpsertStatus
-from index.retrieval import SearchMode
+from index.models import DocumentInput, SearchFilters, SearchMode, UpsertStatus
 from index.sources import expand_paths, read_documents
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

@@ -9,7 +9,8 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from index.offsets import OffsetEncoding, length
+from index.models import OffsetEncoding
+from index.offsets import length
 from tests.conftest import Server
 
 MIXED_ID = "offsets-mixed"

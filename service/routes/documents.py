@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, status
 
-from index.models import DocumentInput
-from index.offsets import OffsetEncoding
+from index.models import DocumentInput, OffsetEncoding
 from service.auth import READ, WRITE
 from service.deps import StateDep
 from service.errors import problem_responses

@@ -6,8 +6,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Depends
 
-from index.offsets import OffsetEncoding
-from index.retrieval import SearchMode
+from index.models import OffsetEncoding, SearchMode
 from service.auth import READ
 from service.deps import StateDep
 from service.errors import problem_responses

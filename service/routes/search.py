@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from index import models
-from index.offsets import OffsetEncoding
-from index.retrieval import SearchMode
+from index.models import OffsetEncoding, SearchMode
 from service.auth import READ
 from service.deps import StateDep
 from service.errors import problem_responses
