@@ -13,73 +13,58 @@ import hashlib
 import logging
 import re
 import threading
-import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from datetime import date
-from functools import partial
 from pathlib import Path
-from typing import TypedDict, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
 from index import offsets
+from index.backends.base import SearchView, StorageBackend
+from index.backends.embedded import EmbeddedBackend
 from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import (
     DocumentNotFoundError,
     InputTooLargeError,
     InvalidInputError,
-    StorageError,
 )
-from index.lock import DataDirLock
 from index.metadata import check_metadata, check_text
 from index.model_export import Precision
 from index.models import (
     DOCUMENT_ID_PATTERN,
+    ChunkHit,
     Citation,
     ConsistencyReport,
     Document,
     DocumentInput,
     DocumentPage,
-    DocumentSummary,
-    Metadata,
     OffsetEncoding,
     SearchFilters,
     SearchHit,
     SearchMode,
     Stats,
+    StoredDocument,
     SupportResult,
     UpsertResult,
     UpsertStatus,
     Verdict,
 )
 from index.retrieval import retrieve
-from index.rwlock import ReadWriteLock
-from index.store import DocumentRow, HitRow, NewChunk, PreparedDocument, Store
+from index.store import NewChunk, PreparedDocument
 from index.support import CANDIDATES_PER_PASSAGE, DEFAULT_MIN_SUPPORT, supporting_passages
 from index.text import clean_text, repair_text, sentence_spans
-from index.vectors import IVF_MIN_VECTORS, VectorIndex, temporary_path, training_size
+from index.vectors import IVF_MIN_VECTORS
 
 log = logging.getLogger(__name__)
 
 _DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 _SEEDED = "seeded"
 Row = TypeVar("Row")
-
-
-class _SummaryFields(TypedDict):
-    id: str
-    title: str | None
-    source: str | None
-    url: str | None
-    published_at: date | None
-    metadata: Metadata
-    char_count: int
-    chunk_count: int
 
 
 @dataclass(frozen=True)
@@ -126,34 +111,27 @@ class SearchEngine:
             )
         if not 0 <= config.chunk_overlap_tokens < config.chunk_tokens:
             raise InvalidInputError("chunk_overlap_tokens", "must be >= 0 and < chunk_tokens")
-        _make_private(config.data_dir)
-        self._data_lock = DataDirLock(config.data_dir)  # raises if another process has it
-        self._index_path = config.data_dir / "vectors.faiss"
         self._write_lock = threading.Lock()  # one writer at a time
-        self.last_index_build_seconds: float | None = None  # None: loaded, never rebuilt
         self._query_threads = ThreadPoolExecutor(thread_name_prefix="embed-query")
-        # Searches read the vector index and SQLite together under it, in parallel; a commit
-        # applies to both alone, so no search sees half a write.
-        self._lock = ReadWriteLock()
-        try:
-            self._store = Store(config.data_dir / "store.sqlite3", self.embedder.dimension)
-            self._index = self._load_index()
-        except BaseException:
-            self._data_lock.release()
-            raise
+        self._backend: StorageBackend = EmbeddedBackend(
+            config.data_dir, self.embedder.dimension, config.ivf_min_vectors
+        )
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
             f"{self.embedder.name}|{self.embedder.precision}|{config.chunk_tokens}"
             f"|{config.chunk_overlap_tokens}|{config.embed_titles}"
         )
 
+    @property
+    def last_index_build_seconds(self) -> float | None:
+        """How long the last vector index rebuild took (None: loaded, never rebuilt)."""
+        return self._backend.last_index_build_seconds
+
     def close(self) -> None:
-        """Close the store and release the data directory. The vector index needs no save
-        here: every commit saved it."""
-        with self._write_lock, self._lock.writing():
+        """Close the backend (the embedded one releases its data directory)."""
+        with self._write_lock:
             self._query_threads.shutdown()
-            self._store.close()
-            self._data_lock.release()
+            self._backend.close()
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -183,7 +161,7 @@ class SearchEngine:
             return self._upsert_locked(batch)
 
     def _upsert_locked(self, batch: list[PreparedDocument]) -> list[UpsertResult]:
-        existing = self._store.existing([document.id for document in batch])
+        existing = self._backend.stored([document.id for document in batch])
         statuses: list[UpsertStatus] = []
         for position, document in enumerate(batch):
             old = existing.get(document.id)
@@ -199,7 +177,7 @@ class SearchEngine:
         batch = self._embedded(batch)
         changed = [d for d, s in zip(batch, statuses, strict=True) if s != UpsertStatus.UNCHANGED]
         if changed:
-            self._commit(changed, deletions=())
+            self._backend.write(changed, deletions=())
         return [
             UpsertResult(
                 document.id,
@@ -218,16 +196,16 @@ class SearchEngine:
             DocumentNotFoundError: no document has that id.
         """
         with self._write_lock:
-            if self._store.get_document(document_id) is None:
+            if self._backend.document(document_id) is None:
                 raise DocumentNotFoundError(document_id)
-            self._commit([], deletions=[document_id])
+            self._backend.write([], deletions=[document_id])
 
     def seed(self, documents: Sequence[DocumentInput]) -> list[UpsertResult] | None:
         """Index a default corpus once: only into a store that is empty and was never seeded."""
-        if self._store.get_state(_SEEDED) is not None or self._store.counts()[0] > 0:
+        if self._backend.state(_SEEDED) is not None or self._backend.counts()[0] > 0:
             return None
         results = self.upsert(documents)
-        self._store.set_state(_SEEDED, "1")
+        self._backend.set_state(_SEEDED, "1")
         return results
 
     # -- reads ---------------------------------------------------------------------------------
@@ -240,20 +218,16 @@ class SearchEngine:
         Raises:
             DocumentNotFoundError: no document has that id.
         """
-        row = self._store.get_document(document_id)
-        if row is None:
+        document = self._backend.document(document_id)
+        if document is None:
             raise DocumentNotFoundError(document_id)
-        fields = _summary_fields(row)
-        fields["char_count"] = offsets.length(row.text, offset_encoding)
-        return Document(**fields, text=row.text)
+        return replace(document, char_count=offsets.length(document.text, offset_encoding))
 
     def list_documents(
         self, offset: int = 0, limit: int = 50, source: str | None = None
     ) -> DocumentPage:
         """A page of documents ordered by id, optionally only those from ``source``."""
-        rows, total = self._store.list_documents(offset, limit, source)
-        items = [DocumentSummary(**_summary_fields(row)) for row in rows]
-        return DocumentPage(items=items, total=total, offset=offset, limit=limit)
+        return self._backend.documents(offset, limit, source)
 
     def search(
         self,
@@ -283,7 +257,7 @@ class SearchEngine:
         # Offsets are counted in the text read under the same lock as the hits, so a write
         # in between cannot shift them.
         ranked, _ = self._ranked(
-            text, k, filters, mode, partial(self._store.hit_rows, prefixes=converted)
+            text, k, filters, mode, lambda view, ids: view.hits(ids, prefixes=converted)
         )
         hits = [(_hit(row, score), row.prefix) for row, score in ranked if score >= min_score]
         return [
@@ -318,7 +292,12 @@ class SearchEngine:
         threshold = self.config.min_support if min_support is None else min_support
         text = self._validated_query(claim, "claim", k, filters)
         ranked, vector = self._ranked(
-            text, k * CANDIDATES_PER_PASSAGE, filters, mode, self._store.hits, need_vector=True
+            text,
+            k * CANDIDATES_PER_PASSAGE,
+            filters,
+            mode,
+            lambda view, ids: view.passages(ids),
+            need_vector=True,
         )
         candidates = [(chunk, document, score) for (chunk, document), score in ranked]
         passages = supporting_passages(self.embedder, text, vector, candidates, k)
@@ -359,18 +338,17 @@ class SearchEngine:
         k: int,
         filters: SearchFilters | None,
         mode: SearchMode,
-        hydrate: Callable[[list[int]], dict[int, Row]],
+        hydrate: Callable[[SearchView, list[int]], dict[int, Row]],
         need_vector: bool = False,
     ) -> tuple[list[tuple[Row, float]], Vectors]:
-        """Retrieve the k best chunks with their scores, hydrated by ``hydrate`` (in the same
-        lock, so no write falls in between); and the query's vector (empty when neither the
-        mode nor ``need_vector`` wants one).
+        """Retrieve the k best chunks with their scores, hydrated by ``hydrate`` (from the same
+        snapshot, so no write falls in between); and the query's vector (empty when neither
+        the mode nor ``need_vector`` wants one).
 
-        The query is embedded on a helper thread while SQLite runs the BM25 half of a hybrid
-        search, so the two overlap.
+        The query is embedded on a helper thread while the backend runs the BM25 half of a
+        hybrid search, so the two overlap.
         """
         filters = filters or SearchFilters()
-        allowed = None if filters.is_empty() else self._store.filtered_chunk_ids(filters)
         embedding = (
             self._query_threads.submit(lambda: self.embedder.embed([query])[0])
             if need_vector or mode is not SearchMode.LEXICAL
@@ -380,54 +358,32 @@ class SearchEngine:
         def vector() -> Vectors:
             return embedding.result() if embedding else np.zeros(0, dtype=np.float32)
 
-        with self._lock.reading():
-            ranked = retrieve(self._store, self._index, query, vector, k, filters, allowed, mode)
-            rows = hydrate([chunk_id for chunk_id, _ in ranked])
+        with self._backend.reading() as view:
+            ranked = retrieve(view, query, vector, k, filters, mode)
+            rows = hydrate(view, [chunk_id for chunk_id, _ in ranked])
         return [(rows[chunk_id], score) for chunk_id, score in ranked], vector()
 
     def check(self) -> ConsistencyReport:
-        """Compare the store with itself and with the vector index (documents, chunks, vectors,
-        FTS rows, orphans); ``report.ok`` is False on any mismatch."""
-        with self._write_lock, self._lock.reading():  # no write in between the two reads
-            store = self._store.consistency()
-            indexed = self._index.ids()
-        return ConsistencyReport(
-            documents=store.documents,
-            chunks=len(store.chunk_ids),
-            vectors=len(indexed),
-            orphan_chunks=store.orphan_chunks,
-            miscounted_documents=store.miscounted_documents,
-            bad_vectors=store.bad_vectors,
-            vectors_without_chunk=len(indexed - store.chunk_ids),
-            chunks_without_vector=len(store.chunk_ids - indexed),
-            lexical_mismatches=len(store.lexical_ids ^ store.chunk_ids),
-        )
+        """Compare the store with itself and with its indexes (documents, chunks, vectors,
+        lexical rows, orphans); ``report.ok`` is False on any mismatch."""
+        with self._write_lock:  # no write in between the backend's reads
+            return self._backend.check()
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the vector index from the vectors stored in SQLite (no re-embedding) and save
-        it; returns the number of vectors. ``progress`` is called with each batch's size."""
+        """Rebuild the vector index from the vectors in the store (no re-embedding); returns the
+        number of vectors. ``progress`` is called with each batch's size."""
         with self._write_lock:
-            generation = self._store.generation()
-            rebuilt = self._rebuilt_index(progress)
-            try:
-                rebuilt.save(self._index_path, generation)
-            except OSError as error:
-                raise StorageError(f"could not save the vector index: {error}") from error
-            with self._lock.writing():
-                self._index = rebuilt
-            return len(rebuilt)
+            return self._backend.reindex(progress)
 
     def stats(self) -> Stats:
-        documents, chunks = self._store.counts()
-        with self._lock.reading():
-            vectors = len(self._index)
+        documents, chunks, vectors = self._backend.counts()
         return Stats(
             documents=documents,
             chunks=chunks,
             vectors=vectors,
             model=self.embedder.name,
             dimension=self.embedder.dimension,
-            index_type=self._index.index_type,
+            index_type=self._backend.index_type,
         )
 
     # -- internals -----------------------------------------------------------------------------
@@ -530,89 +486,6 @@ class SearchEngine:
         shift = len(text) - (chunk.char_end - chunk.char_start) - chunk.char_start
         return text, [(start + shift, end + shift) for start, end in chunk.sentences]
 
-    def _commit(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
-        """Commit to SQLite and move the vector index in step, under the search lock; then save.
-
-        Called with the write lock held. Saving only reads the index, as searches do, so it
-        runs outside the search lock; a crash before it ends leaves a stale file, rebuilt on start.
-        """
-        with self._lock.writing():
-            written = self._store.write(documents, deletions)
-            self._index.remove(written.removed_ids)
-            self._index.add(written.added_ids, written.added_vectors)
-        if self._outgrown(self._index):
-            log.info("%d vectors: rebuilding the vector index as IVF", len(self._index))
-            index = self._rebuilt_index()  # the write lock keeps the store still meanwhile
-            with self._lock.writing():
-                self._index = index
-        self._save_index(self._index, written.generation)
-
-    def _save_index(self, index: VectorIndex, generation: int) -> None:
-        """Save the index file. The write it follows is already durable in SQLite, so a failed
-        save (a full disk) only leaves a stale file, which the next start rebuilds."""
-        try:
-            index.save(self._index_path, generation)
-        except OSError as error:
-            log.error(
-                "could not save the vector index (%s); serving from memory, the file is "
-                "rebuilt from the store on the next start",
-                error,
-            )
-
-    def _load_index(self) -> VectorIndex:
-        """The saved index if it matches the store's generation; otherwise rebuilt from SQLite."""
-        generation = self._store.generation()
-        leftover = temporary_path(self._index_path)
-        if leftover.exists():
-            log.warning("removing %s, a vector index save cut off by a crash", leftover)
-            leftover.unlink()
-        loaded = VectorIndex.load(self._index_path, self.embedder.dimension)
-        if loaded is not None and loaded[1] == generation:
-            if not self._outgrown(loaded[0]):
-                return loaded[0]
-            log.info("%d vectors: rebuilding the vector index as IVF", len(loaded[0]))
-        if loaded is not None:
-            log.warning(
-                "vector index is at generation %d, store at %d: rebuilding", loaded[1], generation
-            )
-        elif generation or self._index_path.exists():  # a new data dir has nothing to rebuild
-            log.warning("vector index %s is missing or unreadable: rebuilding", self._index_path)
-        index = self._rebuilt_index()
-        self._save_index(index, generation)
-        return index
-
-    def _outgrown(self, index: VectorIndex) -> bool:
-        """An exact index past ``ivf_min_vectors``, or an IVF index that has grown to four times
-        the size its lists were trained for (each list then holds 4x the vectors a search
-        should scan)."""
-        if index.is_exact:
-            return len(index) >= self.config.ivf_min_vectors
-        return len(index) > 4 * index.trained_for
-
-    def _rebuilt_index(self, progress: Callable[[int], None] | None = None) -> VectorIndex:
-        """A new index of every vector in the store (no embedding): exact, or IVF trained on a
-        sample of the store's vectors from ``ivf_min_vectors`` chunks on."""
-        started = time.perf_counter()
-        count = self._store.counts()[1]
-        dimension = self.embedder.dimension
-        index = (
-            VectorIndex(dimension)
-            if count < self.config.ivf_min_vectors
-            else VectorIndex.clustered(dimension, self._store.sample_vectors(training_size(count)))
-        )
-        for ids, vectors in self._store.iter_vectors():
-            index.add(ids, vectors)
-            if progress is not None:
-                progress(len(ids))
-        self.last_index_build_seconds = time.perf_counter() - started
-        log.info(
-            "vector index rebuilt from the store: %d vectors, %s, %.1f s",
-            len(index),
-            index.index_type,
-            self.last_index_build_seconds,
-        )
-        return index
-
 
 def _cleaned_text(raw: str, field: str, limit: int | None) -> str:
     """The cleaned text, within ``limit`` characters. The normalised length is checked before
@@ -645,19 +518,7 @@ def _normalised_length(text: str, limit: int, piece: int = 65_536) -> int:
     return total
 
 
-def _make_private(directory: Path) -> None:
-    """The data directory holds every document: a new one is the owner's alone (0700), and
-    an existing one loses any access for others (a group the operator granted stays)."""
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = directory.stat().st_mode & 0o777
-    if mode & 0o007:
-        try:
-            directory.chmod(mode & ~0o007)
-        except OSError as error:
-            log.warning("data directory %s is open to others (%o): %s", directory, mode, error)
-
-
-def _hit(row: HitRow, score: float) -> SearchHit:
+def _hit(row: ChunkHit, score: float) -> SearchHit:
     citation = Citation(
         document_id=row.document_id,
         title=row.title,
@@ -671,27 +532,14 @@ def _hit(row: HitRow, score: float) -> SearchHit:
     return SearchHit(chunk_id=row.chunk_id, text=row.text, score=score, citation=citation)
 
 
-def _same_fields(row: DocumentRow, document: PreparedDocument) -> bool:
+def _same_fields(row: StoredDocument, document: PreparedDocument) -> bool:
     return (
         row.title == document.title
         and row.source == document.source
         and row.url == document.url
         and row.published_at == document.published_at
-        and row.metadata_json == document.metadata
+        and row.metadata == document.metadata
     )
-
-
-def _summary_fields(row: DocumentRow) -> _SummaryFields:
-    return {
-        "id": row.id,
-        "title": row.title,
-        "source": row.source,
-        "url": row.url,
-        "published_at": row.published_at,
-        "metadata": dict(row.metadata_json),
-        "char_count": row.char_count,
-        "chunk_count": row.chunk_count,
-    }
 
 
 def _check_filters(filters: SearchFilters) -> None:

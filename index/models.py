@@ -60,6 +60,43 @@ class Document(DocumentSummary):
     text: str
 
 
+@dataclass(frozen=True)
+class StoredDocument(DocumentSummary):
+    """A stored document as an upsert compares against it: its fields and content hash."""
+
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as support reads it: where it lies, its sentences and their vectors."""
+
+    id: int
+    document_id: str
+    chunk_index: int
+    char_start: int
+    char_end: int
+    sentences: tuple[tuple[int, int], ...]
+    sentence_vectors: bytes | None  # float16 rows, one per sentence; None in older stores
+
+
+@dataclass(frozen=True)
+class ChunkHit:
+    """A chunk's text and citation fields, as a search hit needs them."""
+
+    chunk_id: int
+    chunk_index: int
+    char_start: int
+    char_end: int
+    text: str  # document.text[char_start:char_end]
+    document_id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: date | None
+    prefix: str | None = None  # document.text[:char_start], when asked for
+
+
 class UpsertStatus(StrEnum):
     CREATED = "created"
     UPDATED = "updated"

@@ -12,15 +12,14 @@ The constants were tuned on the SciFact training split (README, Quality).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from index.backends.base import SearchView
 from index.embedding import Vectors
 from index.models import SearchFilters, SearchMode
-from index.store import Store
-from index.vectors import VectorIndex
 
 DENSE_WEIGHT = 0.5
 LEXICAL_HALF = 20.0
@@ -39,35 +38,33 @@ def lexical_score(bm25: float, half: float) -> float:
 
 
 def retrieve(
-    store: Store,
-    index: VectorIndex,
+    view: SearchView,
     query: str,
     query_vector: Callable[[], Vectors],
     k: int,
-    filters: SearchFilters | None,
-    allowed_ids: Sequence[int] | None,
+    filters: SearchFilters,
     mode: SearchMode,
     params: FusionParams = FusionParams(),
 ) -> list[tuple[int, float]]:
     """The k best chunks as (chunk id, score in [0, 1]), best first.
 
-    ``allowed_ids`` (the chunks passing ``filters``; None when unfiltered) restricts every side
-    before ranking. ``query_vector`` is called only once the BM25 half is done (the caller may
-    still be embedding the query meanwhile) and never in lexical mode.
+    ``filters`` restrict every side before ranking. ``query_vector`` is called only once the
+    BM25 half is done (the caller may still be embedding the query meanwhile) and never in
+    lexical mode.
     """
     if mode is SearchMode.DENSE:
-        hits = index.search(query_vector(), k, allowed_ids)
+        hits = view.dense(query_vector(), k, filters)
         # float32 cosines of a text with itself can exceed 1 by an ulp: clip both ends
         return [(i, min(max(s, 0.0), 1.0)) for i, s in hits]
     depth = max(k, params.candidates)
-    lexical = store.lexical_search(query, depth, filters)
+    lexical = view.lexical(query, depth, filters)
     if mode is SearchMode.LEXICAL:
         return [(i, lexical_score(s, params.lexical_half)) for i, s in lexical[:k]]
     vector = query_vector()
-    dense = dict(index.search(vector, depth, allowed_ids))
+    dense = dict(view.dense(vector, depth, filters))
     bm25 = dict(lexical)
     missing = [i for i in bm25 if i not in dense]
-    dense.update(zip(missing, index.cosines(vector, missing), strict=True))
+    dense.update(zip(missing, view.cosines(vector, missing), strict=True))
     weight = params.dense_weight
     fused = {
         chunk_id: weight * max(cosine, 0.0)

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
@@ -25,7 +25,16 @@ from sqlmodel.sql.expression import SelectOfScalar
 from index import lexical
 from index.embedding import Vectors
 from index.errors import StorageFullError, StorageUnavailableError
-from index.models import Metadata, SearchFilters
+from index.models import (
+    ChunkHit,
+    Document,
+    DocumentPage,
+    DocumentSummary,
+    Metadata,
+    SearchFilters,
+    StoredChunk,
+    StoredDocument,
+)
 
 _GENERATION = "generation"
 
@@ -106,23 +115,6 @@ class PreparedDocument:
 
 
 @dataclass(frozen=True)
-class HitRow:
-    """A chunk's text and citation fields, as a search hit needs them."""
-
-    chunk_id: int
-    chunk_index: int
-    char_start: int
-    char_end: int
-    text: str  # document.text[char_start:char_end]
-    document_id: str
-    title: str | None
-    source: str | None
-    url: str | None
-    published_at: date | None
-    prefix: str | None = None  # document.text[:char_start], when asked for
-
-
-@dataclass(frozen=True)
 class WriteResult:
     """What a committed write changed, for the vector index to follow."""
 
@@ -196,7 +188,7 @@ class Store:
             row = session.get(StateRow, key)
             return row.value if row else None
 
-    def existing(self, ids: Sequence[str]) -> dict[str, DocumentRow]:
+    def existing(self, ids: Sequence[str]) -> dict[str, StoredDocument]:
         """The stored documents among ``ids``, without their text."""
         with Session(self._engine) as session:
             rows = session.exec(
@@ -204,15 +196,17 @@ class Store:
                 .where(col(DocumentRow.id).in_(ids))
                 .options(defer(DocumentRow.text))  # type: ignore[arg-type]
             )
-            return {row.id: row for row in rows.all()}
+            return {
+                row.id: StoredDocument(**_summary(row), content_hash=row.content_hash)
+                for row in rows.all()
+            }
 
-    def get_document(self, document_id: str) -> DocumentRow | None:
+    def get_document(self, document_id: str) -> Document | None:
         with Session(self._engine) as session:
-            return session.get(DocumentRow, document_id)
+            row = session.get(DocumentRow, document_id)
+            return None if row is None else Document(**_summary(row), text=row.text)
 
-    def list_documents(
-        self, offset: int, limit: int, source: str | None
-    ) -> tuple[list[DocumentRow], int]:
+    def list_documents(self, offset: int, limit: int, source: str | None) -> DocumentPage:
         """A page of documents ordered by id, without their text, and the total count."""
         with Session(self._engine) as session:
             query = select(DocumentRow).options(defer(DocumentRow.text))  # type: ignore[arg-type]
@@ -221,7 +215,9 @@ class Store:
                 query = query.where(DocumentRow.source == source)
                 count = count.where(DocumentRow.source == source)
             rows = session.exec(query.order_by(DocumentRow.id).offset(offset).limit(limit)).all()
-            return list(rows), int(session.exec(count).one())
+            items = [DocumentSummary(**_summary(row)) for row in rows]
+            total = int(session.exec(count).one())
+        return DocumentPage(items=items, total=total, offset=offset, limit=limit)
 
     def counts(self) -> tuple[int, int]:
         """(documents, chunks)."""
@@ -230,7 +226,7 @@ class Store:
             chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
             return int(documents), int(chunks)
 
-    def hit_rows(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, HitRow]:
+    def hit_rows(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
         """Search hits by chunk id: one SQL query that slices each chunk's text in SQLite
         (ORM objects with whole document texts cost 3.5 ms for 10 SciFact hits); with
         ``prefixes``, also the document text before each chunk (to count offsets in it)."""
@@ -245,7 +241,7 @@ class Store:
                 tuple(chunk_ids),
             ).all()
         return {
-            int(row[0]): HitRow(
+            int(row[0]): ChunkHit(
                 chunk_id=int(row[0]),
                 chunk_index=int(row[1]),
                 char_start=int(row[2]),
@@ -261,7 +257,7 @@ class Store:
             for row in rows
         }
 
-    def hits(self, chunk_ids: Sequence[int]) -> dict[int, tuple[ChunkRow, DocumentRow]]:
+    def hits(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
         """Chunks with their documents, by chunk id, without loading vectors."""
         with Session(self._engine) as session:
             rows = session.exec(
@@ -270,7 +266,11 @@ class Store:
                 .where(col(ChunkRow.id).in_(chunk_ids))
                 .options(defer(ChunkRow.vector))  # type: ignore[arg-type]
             ).all()
-            return {int(chunk.id or 0): (chunk, document) for chunk, document in rows}
+            documents = {row.id: Document(**_summary(row), text=row.text) for _, row in rows}
+            return {
+                int(chunk.id or 0): (_stored_chunk(chunk), documents[document.id])
+                for chunk, document in rows
+            }
 
     def filtered_chunk_ids(self, filters: SearchFilters) -> list[int]:
         """Ids of the chunks whose document passes every filter."""
@@ -444,6 +444,42 @@ def _storage_errors() -> Iterator[None]:
                 f"the data directory cannot be written ({_UNWRITABLE[code]}): nothing was written"
             ) from error
         raise
+
+
+class _SummaryFields(TypedDict):
+    id: str
+    title: str | None
+    source: str | None
+    url: str | None
+    published_at: date | None
+    metadata: Metadata
+    char_count: int
+    chunk_count: int
+
+
+def _summary(row: DocumentRow) -> _SummaryFields:
+    return {
+        "id": row.id,
+        "title": row.title,
+        "source": row.source,
+        "url": row.url,
+        "published_at": row.published_at,
+        "metadata": dict(row.metadata_json),
+        "char_count": row.char_count,
+        "chunk_count": row.chunk_count,
+    }
+
+
+def _stored_chunk(chunk: ChunkRow) -> StoredChunk:
+    return StoredChunk(
+        id=int(chunk.id or 0),
+        document_id=chunk.document_id,
+        chunk_index=chunk.chunk_index,
+        char_start=chunk.char_start,
+        char_end=chunk.char_end,
+        sentences=tuple((int(a), int(b)) for a, b in chunk.sentences),
+        sentence_vectors=chunk.sentence_vectors,
+    )
 
 
 def _update_row(row: DocumentRow, prepared: PreparedDocument) -> None:

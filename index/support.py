@@ -20,8 +20,7 @@ import numpy as np
 
 from index import lexical
 from index.embedding import Embedder, Vectors
-from index.models import Citation, Evidence, SupportingPassage
-from index.store import ChunkRow, DocumentRow
+from index.models import Citation, Document, Evidence, StoredChunk, SupportingPassage
 
 # support = sigmoid(SENTENCE_WEIGHT * best sentence cosine + BIAS), fitted on SciFact train by
 # bench/calibrate_support.py. The verdict threshold keeps 84% of SciFact SUPPORT claims
@@ -43,7 +42,7 @@ CANDIDATES_PER_PASSAGE = 2  # chunks retrieved for each passage asked for, befor
 
 @dataclass
 class _Passage:
-    document: DocumentRow
+    document: Document
     chunk_index: int
     char_start: int
     char_end: int
@@ -53,7 +52,7 @@ class _Passage:
 
 
 def _sentence_vectors(
-    chunk: ChunkRow, spans: list[tuple[int, int]]
+    chunk: StoredChunk, spans: list[tuple[int, int]]
 ) -> dict[tuple[int, int], Vectors]:
     if chunk.sentence_vectors is None:  # a store written before they were kept
         return {}
@@ -61,12 +60,12 @@ def _sentence_vectors(
     return dict(zip(spans, rows.astype(np.float32), strict=True))
 
 
-def merge_windows(candidates: Sequence[tuple[ChunkRow, DocumentRow, float]]) -> list[_Passage]:
+def merge_windows(candidates: Sequence[tuple[StoredChunk, Document, float]]) -> list[_Passage]:
     """Merge overlapping or touching chunks of one document; keep the best retrieval score.
 
     Passages come back best retrieval score first.
     """
-    by_document: dict[str, list[tuple[ChunkRow, DocumentRow, float]]] = {}
+    by_document: dict[str, list[tuple[StoredChunk, Document, float]]] = {}
     for candidate in candidates:
         by_document.setdefault(candidate[1].id, []).append(candidate)
     passages: list[_Passage] = []
@@ -175,7 +174,7 @@ def supporting_passages(
     embedder: Embedder,
     claim: str,
     claim_vector: Vectors,
-    candidates: Sequence[tuple[ChunkRow, DocumentRow, float]],
+    candidates: Sequence[tuple[StoredChunk, Document, float]],
     k: int,
 ) -> list[SupportingPassage]:
     """Score the sentences of the k most relevant merged passages; order them by support.

@@ -20,6 +20,16 @@ def test_user_text_is_never_fts_syntax() -> None:
     assert match_expression("  ... !!") is None
 
 
+def _lexical(
+    engine: SearchEngine, query: str, filters: SearchFilters | None = None
+) -> list[tuple[str, float]]:
+    """(document id, BM25) of the chunks the backend's lexical search finds."""
+    with engine._backend.reading() as view:
+        found = view.lexical(query, 10, filters or SearchFilters())
+        documents = view.hits([chunk_id for chunk_id, _ in found])
+    return [(documents[chunk_id].document_id, score) for chunk_id, score in found]
+
+
 def test_bm25_with_stemming_title_weight_and_filters(make_engine: MakeEngine) -> None:
     engine = make_engine()
     engine.upsert(
@@ -29,22 +39,22 @@ def test_bm25_with_stemming_title_weight_and_filters(make_engine: MakeEngine) ->
             DocumentInput(id="c", text="Weather was mild and sunny.", source="x"),
         ]
     )
-    found = engine._store.lexical_search("bombing", 10, None)
-    assert {engine._store.hits([i])[i][0].document_id for i, _ in found} == {"a", "b"}
+    found = _lexical(engine, "bombing")
+    assert {document_id for document_id, _ in found} == {"a", "b"}
     assert all(score > 0 for _, score in found)
-    only_x = engine._store.lexical_search("bombing", 10, SearchFilters(sources=["x"]))
-    assert [engine._store.hits([i])[i][0].document_id for i, _ in only_x] == ["a"]
-    assert engine._store.lexical_search('"; DROP TABLE chunks; --', 10, None) == []
+    only_x = _lexical(engine, "bombing", SearchFilters(sources=["x"]))
+    assert [document_id for document_id, _ in only_x] == ["a"]
+    assert _lexical(engine, '"; DROP TABLE chunks; --') == []
 
 
 def test_lexical_rows_follow_updates_and_deletes(make_engine: MakeEngine) -> None:
     engine = make_engine()
     engine.upsert([DocumentInput(id="a", text="Volcano erupts in Iceland.")])
     engine.upsert([DocumentInput(id="a", text="Chess tournament opens in Oslo.")])
-    assert engine._store.lexical_search("volcano", 10, None) == []
-    assert len(engine._store.lexical_search("chess", 10, None)) == 1
+    assert _lexical(engine, "volcano") == []
+    assert len(_lexical(engine, "chess")) == 1
     engine.delete("a")
-    assert engine._store.lexical_search("chess", 10, None) == []
+    assert _lexical(engine, "chess") == []
 
 
 def test_an_older_store_gets_its_lexical_index_rebuilt(make_engine: MakeEngine) -> None:
@@ -54,4 +64,4 @@ def test_an_older_store_gets_its_lexical_index_rebuilt(make_engine: MakeEngine) 
     with sqlite3.connect(engine.config.data_dir / "store.sqlite3") as connection:
         connection.execute("DROP TABLE chunks_fts")
     reopened = make_engine()
-    assert len(reopened._store.lexical_search("glacier ice", 10, None)) == 1
+    assert len(_lexical(reopened, "glacier ice")) == 1

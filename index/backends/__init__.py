@@ -1,0 +1,1 @@
+"""Storage backends behind the engine (base.py has the seam)."""

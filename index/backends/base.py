@@ -1,0 +1,80 @@
+"""The storage seam: what the engine needs from a backend, in index/models.py types.
+
+The engine keeps preparation (cleaning, chunking, embedding), fusion and support; a backend
+keeps documents, chunks, vectors and the lexical index, writes a batch atomically and answers
+searches from one consistent snapshot. The embedded backend (SQLite + FAISS) is the first;
+PostgreSQL + pgvector is meant to be the second (issue 15).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+from index.embedding import Vectors
+from index.models import (
+    ChunkHit,
+    ConsistencyReport,
+    Document,
+    DocumentPage,
+    SearchFilters,
+    StoredChunk,
+    StoredDocument,
+)
+from index.store import PreparedDocument
+
+
+class SearchView(Protocol):
+    """One consistent snapshot of the store for one search: no write falls between calls."""
+
+    def dense(self, vector: Vectors, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
+        """The k chunks nearest to ``vector`` among those passing ``filters``: (id, cosine)."""
+
+    def cosines(self, vector: Vectors, chunk_ids: Sequence[int]) -> list[float]:
+        """The cosine of ``vector`` with each chunk's stored vector."""
+
+    def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
+        """The k best chunks by BM25 among those passing ``filters``: (id, BM25)."""
+
+    def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
+        """Chunk texts and citation fields (and the document text before each, if asked)."""
+
+    def passages(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
+        """Chunks with their sentences and sentence vectors, and their whole documents."""
+
+
+class StorageBackend(Protocol):
+    """Documents, chunks and vectors; one atomic write of prepared documents and deletions."""
+
+    @property
+    def index_type(self) -> str: ...
+
+    @property
+    def last_index_build_seconds(self) -> float | None: ...
+
+    def stored(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
+        """The stored documents among ``document_ids`` (fields and content hash, no text)."""
+
+    def write(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
+        """Upsert ``documents`` and delete ``deletions`` in one transaction, all or nothing."""
+
+    def document(self, document_id: str) -> Document | None: ...
+
+    def documents(self, offset: int, limit: int, source: str | None) -> DocumentPage: ...
+
+    def reading(self) -> AbstractContextManager[SearchView]:
+        """A snapshot to search in."""
+
+    def state(self, key: str) -> str | None: ...
+
+    def set_state(self, key: str, value: str) -> None: ...
+
+    def counts(self) -> tuple[int, int, int]:
+        """(documents, chunks, vectors)."""
+
+    def check(self) -> ConsistencyReport: ...
+
+    def reindex(self, progress: Callable[[int], None] | None = None) -> int: ...
+
+    def close(self) -> None: ...
