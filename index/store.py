@@ -10,10 +10,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import numpy as np
 from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
@@ -446,28 +446,20 @@ def _storage_errors() -> Iterator[None]:
         raise
 
 
-class _SummaryFields(TypedDict):
-    id: str
-    title: str | None
-    source: str | None
-    url: str | None
-    published_at: date | None
-    metadata: Metadata
-    char_count: int
-    chunk_count: int
-
-
-def _summary(row: DocumentRow) -> _SummaryFields:
-    return {
-        "id": row.id,
-        "title": row.title,
-        "source": row.source,
-        "url": row.url,
-        "published_at": row.published_at,
-        "metadata": dict(row.metadata_json),
-        "char_count": row.char_count,
-        "chunk_count": row.chunk_count,
-    }
+def _summary(row: DocumentRow) -> dict[str, Any]:
+    """A document row's summary fields, as the models' constructors take them."""
+    return asdict(
+        DocumentSummary(
+            id=row.id,
+            title=row.title,
+            source=row.source,
+            url=row.url,
+            published_at=row.published_at,
+            metadata=dict(row.metadata_json),
+            char_count=row.char_count,
+            chunk_count=row.chunk_count,
+        )
+    )
 
 
 def _stored_chunk(chunk: ChunkRow) -> StoredChunk:
