@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from fastapi import APIRouter, Depends
 
 from index.models import OffsetEncoding, SearchMode
@@ -12,7 +10,7 @@ from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import check_query_limits, require_json
 from service.routes.search import to_filters
-from service.schemas import SupportRequest, SupportResponse
+from service.schemas import SupportingPassage, SupportRequest, SupportResponse
 
 router = APIRouter(prefix="/v1/passages", tags=["passages"])
 
@@ -41,6 +39,12 @@ async def find_supporting_passages(body: SupportRequest, state: StateDep) -> Sup
         body.min_support,
         OffsetEncoding(body.offset_encoding),
     )
-    return SupportResponse.model_validate(
-        asdict(result) | {"offset_encoding": body.offset_encoding}
+    return SupportResponse(
+        claim=result.claim,
+        offset_encoding=body.offset_encoding,
+        verdict=result.verdict,
+        support=result.support,
+        passages=[
+            SupportingPassage.model_validate(p, from_attributes=True) for p in result.passages
+        ],
     )
