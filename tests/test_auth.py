@@ -67,8 +67,20 @@ def test_a_write_key_from_the_keys_file_writes(keyed: Server) -> None:
 
 def test_health_readiness_and_docs_stay_open(keyed: Server) -> None:
     with httpx.Client(base_url=keyed.url, timeout=60) as http:
-        for path in ("/healthz", "/readyz", "/openapi.json", "/docs"):
+        for path in (
+            "/healthz",
+            "/readyz",
+            "/openapi.json",
+            "/docs",
+            "/redoc",
+            "/docs-assets/swagger-ui.css",
+            "/metrics",
+        ):
             assert http.get(path).status_code == 200, path
+            assert http.head(path).status_code == 200, path
+        # Everything else needs a key, unknown paths and other methods included.
+        assert_problem(http.get("/no-such-page"), 401)
+        assert_problem(http.post("/healthz", json={}), 401)
 
 
 def test_keys_never_reach_the_log(keyed: Server) -> None:
