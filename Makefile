@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-hostile bench-quality docker-image docker-test clean
+.PHONY: install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-hostile bench-quality docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ pytest: install
 	$(BIN)/python -m pytest
 
 test: lint typecheck pytest
+
+# The in-process tier (engine, TestClient, units: about 35 s), for a quick loop while editing;
+# `make test` runs it and the system tier (servers, processes, clients, Docker-free).
+test-fast: install
+	$(BIN)/python -m pytest -m "not system"
 
 openapi: install
 	$(BIN)/python -m service.openapi > openapi/openapi.json

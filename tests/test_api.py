@@ -9,6 +9,8 @@ import pytest
 
 from tests.conftest import Server, assert_problem, free_port
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 EXAMPLE_QUERY = "suicide bombing outside the Islamabad district courts"
 BOMBING_ARTICLE = "003_997123c907f1ca25"
 

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import Server, assert_problem, free_port
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 READ_KEY = "r3ad-Key-Only"
 WRITE_KEY = "wr1te-Key-Both"
 DOCUMENT = {"documents": [{"id": "auth-doc", "text": "Keys guard the floodgates of the dam."}]}

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import Server, free_port
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -20,8 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import Server, assert_consistent, free_port
+
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
 SECONDS = float(os.environ.get("SEMSEARCH_CONCURRENCY_SECONDS", "15"))
 SEARCHERS, SUPPORTERS, WRITERS = 22, 4, 6

@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import ROOT, Server, free_port
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 SPEC = ROOT / "openapi" / "openapi.json"
 KEY = "fuzz-write-key"
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import running_server
+
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
 APP = "https://app.example.org"
 PREFLIGHT = {

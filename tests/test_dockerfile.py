@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -9,6 +9,8 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 ASSET_TYPES = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
 
 

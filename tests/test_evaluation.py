@@ -57,6 +57,7 @@ def test_read_qrels_skips_the_header(tmp_path: Path) -> None:
     assert read_qrels(dataset / "qrels" / "test.tsv") == {"q1": {"d2": 1}, "q2": {"d3": 1}}
 
 
+@pytest.mark.system
 def test_eval_command_indexes_and_scores_every_mode(tmp_path: Path) -> None:
     dataset = _tiny_dataset(tmp_path / "ds")
     result = subprocess.run(
@@ -88,6 +89,7 @@ def test_eval_command_indexes_and_scores_every_mode(tmp_path: Path) -> None:
     assert sum(support["verdicts"]["SUPPORT"].values()) == 1
 
 
+@pytest.mark.system
 def test_eval_command_explains_a_missing_dataset(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "service.cli", "eval", str(tmp_path)],

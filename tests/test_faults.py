@@ -25,6 +25,8 @@ from tests.conftest import (
     store_snapshot,
 )
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 BATCH = [
     {"id": f"fault-{n}", "text": f"Harbour log {n}: the night crane moved {n * 7} containers."}
     for n in range(5)

@@ -16,6 +16,8 @@ import pytest
 
 from tests.conftest import ROOT, Server
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 SPEC = ROOT / "openapi" / "openapi.json"
 PACKAGE = "semsearch_client"
 

@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import ROOT
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 
 @pytest.mark.skipif(shutil.which("javac") is None, reason="no JDK (javac) on this machine")
 def test_a_generated_java_client_round_trips_metadata() -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import assert_problem, running_server
+
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
 
 def test_lowered_k_and_query_length_limits_name_the_field(tmp_path: Path) -> None:

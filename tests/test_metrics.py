@@ -7,8 +7,11 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import running_server
+
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
 
 def _value(text: str, sample: str) -> float:

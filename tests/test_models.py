@@ -7,6 +7,8 @@ import subprocess
 import sys
 from typing import get_args
 
+import pytest
+
 from index.models import OffsetEncoding, SearchMode
 from service.schemas import OffsetEncodingIn, SearchModeIn
 from tests.conftest import ROOT
@@ -17,6 +19,7 @@ def test_the_schemas_literals_are_the_engines_values() -> None:
     assert set(get_args(OffsetEncodingIn)) == {encoding.value for encoding in OffsetEncoding}
 
 
+@pytest.mark.system
 def test_the_schemas_import_neither_the_engine_nor_the_model_runtime() -> None:
     probe = (
         "import sys, service.schemas; "

@@ -7,8 +7,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import Server, assert_problem, running_server
+
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
 
 def test_a_write_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(

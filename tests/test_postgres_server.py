@@ -12,6 +12,8 @@ from pgvector.psycopg import register_vector
 
 from tests.postgres import Postgres, start_postgres
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:

@@ -12,6 +12,8 @@ import pytest
 
 from tests.conftest import Server, free_port
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 
 @pytest.fixture(scope="module")
 def logged(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:

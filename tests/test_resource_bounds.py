@@ -15,6 +15,8 @@ import pytest
 
 from tests.conftest import Server, running_server
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 KEY = "bounds-write-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 REQUEST_TIMEOUT = 2.0

