@@ -1,0 +1,65 @@
+"""The PostgreSQL backend's schema comes from versioned Alembic migrations: upgrading a fresh
+database creates it, upgrading again changes nothing, and downgrading removes it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from index.backends.postgres import schema
+from tests.postgres import Postgres, start_postgres
+
+pytestmark = pytest.mark.system  # starts PostgreSQL
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _tables(url: str) -> set[str]:
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def _version(url: str) -> str:
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def test_migrations_create_upgrade_idempotently_and_downgrade(postgres: Postgres) -> None:
+    schema.upgrade(postgres.url)
+    assert {"documents", "chunks", "state", "alembic_version"} <= _tables(postgres.url)
+    assert _version(postgres.url) == "0001"
+    schema.upgrade(postgres.url)  # a second replica starting: nothing to do
+    assert _version(postgres.url) == "0001"
+    with psycopg.connect(postgres.url) as connection:
+        indexes = {
+            row[0]
+            for row in connection.execute(
+                "SELECT indexdef FROM pg_indexes WHERE tablename = 'chunks'"
+            ).fetchall()
+        }
+    assert any("hnsw" in i and "vector_cosine_ops" in i for i in indexes)
+    assert any("gin" in i and "lexical" in i for i in indexes)
+    schema.downgrade(postgres.url, "base")
+    assert not {"documents", "chunks", "state"} & _tables(postgres.url)
+    schema.upgrade(postgres.url)
+    assert {"documents", "chunks", "state"} <= _tables(postgres.url)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///x", "mysql://u@h/db", "no scheme"])
+def test_only_postgresql_urls_are_taken(url: str) -> None:
+    with pytest.raises(ValueError, match="postgresql://"):
+        schema.sqlalchemy_url(url)
