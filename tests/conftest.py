@@ -18,6 +18,7 @@ import pytest
 
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
+from tests.postgres import Postgres, start_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -155,3 +156,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 def client(server: Server) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as http:
         yield http
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    """A fresh PostgreSQL with pgvector for a test module (tests/postgres.py), stopped after."""
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -3,24 +3,13 @@ database creates it, upgrading again changes nothing, and downgrading removes it
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
 from index.backends.postgres import schema
-from tests.postgres import Postgres, start_postgres
+from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    server = start_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _tables(url: str) -> set[str]:

@@ -3,8 +3,6 @@ index answers a nearest-neighbour query. The groundwork for the PostgreSQL backe
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import psycopg
 import pytest
@@ -13,15 +11,6 @@ from pgvector.psycopg import register_vector
 from tests.postgres import Postgres, start_postgres
 
 pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
-
-
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    server = start_postgres()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def test_pgvector_answers_a_cosine_nearest_neighbour_query(postgres: Postgres) -> None:
