@@ -94,12 +94,19 @@ class EngineConfig:
 class SearchEngine:
     """Ingest, delete, get, list, search and stats over one data directory."""
 
-    def __init__(self, config: EngineConfig, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        config: EngineConfig,
+        embedder: Embedder | None = None,
+        backend: StorageBackend | None = None,
+    ) -> None:
         """Open (or create) the store in ``config.data_dir`` and load or rebuild the index.
 
         Args:
             config: data directory and chunking/embedding settings.
             embedder: a loaded model to share (tests, benchmarks); loaded here when omitted.
+            backend: where documents and vectors live; the embedded SQLite + FAISS backend in
+                ``config.data_dir`` when omitted.
         """
         self.config = config
         self.embedder = embedder or Embedder(
@@ -113,7 +120,7 @@ class SearchEngine:
             raise InvalidInputError("chunk_overlap_tokens", "must be >= 0 and < chunk_tokens")
         self._write_lock = threading.Lock()  # one writer at a time
         self._query_threads = ThreadPoolExecutor(thread_name_prefix="embed-query")
-        self._backend: StorageBackend = EmbeddedBackend(
+        self._backend: StorageBackend = backend or EmbeddedBackend(
             config.data_dir, self.embedder.dimension, config.ivf_min_vectors
         )
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
