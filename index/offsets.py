@@ -18,7 +18,7 @@ def length(text: str, encoding: OffsetEncoding) -> int:
     if encoding is OffsetEncoding.UTF32 or text.isascii():
         return len(text)
     if encoding is OffsetEncoding.UTF16:
-        return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)  # astral: two units
+        return len(text.encode("utf-16-le")) // 2  # an astral character is two units
     return len(text.encode("utf-8"))
 
 

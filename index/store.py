@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -266,7 +266,10 @@ class Store:
                 .where(col(ChunkRow.id).in_(chunk_ids))
                 .options(defer(ChunkRow.vector))  # type: ignore[arg-type]
             ).all()
-            documents = {row.id: Document(**_summary(row), text=row.text) for _, row in rows}
+            documents: dict[str, Document] = {}
+            for _, row in rows:  # one Document per document, however many of its chunks hit
+                if row.id not in documents:
+                    documents[row.id] = Document(**_summary(row), text=row.text)
             return {
                 int(chunk.id or 0): (_stored_chunk(chunk), documents[document.id])
                 for chunk, document in rows
@@ -448,18 +451,16 @@ def _storage_errors() -> Iterator[None]:
 
 def _summary(row: DocumentRow) -> dict[str, Any]:
     """A document row's summary fields, as the models' constructors take them."""
-    return asdict(
-        DocumentSummary(
-            id=row.id,
-            title=row.title,
-            source=row.source,
-            url=row.url,
-            published_at=row.published_at,
-            metadata=dict(row.metadata_json),
-            char_count=row.char_count,
-            chunk_count=row.chunk_count,
-        )
-    )
+    return {
+        "id": row.id,
+        "title": row.title,
+        "source": row.source,
+        "url": row.url,
+        "published_at": row.published_at,
+        "metadata": dict(row.metadata_json),
+        "char_count": row.char_count,
+        "chunk_count": row.chunk_count,
+    }
 
 
 def _stored_chunk(chunk: ChunkRow) -> StoredChunk:
@@ -500,8 +501,9 @@ def _filtered_chunks(filters: SearchFilters) -> SelectOfScalar[Any]:
     if filters.published_before is not None:
         query = query.where(col(DocumentRow.published_at) <= filters.published_before)
     for key, value in (filters.metadata or {}).items():
-        # A bound JSON path: keys are data, never SQL.
-        path = '$."' + key.replace('"', '""') + '"'
+        # A bound JSON path: keys are data, never SQL; index/metadata.py refuses the quotes,
+        # backslashes and control characters a quoted path label could not hold.
+        path = f'$."{key}"'
         extracted = func.json_extract(col(DocumentRow.metadata_json), path)
         json_type = func.json_type(col(DocumentRow.metadata_json), path)
         query = query.where(extracted == value, json_type.in_(_json_types(value)))

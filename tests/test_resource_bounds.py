@@ -37,8 +37,7 @@ def bounded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 def _connect(server: Server) -> socket.socket:
-    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
-    return sock
+    return socket.create_connection(("127.0.0.1", server.port), timeout=30)
 
 
 def _read_until_closed(sock: socket.socket) -> tuple[bytes, float]:
