@@ -3,16 +3,18 @@ index in one database, written in one transaction per batch, searched in one sna
 
 Dense search uses the HNSW cosine index with iterative scans, so a filter still returns k hits
 whenever k chunks match, and re-sorts what the relaxed scan order returns (pgvector#862). The
-lexical half ranks PostgreSQL full text (`ts_rank_cd` over the weighted title and text).
-Not yet wired to a setting, and the fusion is not yet retuned for this lexical score (issue 15).
+lexical half is BM25 computed in SQL from a postings table (PostgreSQL's own `ts_rank_cd` has
+no inverse document frequency), with the same constants and title weight as FTS5's.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -37,9 +39,40 @@ from index.store import PreparedDocument
 
 _SUMMARY = "d.id, d.title, d.source, d.url, d.published_at, d.metadata, d.char_count, d.chunk_count"
 _WORD = re.compile(r"\w+")
-_LEXICAL = (
-    "setweight(to_tsvector('english', %s), 'A') || setweight(to_tsvector('english', %s), 'B')"
-)
+# A chunk's postings: its terms as the `english` text search configuration makes them (Snowball
+# stemming, stop words dropped), a title term counting twice (as TITLE_WEIGHT does for FTS5).
+_POSTINGS = """
+    INSERT INTO chunk_terms (term, chunk_id, tf, length)
+    SELECT t.lexeme, c.id,
+           (SELECT sum(CASE w WHEN 'A' THEN 2 ELSE 1 END) FROM unnest(t.weights) AS w),
+           c.lexical_length
+    FROM chunks c JOIN documents d ON d.id = c.document_id,
+         unnest(setweight(to_tsvector('english', coalesce(d.title, '')), 'A')
+                || setweight(to_tsvector('english',
+                             substr(d.text, c.char_start + 1, c.char_end - c.char_start)), 'B')
+         ) AS t
+    WHERE c.document_id = %s
+"""
+_K1, _B = 1.2, 0.75  # FTS5's bm25() constants
+# The query's terms with the number of chunks holding each, and the corpus totals: the
+# inverse document frequencies and average length BM25 needs (index-only scans).
+_TERM_STATISTICS = """
+SELECT t.chunks, t.length, q.term, (SELECT count(*) FROM chunk_terms p WHERE p.term = q.term)
+FROM lexical_totals t
+LEFT JOIN (SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('english', %s))) q ON TRUE
+"""
+# BM25 of every chunk holding a query term, as FTS5 computes it: per term its idf times the
+# saturated frequency normalised by the chunk's length against the average. Filters join
+# documents only when there are any.
+_BM25 = f"""
+SELECT p.chunk_id,
+       sum(w.idf * p.tf * {_K1 + 1} / (p.tf + {_K1} * (1 - {_B} + {_B} * p.length / %s))) AS score
+FROM unnest(%s::text[], %s::float8[]) AS w (term, idf)
+JOIN chunk_terms p ON p.term = w.term {{join}}
+WHERE {{where}}
+GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %s
+"""
+_FILTER_JOIN = "JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.document_id"
 
 
 def _summary(row: Sequence[Any]) -> dict[str, Any]:
@@ -53,6 +86,26 @@ def _summary(row: Sequence[Any]) -> dict[str, Any]:
         "char_count": row[6],
         "chunk_count": row[7],
     }
+
+
+def _lexical_length(title: str | None, text: str) -> int:
+    """Words in a chunk's title and text: BM25's document length, as FTS5 counts it."""
+    return len(_WORD.findall(title or "")) + len(_WORD.findall(text))
+
+
+@dataclass
+class _Totals:
+    """How one write changes the corpus totals BM25 needs."""
+
+    chunks: int = 0
+    length: int = 0
+
+    def add(self, chunks: int, length: int) -> None:
+        self.chunks += chunks
+        self.length += length
+
+    def remove(self, lengths: Sequence[Sequence[Any]]) -> None:
+        self.add(-len(lengths), -sum(int(row[0]) for row in lengths))
 
 
 def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -86,12 +139,6 @@ def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), params
 
 
-def _or_query(text: str) -> str | None:
-    """The query's words as an OR of terms (as FTS5 BM25 ranks them here), or None."""
-    words = sorted({word.lower() for word in _WORD.findall(text)})
-    return " | ".join(f"'{word}'" for word in words) if words else None
-
-
 class _Snapshot:
     """Reads of one search, in one REPEATABLE READ transaction."""
 
@@ -119,15 +166,18 @@ class _Snapshot:
         return [found.get(chunk_id, 0.0) for chunk_id in chunk_ids]
 
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
-        terms = _or_query(query)
-        if terms is None:
+        statistics = self._connection.execute(_TERM_STATISTICS, [query]).fetchall()
+        chunks, length = statistics[0][0], statistics[0][1]
+        held = [(term, n) for _, _, term, n in statistics if term is not None and n]
+        if not held:
             return []
+        terms = [term for term, _ in held]
+        # FTS5's idf, floored at 1e-6 for a term in more than half the chunks
+        idf = [max(math.log((chunks - n + 0.5) / (n + 0.5)), 1e-6) for _, n in held]
         where, params = _where(filters)
         rows = self._connection.execute(
-            "SELECT c.id, ts_rank_cd(c.lexical, q) AS rank FROM chunks c JOIN documents d"
-            " ON d.id = c.document_id, to_tsquery('english', %s) q"
-            f" WHERE c.lexical @@ q AND {where} ORDER BY rank DESC, c.id LIMIT %s",
-            [terms, *params, k],
+            _BM25.format(join=_FILTER_JOIN if params else "", where=where),
+            [length / max(chunks, 1), terms, idf, *params, k],
         ).fetchall()
         return [(int(i), float(s)) for i, s in rows]
 
@@ -205,13 +255,29 @@ class PostgresBackend:
     # -- writes --------------------------------------------------------------------------------
 
     def write(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
+        # Rows are locked in id order, so two replicas writing overlapping batches queue on
+        # the first shared id instead of deadlocking; the totals row is locked last.
+        totals = _Totals()
         with self._transaction() as connection:
             if deletions:
-                connection.execute("DELETE FROM documents WHERE id = ANY(%s)", [list(deletions)])
-            for document in documents:
-                self._upsert(connection, document)
+                totals.remove(
+                    connection.execute(
+                        "DELETE FROM chunks WHERE document_id = ANY(%s) RETURNING lexical_length",
+                        [sorted(deletions)],
+                    ).fetchall()
+                )
+                connection.execute("DELETE FROM documents WHERE id = ANY(%s)", [sorted(deletions)])
+            for document in sorted(documents, key=lambda d: d.id):
+                self._upsert(connection, document, totals)
+            if totals.chunks or totals.length:
+                connection.execute(
+                    "UPDATE lexical_totals SET chunks = chunks + %s, length = length + %s",
+                    [totals.chunks, totals.length],
+                )
 
-    def _upsert(self, connection: psycopg.Connection[Any], document: PreparedDocument) -> None:
+    def _upsert(
+        self, connection: psycopg.Connection[Any], document: PreparedDocument, totals: _Totals
+    ) -> None:
         chunk_count = len(document.chunks) if document.chunks is not None else None
         connection.execute(
             "INSERT INTO documents (id, title, source, url, published_at, metadata, text,"
@@ -239,30 +305,36 @@ class PostgresBackend:
         if document.chunks is None or document.vectors is None:
             return  # the text is unchanged: its chunks and vectors stay
         assert document.sentence_vectors is not None
-        connection.execute("DELETE FROM chunks WHERE document_id = %s", [document.id])
+        totals.remove(
+            connection.execute(
+                "DELETE FROM chunks WHERE document_id = %s RETURNING lexical_length", [document.id]
+            ).fetchall()
+        )
+        rows = [
+            (
+                document.id,
+                chunk.chunk_index,
+                chunk.char_start,
+                chunk.char_end,
+                chunk.token_count,
+                Jsonb([list(span) for span in chunk.sentences]),
+                np.asarray(vector, dtype=np.float32),
+                np.asarray(sentences, dtype=np.float16).tobytes(),
+                _lexical_length(document.title, document.text[chunk.char_start : chunk.char_end]),
+            )
+            for chunk, vector, sentences in zip(
+                document.chunks, document.vectors, document.sentence_vectors, strict=True
+            )
+        ]
         with connection.cursor() as cursor:
             cursor.executemany(
                 "INSERT INTO chunks (document_id, chunk_index, char_start, char_end, token_count,"
-                f" sentences, embedding, sentence_vectors, lexical) VALUES (%s, %s, %s, %s, %s,"
-                f" %s, %s, %s, {_LEXICAL})",
-                [
-                    (
-                        document.id,
-                        chunk.chunk_index,
-                        chunk.char_start,
-                        chunk.char_end,
-                        chunk.token_count,
-                        Jsonb([list(span) for span in chunk.sentences]),
-                        np.asarray(vector, dtype=np.float32),
-                        np.asarray(sentences, dtype=np.float16).tobytes(),
-                        document.title or "",
-                        document.text[chunk.char_start : chunk.char_end],
-                    )
-                    for chunk, vector, sentences in zip(
-                        document.chunks, document.vectors, document.sentence_vectors, strict=True
-                    )
-                ],
+                " sentences, embedding, sentence_vectors, lexical_length)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                rows,
             )
+        connection.execute(_POSTINGS, [document.id])
+        totals.add(len(rows), sum(row[-1] for row in rows))
 
     def state(self, key: str) -> str | None:
         with self._transaction() as connection:
@@ -333,7 +405,10 @@ class PostgresBackend:
                 " (SELECT count(*) FROM documents d WHERE d.chunk_count !="
                 "  (SELECT count(*) FROM chunks c WHERE c.document_id = d.id)),"
                 " (SELECT count(*) FROM chunks WHERE vector_dims(embedding) != %s),"
-                " (SELECT count(*) FROM chunks WHERE lexical = ''::tsvector)",
+                # the BM25 totals against what they total
+                " (SELECT (t.chunks != (SELECT count(*) FROM chunks))::int"
+                "  + (t.length != (SELECT coalesce(sum(lexical_length), 0) FROM chunks))::int"
+                "  FROM lexical_totals t)",
                 [self._dimension],
             ).fetchone()
         assert row is not None
