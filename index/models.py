@@ -168,6 +168,8 @@ class Stats:
     model: str
     dimension: int
     index_type: str
+    backend: str  # "embedded" (SQLite + FAISS) or "postgresql"
+    database: str | None  # the shared database's URL, password hidden
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import defer
@@ -111,7 +112,9 @@ class PreparedDocument:
     content_hash: str
     chunks: list[NewChunk] | None = None  # None: text unchanged, keep the stored chunks
     vectors: Vectors | None = None
-    sentence_vectors: list[Vectors] | None = None  # per chunk: one row per sentence span
+    # per chunk: one row per sentence span (None for a chunk copied from a store written
+    # before sentence vectors were kept)
+    sentence_vectors: Sequence[NDArray[np.floating[Any]] | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -335,6 +338,44 @@ class Store:
             yield ids, vectors.reshape(len(ids), self.dimension)
             last = ids[-1]
 
+    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        """Up to ``limit`` documents with ids after ``after``, in id order, with everything a
+        copy needs: chunks, vectors and sentence vectors."""
+        with Session(self._engine) as session:
+            query = select(DocumentRow).order_by(col(DocumentRow.id)).limit(limit)
+            if after is not None:
+                query = query.where(col(DocumentRow.id) > after)
+            documents = session.exec(query).all()
+            chunks = session.exec(
+                select(ChunkRow)
+                .where(col(ChunkRow.document_id).in_([d.id for d in documents]))
+                .order_by(col(ChunkRow.document_id), col(ChunkRow.chunk_index))
+            ).all()
+        by_document: dict[str, list[tuple[NewChunk, bytes, bytes | None]]] = {}
+        for chunk in chunks:
+            by_document.setdefault(chunk.document_id, []).append(
+                (
+                    NewChunk(
+                        chunk_index=chunk.chunk_index,
+                        char_start=chunk.char_start,
+                        char_end=chunk.char_end,
+                        token_count=chunk.token_count,
+                        sentences=tuple((int(a), int(b)) for a, b in chunk.sentences),
+                    ),
+                    chunk.vector,
+                    chunk.sentence_vectors,
+                )
+            )
+        return [
+            exported(
+                Document(**_summary(row), text=row.text),
+                row.content_hash,
+                by_document.get(row.id, []),
+                self.dimension,
+            )
+            for row in documents
+        ]
+
     def sample_vectors(self, count: int) -> Vectors:
         """``count`` chunk vectors drawn at random (fewer if the store holds fewer)."""
         with self._engine.connect() as connection:
@@ -401,7 +442,7 @@ class Store:
                 token_count=chunk.token_count,
                 sentences=[list(span) for span in chunk.sentences],
                 vector=vector.astype(np.float32).tobytes(),
-                sentence_vectors=sentences.astype(np.float16).tobytes(),
+                sentence_vectors=sentence_bytes(sentences),
             )
             for chunk, vector, sentences in zip(
                 prepared.chunks, prepared.vectors, prepared.sentence_vectors, strict=True
@@ -447,6 +488,39 @@ def _storage_errors() -> Iterator[None]:
                 f"the data directory cannot be written ({_UNWRITABLE[code]}): nothing was written"
             ) from error
         raise
+
+
+def sentence_bytes(vectors: NDArray[np.floating[Any]] | None) -> bytes | None:
+    """Sentence vectors as stored: float16 rows."""
+    return None if vectors is None else np.asarray(vectors, dtype=np.float16).tobytes()
+
+
+def exported(
+    document: Document,
+    content_hash: str,
+    chunks: Sequence[tuple[NewChunk, bytes, bytes | None]],
+    dimension: int,
+) -> PreparedDocument:
+    """A stored document with its chunks, float32 vectors and float16 sentence vectors, as a
+    write of another store takes it (nothing re-embedded)."""
+    return PreparedDocument(
+        id=document.id,
+        title=document.title,
+        source=document.source,
+        url=document.url,
+        published_at=document.published_at,
+        metadata=document.metadata,
+        text=document.text,
+        content_hash=content_hash,
+        chunks=[chunk for chunk, _, _ in chunks],
+        vectors=np.frombuffer(b"".join(v for _, v, _ in chunks), dtype=np.float32).reshape(
+            len(chunks), dimension
+        ),
+        sentence_vectors=[
+            None if s is None else np.frombuffer(s, dtype=np.float16).reshape(-1, dimension)
+            for _, _, s in chunks
+        ],
+    )
 
 
 def _summary(row: DocumentRow) -> dict[str, Any]:

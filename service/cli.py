@@ -1,4 +1,4 @@
-"""The `semsearch` command: serve, seed, ingest, search, eval, check, reindex.
+"""The `semsearch` command: serve, seed, ingest, search, eval, check, reindex, migrate.
 
 It lives beside the HTTP layer rather than in index/ because `serve` starts the HTTP app; the
 other commands only call the engine.
@@ -17,11 +17,17 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
+from index.backends import open_backend
+from index.backends.base import StorageBackend
+from index.backends.embedded import store_path
+from index.backends.postgres import urls
+from index.embedding import model_dimension
 from index.engine import SearchEngine
-from index.errors import EngineError
+from index.errors import EngineError, InvalidInputError
 from index.lock import DataDirLock
 from index.models import DocumentInput, SearchMode
 from index.sources import expand_paths, read_documents
+from index.transfer import copy_store
 from service.eval_command import EvalInputError, run_eval
 from service.logs import configure_json_logging
 from service.settings import Settings
@@ -59,6 +65,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "reindex", help="rebuild the vector index from the vectors in the store (no embedding)"
     )
+    migrate = commands.add_parser(
+        "migrate",
+        help="copy a store into another (data directory or postgresql:// URL) with its vectors, "
+        "nothing re-embedded",
+    )
+    migrate.add_argument("source", help="a data directory or a postgresql:// URL")
+    migrate.add_argument("target", help="a data directory or a postgresql:// URL")
+    migrate.add_argument(
+        "--force", action="store_true", help="copy into a target that already holds documents"
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -85,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check(settings)
         if args.command == "reindex":
             return _reindex(settings)
+        if args.command == "migrate":
+            return _migrate(settings, args.source, args.target, args.force)
         return _search(settings, args.query, args.k, SearchMode(args.mode))
     except (EngineError, EvalInputError, OSError) as error:  # one line, no traceback
         print(f"semsearch: {error}", file=sys.stderr)
@@ -97,10 +115,11 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from service.app import create_app
     from service.connections import bounded_protocol
 
-    # Refuse a data dir another process owns with one line, before loading anything (the
-    # engine takes the lock for good when the app starts).
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    DataDirLock(settings.data_dir).release()
+    if settings.database_url is None:
+        # Refuse a data dir another process owns with one line, before loading anything (the
+        # engine takes the lock for good when the app starts).
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        DataDirLock(settings.data_dir).release()
 
     settings = settings.model_copy(update={"host": host or settings.host})
     configure_json_logging(settings.log_level)
@@ -121,7 +140,8 @@ def _seed(settings: Settings) -> int:
 
     with closing(open_engine(settings)) as engine:
         stats = engine.stats()
-    print(f"{stats.documents} documents, {stats.chunks} chunks in {settings.data_dir}")
+    where = stats.database or settings.data_dir
+    print(f"{stats.documents} documents, {stats.chunks} chunks in {where}")
     return 0
 
 
@@ -146,6 +166,38 @@ def _reindex(settings: Settings) -> int:
         bar.total = engine.stats().chunks
         vectors = engine.reindex(progress=bar.update)
     print(f"vector index rebuilt: {vectors} vectors")
+    return 0
+
+
+def _open_store(settings: Settings, where: str, must_exist: bool) -> StorageBackend:
+    """The store at ``where``: a postgresql:// URL or a data directory."""
+    is_url = "://" in where
+    if is_url and not where.startswith(tuple(f"{s}://" for s in urls.SCHEMES)):
+        raise InvalidInputError(urls.redacted(where), "is neither a directory nor postgresql://")
+    if not is_url and must_exist and not store_path(Path(where)).is_file():
+        raise InvalidInputError(where, "holds no store (store.sqlite3)")
+    return open_backend(
+        Path(where),
+        where if is_url else None,
+        model_dimension(),
+        settings.ivf_min_vectors,
+        settings.database_statement_timeout,
+    )
+
+
+def _migrate(settings: Settings, source: str, target: str, force: bool) -> int:
+    shown = {s: urls.redacted(s) if "://" in s else s for s in (source, target)}
+    with (
+        closing(_open_store(settings, source, must_exist=True)) as origin,
+        closing(_open_store(settings, target, must_exist=False)) as destination,
+        tqdm(total=origin.counts()[0], unit="doc", desc="migrate") as bar,
+    ):
+        copied = copy_store(origin, destination, force=force, progress=bar.update)
+        documents, chunks, _ = destination.counts()
+    print(
+        f"copied {copied} documents from {shown[source]} to {shown[target]}"
+        f" (now {documents} documents, {chunks} chunks there)"
+    )
     return 0
 
 

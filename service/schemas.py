@@ -446,6 +446,13 @@ class IndexStats(BaseModel):
     model: str
     dimension: int
     index_type: str
+    backend: Literal["embedded", "postgresql"] = Field(
+        description="Where documents and vectors live: SQLite + FAISS in this server's data "
+        "directory, or a PostgreSQL database that several servers may share."
+    )
+    database: str | None = Field(
+        description="The PostgreSQL database's URL with its password hidden; null when embedded."
+    )
 
     model_config = _examples(
         {
@@ -455,6 +462,8 @@ class IndexStats(BaseModel):
             "model": "sentence-transformers/all-MiniLM-L6-v2",
             "dimension": 384,
             "index_type": "flat-ip",
+            "backend": "embedded",
+            "database": None,
         }
     )
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.backends.postgres import urls
 from index.engine import EngineConfig
 from index.model_export import Precision
 from index.support import DEFAULT_MIN_SUPPORT
@@ -20,6 +21,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SEMSEARCH_", extra="ignore")
 
     data_dir: Path = Field(Path("data"), description="Where the SQLite store and FAISS index live.")
+    database_url: SecretStr | None = Field(
+        None,
+        description="postgresql://user:password@host:5432/db: keep documents and vectors in "
+        "PostgreSQL with pgvector, which several servers may share, instead of the data "
+        "directory. Never logged or shown with its password.",
+    )
+    database_statement_timeout: float = Field(
+        30.0, gt=0, le=3600, description="Seconds any one database statement may run."
+    )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
     seed_dir: Path | None = Field(
@@ -131,7 +141,14 @@ class Settings(BaseSettings):
             keys |= read_api_keys_file(self.api_keys_file)
         return keys
 
-    @field_validator("seed_dir", "model_cache_dir", "api_keys_file", mode="before")
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            urls.check(value.get_secret_value())  # raises ValueError, naming the problem
+        return value
+
+    @field_validator("seed_dir", "model_cache_dir", "api_keys_file", "database_url", mode="before")
     @classmethod
     def _empty_disables(cls, value: object) -> object:
         return None if value in ("", None) else value
@@ -146,4 +163,6 @@ class Settings(BaseSettings):
             model_cache_dir=self.model_cache_dir,
             ivf_min_vectors=self.ivf_min_vectors,
             max_query_chars=self.max_query_chars,
+            database_url=self.database_url.get_secret_value() if self.database_url else None,
+            statement_timeout=self.database_statement_timeout,
         )

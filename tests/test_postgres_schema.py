@@ -6,7 +6,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from index.backends.postgres import schema
+from index.backends.postgres import schema, urls
 from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
@@ -52,4 +52,4 @@ def test_migrations_create_upgrade_idempotently_and_downgrade(postgres: Postgres
 @pytest.mark.parametrize("url", ["sqlite:///x", "mysql://u@h/db", "no scheme"])
 def test_only_postgresql_urls_are_taken(url: str) -> None:
     with pytest.raises(ValueError, match="postgresql://"):
-        schema.sqlalchemy_url(url)
+        urls.check(url)

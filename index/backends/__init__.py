@@ -1,1 +1,26 @@
-"""Storage backends behind the engine (base.py has the seam)."""
+"""Storage backends behind the engine (base.py has the seam), chosen by open_backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index.backends.base import StorageBackend
+
+
+def open_backend(
+    data_dir: Path,
+    database_url: str | None,
+    dimension: int,
+    ivf_min_vectors: int,
+    statement_timeout: float,
+) -> StorageBackend:
+    """PostgreSQL + pgvector at ``database_url`` when given, else SQLite + FAISS in ``data_dir``."""
+    if database_url:
+        # Imported only here: the embedded default never loads psycopg, SQLAlchemy's dialect
+        # or Alembic.
+        from index.backends.postgres.backend import PostgresBackend
+
+        return PostgresBackend(database_url, dimension, statement_timeout)
+    from index.backends.embedded import EmbeddedBackend
+
+    return EmbeddedBackend(data_dir, dimension, ivf_min_vectors)

@@ -3,7 +3,7 @@
 The engine keeps preparation (cleaning, chunking, embedding), fusion and support; a backend
 keeps documents, chunks, vectors and the lexical index, writes a batch atomically and answers
 searches from one consistent snapshot. The embedded backend (SQLite + FAISS) is the first;
-PostgreSQL + pgvector is meant to be the second (issue 15).
+PostgreSQL + pgvector (several servers sharing one database) the second.
 """
 
 from __future__ import annotations
@@ -51,6 +51,13 @@ class StorageBackend(Protocol):
     def index_type(self) -> str: ...
 
     @property
+    def database(self) -> str | None:
+        """The shared database, password hidden; None for a store of this process's own."""
+
+    def seeding(self) -> AbstractContextManager[None]:
+        """Held while seeding: one server at a time among all that share the store."""
+
+    @property
     def last_index_build_seconds(self) -> float | None: ...
 
     def stored(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
@@ -65,6 +72,10 @@ class StorageBackend(Protocol):
 
     def reading(self) -> AbstractContextManager[SearchView]:
         """A snapshot to search in."""
+
+    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        """Up to ``limit`` documents with ids after ``after`` (None: from the first), in id
+        order, complete with chunks, vectors and sentence vectors: what a copy writes."""
 
     def state(self, key: str) -> str | None: ...
 

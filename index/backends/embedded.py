@@ -65,6 +65,11 @@ class _Snapshot:
         return self._store.hits(chunk_ids)
 
 
+def store_path(data_dir: Path) -> Path:
+    """The SQLite file of the store in ``data_dir``."""
+    return data_dir / "store.sqlite3"
+
+
 class EmbeddedBackend:
     """SQLite + FAISS in ``data_dir``; ``ivf_min_vectors`` chunks switch the index to IVF."""
 
@@ -77,15 +82,22 @@ class EmbeddedBackend:
         self._lock = ReadWriteLock()
         self._last_build: float | None = None  # None: loaded, never rebuilt
         try:
-            self._store = Store(data_dir / "store.sqlite3", dimension)
+            self._store = Store(store_path(data_dir), dimension)
             self._index = self._load_index()
         except BaseException:
             self._data_lock.release()
             raise
 
+    database = None  # the data directory is this process's own
+
     @property
     def index_type(self) -> str:
         return self._index.index_type
+
+    @contextmanager
+    def seeding(self) -> Iterator[None]:
+        """Nothing to take: the data-directory lock already makes this process the only one."""
+        yield
 
     @property
     def last_index_build_seconds(self) -> float | None:
@@ -120,6 +132,9 @@ class EmbeddedBackend:
 
     def state(self, key: str) -> str | None:
         return self._store.get_state(key)
+
+    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        return self._store.export(after, limit)
 
     def set_state(self, key: str, value: str) -> None:
         self._store.set_state(key, value)

@@ -1,2 +1,2 @@
-"""The PostgreSQL + pgvector backend (issue 15, in progress): its schema, in versioned Alembic
-migrations, comes first."""
+"""The PostgreSQL + pgvector backend: several servers share one database (backend.py), whose
+schema comes from versioned Alembic migrations (schema.py, migrations/)."""

@@ -10,6 +10,7 @@ no inverse document frequency), with the same constants and title weight as FTS5
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -19,12 +20,14 @@ from typing import Any
 
 import numpy as np
 import psycopg
+import sqlalchemy.exc
 from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
-from index.backends.postgres import schema
+from index.backends.postgres import schema, urls
 from index.embedding import Vectors
+from index.errors import StorageUnavailableError, WriteConflictError
 from index.models import (
     ChunkHit,
     ConsistencyReport,
@@ -35,8 +38,9 @@ from index.models import (
     StoredChunk,
     StoredDocument,
 )
-from index.store import PreparedDocument
+from index.store import NewChunk, PreparedDocument, exported, sentence_bytes
 
+log = logging.getLogger(__name__)
 _SUMMARY = "d.id, d.title, d.source, d.url, d.published_at, d.metadata, d.char_count, d.chunk_count"
 _WORD = re.compile(r"\w+")
 # A chunk's postings: its terms as the `english` text search configuration makes them (Snowball
@@ -53,6 +57,8 @@ _POSTINGS = """
          ) AS t
     WHERE c.document_id = %s
 """
+_CONNECT_TIMEOUT = 5  # seconds to connect, or to wait for a free pooled connection
+_SEED_LOCK = 0x5E75EA_0002  # an advisory lock key of our own ("semsea", seeding)
 _K1, _B = 1.2, 0.75  # FTS5's bm25() constants
 # The query's terms with the number of chunks holding each, and the corpus totals: the
 # inverse document frequencies and average length BM25 needs (index-only scans).
@@ -73,6 +79,17 @@ WHERE {{where}}
 GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %s
 """
 _FILTER_JOIN = "JOIN chunks c ON c.id = p.chunk_id JOIN documents d ON d.id = c.document_id"
+
+
+def _reason(error: Exception) -> str:
+    """The first line of a driver's message (psycopg's never holds the password)."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
+def _unavailable(error: Exception) -> str:
+    if isinstance(error, psycopg.errors.QueryCanceled):
+        return "the database did not answer in time; retry shortly"
+    return "the database is unavailable; retry shortly"
 
 
 def _summary(row: Sequence[Any]) -> dict[str, Any]:
@@ -106,6 +123,21 @@ class _Totals:
 
     def remove(self, lengths: Sequence[Sequence[Any]]) -> None:
         self.add(-len(lengths), -sum(int(row[0]) for row in lengths))
+
+
+def _fields(document: PreparedDocument) -> list[Any]:
+    """A document's column values, in the order the documents table lists them."""
+    return [
+        document.id,
+        document.title,
+        document.source,
+        document.url,
+        document.published_at,
+        Jsonb(document.metadata),
+        document.text,
+        document.content_hash,
+        len(document.text),
+    ]
 
 
 def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
@@ -232,25 +264,76 @@ class _Snapshot:
 
 
 class PostgresBackend:
-    """One database at ``url`` (postgresql://...), its schema brought up to date on open."""
+    """One database at ``url`` (postgresql://...), its schema brought up to date on open.
+
+    Several servers may share it: nothing here is held in memory between calls. A database
+    that stops answering makes calls raise StorageUnavailableError (the service's 503) until it
+    answers again; every statement is bounded by ``statement_timeout`` seconds.
+    """
 
     index_type = "hnsw-cosine (pgvector)"
     last_index_build_seconds: float | None = None
 
-    def __init__(self, url: str, dimension: int) -> None:
-        schema.upgrade(url)
+    def __init__(
+        self, url: str, dimension: int, statement_timeout: float = 30.0, connections: int = 8
+    ) -> None:
+        self.database = urls.redacted(url)
+        self._url = url
         self._dimension = dimension
+        self._timeout_ms = max(1, round(statement_timeout * 1000))
+        try:
+            schema.upgrade(url)
+        except (psycopg.Error, sqlalchemy.exc.OperationalError) as error:
+            raise StorageUnavailableError(
+                f"cannot reach or migrate the database {self.database}: {_reason(error)}"
+            ) from error
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-            url, min_size=1, max_size=8, configure=register_vector, open=True
+            url,
+            min_size=1,
+            max_size=connections,
+            kwargs={"connect_timeout": _CONNECT_TIMEOUT},
+            configure=self._configure,
+            check=ConnectionPool.check_connection,  # a server restart leaves dead connections
+            timeout=_CONNECT_TIMEOUT,
+            open=True,
         )
+
+    def _configure(self, connection: psycopg.Connection[Any]) -> None:
+        register_vector(connection)
+        connection.execute(f"SET statement_timeout = {self._timeout_ms}")
+        connection.commit()
 
     def close(self) -> None:
         self._pool.close()
 
     @contextmanager
-    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
-        with self._pool.connection() as connection, connection.transaction():
-            yield connection
+    def _transaction(self, snapshot: bool = False) -> Iterator[psycopg.Connection[Any]]:
+        """A transaction on a pooled connection (``snapshot``: REPEATABLE READ, read only)."""
+        try:
+            with self._pool.connection() as connection, connection.transaction():
+                if snapshot:
+                    connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield connection
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            log.warning("database %s: %s", self.database, _reason(error))
+            raise StorageUnavailableError(_unavailable(error)) from error
+
+    @contextmanager
+    def seeding(self) -> Iterator[None]:
+        """Held by one server at a time across all that share the database, until released
+        or its connection ends (a server that dies mid-seed releases it)."""
+        try:
+            connection = psycopg.connect(
+                self._url, autocommit=True, connect_timeout=_CONNECT_TIMEOUT
+            )
+        except psycopg.OperationalError as error:
+            raise StorageUnavailableError(_unavailable(error)) from error
+        with connection:
+            connection.execute("SELECT pg_advisory_lock(%s)", [_SEED_LOCK])
+            try:
+                yield
+            finally:
+                connection.execute("SELECT pg_advisory_unlock(%s)", [_SEED_LOCK])
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -278,32 +361,21 @@ class PostgresBackend:
     def _upsert(
         self, connection: psycopg.Connection[Any], document: PreparedDocument, totals: _Totals
     ) -> None:
-        chunk_count = len(document.chunks) if document.chunks is not None else None
+        if document.chunks is None:
+            self._update_fields(connection, document)
+            return
+        assert document.vectors is not None and document.sentence_vectors is not None
         connection.execute(
             "INSERT INTO documents (id, title, source, url, published_at, metadata, text,"
             " content_hash, char_count, chunk_count) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, COALESCE(%s, 0)) ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title,"
+            " %s, %s) ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title,"
             " source = EXCLUDED.source, url = EXCLUDED.url,"
             " published_at = EXCLUDED.published_at, metadata = EXCLUDED.metadata,"
             " text = EXCLUDED.text, content_hash = EXCLUDED.content_hash,"
-            " char_count = EXCLUDED.char_count,"
-            " chunk_count = COALESCE(%s, documents.chunk_count), updated_at = now()",
-            [
-                document.id,
-                document.title,
-                document.source,
-                document.url,
-                document.published_at,
-                Jsonb(document.metadata),
-                document.text,
-                document.content_hash,
-                len(document.text),
-                chunk_count,
-                chunk_count,
-            ],
+            " char_count = EXCLUDED.char_count, chunk_count = EXCLUDED.chunk_count,"
+            " updated_at = now()",
+            [*_fields(document), len(document.chunks)],
         )
-        if document.chunks is None or document.vectors is None:
-            return  # the text is unchanged: its chunks and vectors stay
         assert document.sentence_vectors is not None
         totals.remove(
             connection.execute(
@@ -319,7 +391,7 @@ class PostgresBackend:
                 chunk.token_count,
                 Jsonb([list(span) for span in chunk.sentences]),
                 np.asarray(vector, dtype=np.float32),
-                np.asarray(sentences, dtype=np.float16).tobytes(),
+                sentence_bytes(sentences),
                 _lexical_length(document.title, document.text[chunk.char_start : chunk.char_end]),
             )
             for chunk, vector, sentences in zip(
@@ -335,6 +407,26 @@ class PostgresBackend:
             )
         connection.execute(_POSTINGS, [document.id])
         totals.add(len(rows), sum(row[-1] for row in rows))
+
+    @staticmethod
+    def _update_fields(connection: psycopg.Connection[Any], document: PreparedDocument) -> None:
+        """Fields of a document whose text is unchanged: only while its stored text is still the
+        one this write compared with (another server may have replaced or deleted it since)."""
+        updated = connection.execute(
+            "UPDATE documents SET title = %s, source = %s, url = %s, published_at = %s,"
+            " metadata = %s, updated_at = now() WHERE id = %s AND content_hash = %s",
+            [
+                document.title,
+                document.source,
+                document.url,
+                document.published_at,
+                Jsonb(document.metadata),
+                document.id,
+                document.content_hash,
+            ],
+        )
+        if updated.rowcount != 1:
+            raise WriteConflictError(f"document {document.id!r} changed during this write")
 
     def state(self, key: str) -> str | None:
         with self._transaction() as connection:
@@ -384,9 +476,40 @@ class PostgresBackend:
 
     @contextmanager
     def reading(self) -> Iterator[_Snapshot]:
-        with self._pool.connection() as connection, connection.transaction():
-            connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        with self._transaction(snapshot=True) as connection:
             yield _Snapshot(connection)
+
+    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        with self._transaction(snapshot=True) as connection:
+            rows = connection.execute(
+                f"SELECT {_SUMMARY}, d.text, d.content_hash FROM documents d"
+                " WHERE %s::text IS NULL OR d.id > %s ORDER BY d.id LIMIT %s",
+                [after, after, limit],
+            ).fetchall()
+            chunks = connection.execute(
+                "SELECT document_id, chunk_index, char_start, char_end, token_count, sentences,"
+                " embedding, sentence_vectors FROM chunks WHERE document_id = ANY(%s)"
+                " ORDER BY document_id, chunk_index",
+                [[r[0] for r in rows]],
+            ).fetchall()
+        by_document: dict[str, list[tuple[NewChunk, bytes, bytes | None]]] = {}
+        for c in chunks:
+            chunk = NewChunk(
+                chunk_index=c[1],
+                char_start=c[2],
+                char_end=c[3],
+                token_count=c[4],
+                sentences=tuple((int(a), int(b)) for a, b in c[5]),
+            )
+            vector = np.asarray(c[6], dtype=np.float32).tobytes()
+            sentences = bytes(c[7]) if c[7] is not None else None
+            by_document.setdefault(c[0], []).append((chunk, vector, sentences))
+        return [
+            exported(
+                Document(**_summary(r), text=r[8]), r[9], by_document.get(r[0], []), self._dimension
+            )
+            for r in rows
+        ]
 
     def counts(self) -> tuple[int, int, int]:
         with self._transaction() as connection:

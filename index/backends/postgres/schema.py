@@ -12,15 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from alembic.config import Config
 
+from index.backends.postgres.urls import sqlalchemy_url
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-
-
-def sqlalchemy_url(url: str) -> str:
-    """A postgresql:// URL as SQLAlchemy names the psycopg 3 driver."""
-    scheme, separator, rest = url.partition("://")
-    if not separator or scheme not in {"postgresql", "postgres", "postgresql+psycopg"}:
-        raise ValueError("the database URL must start with postgresql://")
-    return f"postgresql+psycopg://{rest}"
 
 
 def _config(url: str) -> Config:
