@@ -29,13 +29,33 @@ def embedder() -> Embedder:
     return Embedder()
 
 
+@pytest.fixture(params=["embedded", pytest.param("postgres", marks=pytest.mark.system)])
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    """Which store engines use: every engine test runs on both (the PostgreSQL runs start a
+    server, so they belong to the system tier). A test of one backend's own machinery
+    overrides it: ``@pytest.mark.parametrize("backend_kind", ["embedded"])``."""
+    return str(request.param)
+
+
 @pytest.fixture
-def make_engine(tmp_path: Path, embedder: Embedder) -> Iterator[Callable[..., SearchEngine]]:
-    """Open engines on one tmp data dir (reopening simulates a restart); closes them all."""
+def database_url(backend_kind: str, request: pytest.FixtureRequest) -> str | None:
+    """A fresh, migrated database for this test on PostgreSQL; None on the embedded store."""
+    if backend_kind != "postgres":
+        return None
+    server: Postgres = request.getfixturevalue("postgres")
+    return server.fresh_database()
+
+
+@pytest.fixture
+def make_engine(
+    tmp_path: Path, embedder: Embedder, database_url: str | None
+) -> Iterator[Callable[..., SearchEngine]]:
+    """Open engines on one store (reopening simulates a restart); closes them all."""
     opened: list[SearchEngine] = []
 
     def make(**overrides: int) -> SearchEngine:
-        engine = SearchEngine(EngineConfig(data_dir=tmp_path / "data", **overrides), embedder)
+        config = EngineConfig(data_dir=tmp_path / "data", database_url=database_url, **overrides)
+        engine = SearchEngine(config, embedder)
         opened.append(engine)
         return engine
 
@@ -69,11 +89,15 @@ def store_snapshot(http: httpx.Client) -> dict[str, Any]:
     return {"stats": http.get("/v1/stats").json(), "listing": listing, "documents": texts}
 
 
-def assert_consistent(data_dir: Path) -> None:
-    """`semsearch check` on a data dir no server holds: store and vector index agree."""
+def assert_consistent(data_dir: Path, database_url: str | None = None) -> None:
+    """`semsearch check` on a data dir no server holds (or on the database, when given):
+    documents, chunks, vectors and the lexical index agree."""
+    env = {**os.environ, "SEMSEARCH_DATA_DIR": str(data_dir), "SEMSEARCH_LOG_LEVEL": "warning"}
+    if database_url is not None:
+        env["SEMSEARCH_DATABASE_URL"] = database_url
     check = subprocess.run(
         [sys.executable, "-m", "service.cli", "check"],
-        env={**os.environ, "SEMSEARCH_DATA_DIR": str(data_dir), "SEMSEARCH_LOG_LEVEL": "warning"},
+        env=env,
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -150,6 +174,28 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     srv.start()
     yield srv
     srv.stop()
+
+
+def start_replicas(
+    root: Path, database_url: str | None, env: dict[str, str] | None = None
+) -> list[Server]:
+    """One server on its own data dir, or two replicas sharing the database at
+    ``database_url``: what a load balancer would spread clients over."""
+    count = 1 if database_url is None else 2
+    shared = {**(env or {}), **({"SEMSEARCH_DATABASE_URL": database_url} if database_url else {})}
+    servers = [
+        Server(data_dir=root / f"replica{n}" / "data", port=free_port(), env=shared)
+        for n in range(count)
+    ]
+    try:
+        for server in servers:
+            server.data_dir.parent.mkdir(parents=True, exist_ok=True)
+            server.start()
+    except BaseException:
+        for server in servers:
+            server.stop()
+        raise
+    return servers
 
 
 @pytest.fixture

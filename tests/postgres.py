@@ -15,9 +15,14 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import psycopg
+
+from index.backends.postgres import schema
 
 USER = "postgres"
 
@@ -58,6 +63,7 @@ class Postgres:
 
     root: Path
     port: int
+    _template: str | None = None
 
     @property
     def url(self) -> str:
@@ -66,6 +72,29 @@ class Postgres:
     @property
     def data(self) -> Path:
         return self.root / "data"
+
+    def fresh_database(self) -> str:
+        """The URL of a new database at the schema's head, copied from a migrated template
+        (made on first use: migrating takes longer than copying)."""
+        with psycopg.connect(self.url, autocommit=True) as connection:
+            if self._template is None:
+                self._template = "semsearch_template"
+                connection.execute(f"CREATE DATABASE {self._template}")
+                schema.upgrade(self.database(self._template))
+            name = f"t_{uuid.uuid4().hex[:12]}"
+            connection.execute(f"CREATE DATABASE {name} TEMPLATE {self._template}")
+        return self.database(name)
+
+    def database(self, name: str) -> str:
+        return f"postgresql://{USER}@127.0.0.1:{self.port}/{name}"
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a database that went away)."""
+        _run(_pg_ctl(self, "stop", "-m", "fast"))
+
+    def resume(self) -> None:
+        """Start it again on the same port."""
+        _run(_pg_ctl(self, "start", "-w"))
 
     def stop(self) -> None:
         """Stop this cluster (by its data directory, never by name) and remove its files."""
@@ -80,6 +109,20 @@ class Postgres:
 def _run(command: Sequence[str]) -> None:
     result = subprocess.run(_as_owner(command), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, f"{command[0]}: {result.stdout}{result.stderr}"
+
+
+def _pg_ctl(server: Postgres, action: str, *options: str) -> list[str]:
+    return [
+        str(binaries() / "pg_ctl"),
+        "-D",
+        str(server.data),
+        "-o",
+        f"-h 127.0.0.1 -p {server.port} -k {server.root}",
+        "-l",
+        str(server.root / "server.log"),
+        action,
+        *options,
+    ]
 
 
 def start_postgres() -> Postgres:
@@ -104,7 +147,5 @@ def start_postgres() -> Postgres:
             "UTF8",
         ]
     )
-    options = f"-h 127.0.0.1 -p {server.port} -k {root}"
-    log = str(root / "server.log")
-    _run([str(bin_dir / "pg_ctl"), "-D", data, "-o", options, "-l", log, "-w", "start"])
+    _run(_pg_ctl(server, "start", "-w"))
     return server

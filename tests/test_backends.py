@@ -1,23 +1,28 @@
-"""The engine's behaviour on each storage backend: the embedded SQLite + FAISS one and
-PostgreSQL + pgvector (a fresh database per test on the tests' own server). The first steps of
-running the engine suite on both (issue 15)."""
+"""What only a store several servers share can get wrong, and what crosses backends: replicas
+(in-process engines on one database) seeing each other's writes, seeding once, racing writes to
+one id, the database going away and coming back, a password that never shows, and `semsearch
+migrate` between the two backends. The engine suite itself runs on both backends through
+conftest's backend_kind."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
+import logging
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
-import psycopg
 import pytest
 
+from index.backends.postgres import urls
 from index.backends.postgres.backend import PostgresBackend
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
-from index.errors import DocumentNotFoundError
-from index.models import DocumentInput, SearchFilters, SearchMode, UpsertStatus
-from tests.postgres import Postgres
+from index.errors import InvalidInputError, StorageUnavailableError
+from index.models import DocumentInput, SearchHit, SearchMode, StoredDocument
+from index.transfer import copy_store
+from service.cli import main as cli
+from tests.postgres import Postgres, start_postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
 
@@ -46,112 +51,231 @@ DOCUMENTS = [
         metadata={"lang": "is"},
     ),
 ]
+Replicas = Callable[[], SearchEngine]
 
 
-def _database(server: Postgres) -> str:
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.url, autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return server.url.rsplit("/", 1)[0] + f"/{name}"
+@pytest.fixture
+def replica(
+    postgres: Postgres, tmp_path: Path, embedder: Embedder
+) -> Iterator[Callable[[], SearchEngine]]:
+    """Engines on one fresh database, as separate servers would be (each with its own pool)."""
+    url = postgres.fresh_database()
+    opened: list[SearchEngine] = []
+
+    def make() -> SearchEngine:
+        config = EngineConfig(data_dir=tmp_path / f"unused{len(opened)}", database_url=url)
+        opened.append(SearchEngine(config, embedder))
+        return opened[-1]
+
+    yield make
+    for engine in opened:
+        engine.close()
 
 
-@pytest.fixture(params=["embedded", "postgres"])
-def engine(
-    request: pytest.FixtureRequest, tmp_path: Path, embedder: Embedder
-) -> Iterator[SearchEngine]:
-    config = EngineConfig(data_dir=tmp_path / "data")
-    backend = None
-    if request.param == "postgres":
-        server: Postgres = request.getfixturevalue("postgres")
-        backend = PostgresBackend(_database(server), embedder.dimension)
-    opened = SearchEngine(config, embedder, backend=backend)
-    opened.upsert(DOCUMENTS)
-    yield opened
-    opened.close()
+def _cited(hits: Sequence[SearchHit]) -> list[tuple[object, str, float]]:
+    return [(h.citation, h.text, h.score) for h in hits]
 
 
 def _ids(engine: SearchEngine, query: str, **kwargs: object) -> list[str]:
     return [h.citation.document_id for h in engine.search(query, **kwargs)]  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("mode", list(SearchMode))
-def test_every_citation_is_exact_and_the_right_document_comes_first(
-    engine: SearchEngine, mode: SearchMode
-) -> None:
-    hits = engine.search("rescue boats after the river flooded", k=5, mode=mode)
-    assert hits and hits[0].citation.document_id == "flood"
-    for hit in hits:
-        text = engine.get(hit.citation.document_id).text
-        assert text[hit.citation.char_start : hit.citation.char_end] == hit.text
-        assert 0.0 <= hit.score <= 1.0
-
-
-def test_upsert_statuses_and_reads(engine: SearchEngine) -> None:
-    assert {r.status for r in engine.upsert(DOCUMENTS)} == {UpsertStatus.UNCHANGED}
-    changed = [DocumentInput(**{**vars(DOCUMENTS[1]), "metadata": {"lang": "no"}})]
-    assert engine.upsert(changed)[0].status is UpsertStatus.UPDATED
-    assert engine.get("chess").metadata == {"lang": "no"}
-    page = engine.list_documents(offset=1, limit=1)
-    assert page.total == 3 and [d.id for d in page.items] == ["flood"]
-    assert [d.id for d in engine.list_documents(source="Wire").items] == ["flood", "volcano"]
-    stats = engine.stats()
-    assert stats.documents == 3 and stats.chunks == stats.vectors > 0
-    assert engine.check().ok
-
-
-def test_a_new_text_replaces_the_chunks_and_delete_removes_them(engine: SearchEngine) -> None:
-    engine.upsert([DocumentInput(id="chess", text="Glaciers retreat in the Alps every summer.")])
-    assert "chess" in _ids(engine, "glaciers retreating in the Alps", k=3)
-    assert "chess" not in _ids(engine, "chess tournament in Oslo", k=3, mode=SearchMode.LEXICAL)
-    engine.delete("chess")
-    with pytest.raises(DocumentNotFoundError):
-        engine.get("chess")
-    assert "chess" not in _ids(engine, "glaciers retreating in the Alps", k=3)
-    assert engine.check().ok
-
-
-@pytest.mark.parametrize(
-    ("filters", "expected"),
-    [
-        (SearchFilters(sources=["Wire"]), {"flood", "volcano"}),
-        (SearchFilters(published_after=date(2025, 4, 1)), {"chess"}),
-        (SearchFilters(document_ids=["volcano"]), {"volcano"}),
-        (SearchFilters(metadata={"weight": 2}), {"flood"}),  # 2 finds 2.0
-        (SearchFilters(metadata={"weight": 3.0}), {"chess"}),
-        (SearchFilters(metadata={"reviewed": True}), {"flood"}),
-        (SearchFilters(metadata={"lang": "is"}), {"volcano"}),
-        (SearchFilters(metadata={"weight": "2"}), set()),  # a string never equals a number
-    ],
-)
-def test_filters_apply_before_ranking_in_every_mode(
-    engine: SearchEngine, filters: SearchFilters, expected: set[str]
-) -> None:
+def test_a_write_on_one_replica_is_searchable_on_the_other_at_once(replica: Replicas) -> None:
+    first, second = replica(), replica()
+    first.upsert(DOCUMENTS)
     for mode in SearchMode:
-        query = "the" if mode is not SearchMode.LEXICAL else "the in"
-        found = set(_ids(engine, query, k=10, filters=filters, mode=mode))
-        if mode is SearchMode.LEXICAL:
-            assert found <= expected
-        else:  # dense ranks every chunk that passes: all of them come back
-            assert found == expected
+        assert _ids(second, "volcano eruption in Iceland", k=1, mode=mode) == ["volcano"]
+    second.delete("volcano")
+    assert "volcano" not in _ids(first, "volcano eruption in Iceland", k=3)
+    assert first.stats().documents == 2 and first.check().ok
 
 
-def test_support_cites_its_evidence_exactly(engine: SearchEngine) -> None:
-    result = engine.support("Residents had to leave before noon because of the flood.", k=2)
-    assert result.passages and result.passages[0].citation.document_id == "flood"
-    for passage in result.passages:
-        text = engine.get(passage.citation.document_id).text
-        for evidence in passage.evidence:
-            assert text[evidence.char_start : evidence.char_end] == evidence.text
-    assert "leave by noon" in result.passages[0].evidence[0].text
+def test_replicas_starting_together_seed_once(replica: Replicas) -> None:
+    engines = [replica() for _ in range(3)]
+    results: list[object] = []
+    threads = [
+        threading.Thread(target=lambda e=e: results.append(e.seed(DOCUMENTS))) for e in engines
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(r is not None for r in results) == 1
+    stats = engines[0].stats()
+    assert stats.documents == 3 and stats.chunks == sum(d.chunk_count for d in _listed(engines[0]))
+    assert engines[0].check().ok
 
 
-def test_reindex_keeps_every_vector(engine: SearchEngine) -> None:
-    before = engine.stats().vectors
-    progressed: list[int] = []
-    assert engine.reindex(progress=progressed.append) == before
-    assert sum(progressed) == before
-    assert _ids(engine, "volcano eruption in Iceland", k=1) == ["volcano"]
+def _listed(engine: SearchEngine) -> Sequence[object]:
+    return engine.list_documents(limit=100).items  # type: ignore[return-value]
 
 
-def test_seeding_happens_only_into_an_empty_store(engine: SearchEngine) -> None:
-    assert engine.seed(DOCUMENTS) is None
+def test_two_replicas_upserting_one_id_leave_one_consistent_document(replica: Replicas) -> None:
+    engines = [replica(), replica()]
+    texts = [
+        f"Version {n}: the ferry to Bergen left {n} minutes late. Gulls followed it out."
+        for n in range(8)
+    ]
+
+    def write(engine: SearchEngine, mine: list[str]) -> None:
+        for text in mine:
+            engine.upsert([DocumentInput(id="ferry", text=text)])
+
+    threads = [
+        threading.Thread(target=write, args=(engine, texts[n::2]))
+        for n, engine in enumerate(engines)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stored = engines[0].get("ferry")
+    assert stored.text in texts
+    hits = engines[1].search("ferry to Bergen", k=10)
+    assert {h.citation.document_id for h in hits} == {"ferry"}
+    assert all(stored.text[h.citation.char_start : h.citation.char_end] == h.text for h in hits)
+    assert len(hits) == stored.chunk_count and engines[0].check().ok
+
+
+class _RacedBackend(PostgresBackend):
+    """Lets another server replace a document right after this one read it: the moment a
+    fields-only update would otherwise keep chunks of a text the row no longer holds."""
+
+    def __init__(self, url: str, dimension: int, race: Callable[[], None]) -> None:
+        super().__init__(url, dimension)
+        self._race: Callable[[], None] | None = race
+
+    def stored(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
+        found = super().stored(document_ids)
+        if self._race is not None:
+            race, self._race = self._race, None
+            race()
+        return found
+
+
+def test_a_metadata_update_racing_a_new_text_never_pairs_text_and_chunks_wrongly(
+    replica: Replicas, postgres: Postgres, embedder: Embedder, tmp_path: Path
+) -> None:
+    other = replica()
+    other.upsert(DOCUMENTS)
+    new_text = "Glaciers retreat in the Alps every summer. Guides moved the trails uphill."
+    race = lambda: other.upsert([DocumentInput(id="chess", text=new_text)])  # noqa: E731
+    url = other.config.database_url
+    assert url is not None
+    raced = SearchEngine(
+        EngineConfig(data_dir=tmp_path / "raced"),
+        embedder,
+        backend=_RacedBackend(url, embedder.dimension, race),
+    )
+    try:
+        retitled = {**vars(DOCUMENTS[1]), "metadata": {"lang": "no"}}
+        raced.upsert([DocumentInput(**retitled)])  # compared with the old text, then retried
+        stored = raced.get("chess")
+        assert stored.text == DOCUMENTS[1].text and stored.metadata == {"lang": "no"}
+        hits = raced.search("chess tournament in Oslo", k=5, filters=None)
+        chess = [h for h in hits if h.citation.document_id == "chess"]
+        assert chess and all(
+            stored.text[h.citation.char_start : h.citation.char_end] == h.text for h in chess
+        )
+        assert raced.check().ok
+    finally:
+        raced.close()
+
+
+def test_the_database_going_away_is_a_storage_error_and_its_return_heals(
+    embedder: Embedder, tmp_path: Path
+) -> None:
+    server = start_postgres()
+    try:
+        config = EngineConfig(data_dir=tmp_path / "d", database_url=server.fresh_database())
+        engine = SearchEngine(config, embedder)
+        engine.upsert(DOCUMENTS)
+        server.pause()
+        with pytest.raises(StorageUnavailableError, match="unavailable"):
+            engine.search("volcano", k=1)
+        with pytest.raises(StorageUnavailableError):
+            engine.upsert([DocumentInput(id="new", text="A new text arrives while it is down.")])
+        server.resume()
+        assert _ids(engine, "volcano eruption in Iceland", k=1) == ["volcano"]
+        assert engine.stats().documents == 3  # nothing half-written while it was down
+        engine.close()
+    finally:
+        server.stop()
+
+
+def test_a_statement_over_the_timeout_is_cut_off(replica: Replicas, embedder: Embedder) -> None:
+    url = replica().config.database_url
+    assert url is not None
+    backend = PostgresBackend(url, embedder.dimension, statement_timeout=0.05)
+    try:
+        with pytest.raises(StorageUnavailableError, match="in time"), backend.reading() as view:
+            # a sleep stands in for any statement that runs too long
+            view._connection.execute("SELECT pg_sleep(1)")  # type: ignore[attr-defined]
+        assert backend.counts()[0] == 0  # the next call gets a working connection
+    finally:
+        backend.close()
+
+
+def test_the_password_never_shows(
+    postgres: Postgres, embedder: Embedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "s3cr3t-Passw0rd"
+    url = postgres.fresh_database().replace("postgres@", f"postgres:{secret}@")
+    backend = PostgresBackend(url, embedder.dimension)  # trust auth: any password is taken
+    assert backend.database is not None and secret not in backend.database
+    assert backend.database.startswith(f"postgresql://postgres:{urls.HIDDEN}@127.0.0.1:")
+    backend.close()
+    unreachable = f"postgresql://user:{secret}@127.0.0.1:9/db?password={secret}"
+    with caplog.at_level(logging.DEBUG), pytest.raises(StorageUnavailableError) as refused:
+        PostgresBackend(unreachable, embedder.dimension)
+    assert secret not in str(refused.value) and secret not in caplog.text
+    assert urls.redacted(unreachable) == (
+        f"postgresql://user:{urls.HIDDEN}@127.0.0.1:9/db?password={urls.HIDDEN}"
+    )
+
+
+def test_migrate_copies_both_ways_without_re_embedding(
+    postgres: Postgres, embedder: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = SearchEngine(EngineConfig(data_dir=tmp_path / "source"), embedder)
+    source.seed(DOCUMENTS)
+    expected = {mode: source.search("river delta flooding", k=5, mode=mode) for mode in SearchMode}
+    source.close()
+    url = postgres.fresh_database()
+
+    assert cli(["migrate", str(tmp_path / "source"), url]) == 0
+    assert "copied 3 documents" in capsys.readouterr().out
+    on_postgres = SearchEngine(EngineConfig(data_dir=tmp_path / "x", database_url=url), embedder)
+    for mode, hits in expected.items():  # the same vectors: the same hits and scores
+        got = on_postgres.search("river delta flooding", k=5, mode=mode)
+        assert [h.citation for h in got] == [h.citation for h in hits]
+        assert [h.score for h in got] == pytest.approx([h.score for h in hits], abs=1e-5)
+    assert on_postgres.seed(DOCUMENTS) is None  # copied as seeded: never seeded again
+    assert on_postgres.check().ok
+    on_postgres.close()
+
+    assert cli(["migrate", str(tmp_path / "source"), url]) == 1  # a non-empty target
+    assert "--force" in capsys.readouterr().err
+    assert cli(["migrate", str(tmp_path / "missing"), url]) == 1
+    assert cli(["migrate", url, str(tmp_path / "back")]) == 0
+    back = SearchEngine(EngineConfig(data_dir=tmp_path / "back"), embedder)
+    for mode, hits in expected.items():  # chunk ids are the target's own; all else is equal
+        assert _cited(back.search("river delta flooding", k=5, mode=mode)) == _cited(hits)
+    assert back.check().ok
+    back.close()
+
+
+def test_copy_store_refuses_a_non_empty_target_unless_forced(
+    replica: Replicas, tmp_path: Path, embedder: Embedder
+) -> None:
+    target = replica()
+    target.upsert(DOCUMENTS[:1])
+    source = SearchEngine(EngineConfig(data_dir=tmp_path / "s"), embedder)
+    source.upsert(DOCUMENTS)
+    try:
+        with pytest.raises(InvalidInputError, match="holds 1 documents"):
+            copy_store(source._backend, target._backend)
+        assert copy_store(source._backend, target._backend, force=True) == 3
+        assert target.stats().documents == 3 and target.check().ok
+    finally:
+        source.close()

@@ -1,10 +1,12 @@
-"""32 concurrent clients mix search, support, upsert and delete against one live server.
+"""32 concurrent clients mix search, support, upsert and delete against one live server, and
+against two replicas sharing one PostgreSQL (clients spread over both, as a load balancer would).
 
 For a bounded time (SEMSEARCH_CONCURRENCY_SECONDS, 15 s by default) 22 clients search, 4 ask
 for supporting passages and 6 write, each writer owning its own document ids so the order of
 writes to an id is known. Every request must succeed (no error, no 5xx), and every hit and
 passage must cite a version of its document that the store could have held while the request
-ran: the one acknowledged before it was sent, or one written while it was in flight.
+ran: the one acknowledged before it was sent (by whichever replica), or one written while it
+was in flight.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Server, assert_consistent, free_port
+from tests.conftest import assert_consistent, start_replicas
 
 pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
@@ -74,7 +76,7 @@ class History:
 
 @dataclass
 class Run:
-    url: str
+    urls: list[str]
     seeds: dict[str, str]
     history: History = field(default_factory=History)
     deadline: float = 0.0
@@ -83,7 +85,7 @@ class Run:
 
     def client(self, work: Callable[[httpx.Client, random.Random], None], seed: int) -> None:
         rng = random.Random(seed)
-        with httpx.Client(base_url=self.url, timeout=120) as http:
+        with httpx.Client(base_url=self.urls[seed % len(self.urls)], timeout=120) as http:
             while time.monotonic() < self.deadline and not self.failures:
                 try:
                     work(http, rng)
@@ -175,14 +177,16 @@ def _text(document_id: str, rng: random.Random) -> str:
     )
 
 
-def test_32_clients_mixing_reads_and_writes_see_only_consistent_results(tmp_path: Path) -> None:
-    server = Server(data_dir=tmp_path / "data", port=free_port())
-    server.start()
+def test_32_clients_mixing_reads_and_writes_see_only_consistent_results(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    servers = start_replicas(tmp_path, database_url)
+    server = servers[-1]
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             listing = http.get("/v1/documents").json()["items"]
             seeds = {d["id"]: http.get(f"/v1/documents/{d['id']}").json()["text"] for d in listing}
-        run = Run(server.url, seeds, deadline=time.monotonic() + SECONDS)
+        run = Run([s.url for s in servers], seeds, deadline=time.monotonic() + SECONDS)
         work = [run.search] * SEARCHERS + [run.support] * SUPPORTERS
         work += [run.writer(n) for n in range(WRITERS)]
         threads = [threading.Thread(target=run.client, args=(w, n)) for n, w in enumerate(work)]
@@ -206,6 +210,10 @@ def test_32_clients_mixing_reads_and_writes_see_only_consistent_results(tmp_path
             assert stats["documents"] == len(seeds) + present
             assert stats["chunks"] == stats["vectors"]
     finally:
-        server.stop()
-    assert_consistent(server.data_dir)
-    print(f"{len(work)} clients for {SECONDS:.0f} s: {dict(run.counts)}, no errors")
+        for replica in servers:
+            replica.stop()
+    assert_consistent(server.data_dir, database_url)
+    print(
+        f"{len(work)} clients for {SECONDS:.0f} s on {len(servers)} server(s):"
+        f" {dict(run.counts)}, no errors"
+    )

@@ -14,6 +14,7 @@ from index.engine import SearchEngine
 from index.errors import DocumentNotFoundError, InputTooLargeError, InvalidInputError
 from index.models import DocumentInput, SearchFilters, SearchMode, UpsertStatus
 from index.sources import expand_paths, read_documents
+from tests.markers import embedded_only
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 EXAMPLE_QUERY = "suicide bombing outside the Islamabad district courts"
@@ -59,11 +60,16 @@ def test_every_citation_is_exact(seeded: SearchEngine, query: str) -> None:
     _assert_exact_citations(seeded, query)
 
 
-def test_stats_count_documents_chunks_and_vectors(seeded: SearchEngine) -> None:
+def test_stats_count_documents_chunks_and_vectors(seeded: SearchEngine, backend_kind: str) -> None:
     stats = seeded.stats()
     assert stats.documents == 5
     assert stats.chunks == stats.vectors > 5
-    assert stats.dimension == 384 and stats.index_type == "flat-ip"
+    assert stats.dimension == 384
+    if backend_kind == "embedded":
+        assert (stats.index_type, stats.backend, stats.database) == ("flat-ip", "embedded", None)
+    else:
+        assert (stats.index_type, stats.backend) == ("hnsw-cosine (pgvector)", "postgresql")
+        assert stats.database is not None and stats.database.startswith("postgresql://")
 
 
 def test_seeding_happens_once(seeded: SearchEngine) -> None:
@@ -148,6 +154,7 @@ def test_a_bad_batch_writes_nothing(seeded: SearchEngine) -> None:
         seeded.get("good")
 
 
+@embedded_only
 def test_restart_keeps_everything_without_re_embedding(make_engine: MakeEngine) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
@@ -161,6 +168,7 @@ def test_restart_keeps_everything_without_re_embedding(make_engine: MakeEngine) 
     assert reopened.stats().documents == 5
 
 
+@embedded_only
 def test_the_index_turns_ivf_on_the_write_that_crosses_the_threshold(
     make_engine: MakeEngine,
 ) -> None:
@@ -187,6 +195,7 @@ def test_the_index_turns_ivf_on_the_write_that_crosses_the_threshold(
     _assert_exact_citations(reopened, EXAMPLE_QUERY)
 
 
+@embedded_only
 def test_a_large_exact_index_is_rebuilt_as_ivf_on_start(make_engine: MakeEngine) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
@@ -197,6 +206,7 @@ def test_a_large_exact_index_is_rebuilt_as_ivf_on_start(make_engine: MakeEngine)
     assert reopened.search(EXAMPLE_QUERY, k=3)[0] == hits[0]
 
 
+@embedded_only
 @pytest.mark.parametrize("damage", ["missing", "truncated", "corrupt", "stale"])
 def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
     make_engine: MakeEngine, damage: str
@@ -221,6 +231,7 @@ def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
     assert reopened.stats().vectors == reopened.stats().chunks
 
 
+@embedded_only
 def test_a_failed_index_save_keeps_the_write_and_the_next_start_rebuilds(
     make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -376,6 +387,7 @@ def test_the_length_limit_holds_for_the_normalised_text(make_engine: MakeEngine)
     assert engine.stats().documents == 1
 
 
+@embedded_only
 def test_the_data_directory_is_private(make_engine: MakeEngine, tmp_path: Path) -> None:
     make_engine().close()
     assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700

@@ -15,6 +15,7 @@ from index.engine import SearchEngine
 from index.errors import InvalidInputError
 from index.models import SupportingPassage, Verdict
 from index.sources import expand_paths, read_documents
+from tests.markers import embedded_only
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 MakeEngine = Callable[..., SearchEngine]
@@ -93,6 +94,7 @@ def test_an_empty_claim_names_the_field(seeded: SearchEngine) -> None:
     assert error.value.field == "claim"
 
 
+@embedded_only
 def test_stored_sentence_vectors_are_the_in_passage_reading_of_each_sentence(
     seeded: SearchEngine,
 ) -> None:
@@ -115,6 +117,7 @@ def test_stored_sentence_vectors_are_the_in_passage_reading_of_each_sentence(
     assert 0.7 < float(stored[span] @ alone) < 0.999
 
 
+@embedded_only
 def test_a_store_from_before_sentence_vectors_still_answers_support(
     make_engine: MakeEngine,
 ) -> None:

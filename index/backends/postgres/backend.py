@@ -295,6 +295,10 @@ class PostgresBackend:
             configure=self._configure,
             check=ConnectionPool.check_connection,  # a server restart leaves dead connections
             timeout=_CONNECT_TIMEOUT,
+            # The pool's retries back off exponentially up to this; giving up soon means the
+            # next request after the database returns connects at once instead of waiting out
+            # a backoff that grew while it was away.
+            reconnect_timeout=_CONNECT_TIMEOUT,
             open=True,
         )
 
@@ -501,7 +505,7 @@ class PostgresBackend:
                 token_count=c[4],
                 sentences=tuple((int(a), int(b)) for a, b in c[5]),
             )
-            vector = np.asarray(c[6], dtype=np.float32).tobytes()
+            vector = c[6].to_numpy().astype(np.float32).tobytes()
             sentences = bytes(c[7]) if c[7] is not None else None
             by_document.setdefault(c[0], []).append((chunk, vector, sentences))
         return [
