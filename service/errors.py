@@ -23,6 +23,7 @@ from index.errors import (
 from service.schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
+RETRY_UNAVAILABLE = "5"  # seconds: about how long a database restart or failover takes
 log = logging.getLogger(__name__)
 
 
@@ -108,8 +109,9 @@ _DESCRIPTIONS = {
     422: "A field is invalid; `errors` names each one.",
     429: "Busy: every engine slot is taken and SEMSEARCH_MAX_QUEUED requests already wait. "
     "Retry after the Retry-After seconds.",
-    503: "The data directory cannot be written (read-only or an I/O error); nothing was "
-    "written. Searches keep working; retry once it is fixed.",
+    503: "The store is unavailable: the data directory cannot be written (read-only or an "
+    "I/O error; searches keep working), or the PostgreSQL database cannot be reached or did "
+    "not answer in time. Nothing was written; retry after the Retry-After seconds.",
     507: "The data directory is full; nothing was written. Searches keep working; retry once "
     "space is freed.",
     500: "Unexpected server error (logged; no details are exposed).",
@@ -249,7 +251,9 @@ async def _storage_error(request: Request, error: Exception) -> JSONResponse:
     )
     if isinstance(error, StorageFullError):
         return problem_response(507, "Insufficient Storage", str(error))
-    return problem_response(503, "Storage Unavailable", str(error))
+    return problem_response(
+        503, "Storage Unavailable", str(error), headers={"Retry-After": RETRY_UNAVAILABLE}
+    )
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:

@@ -82,11 +82,12 @@ _REQUEST_ID = _header(
 _STATUS_HEADERS = {
     "401": {"WWW-Authenticate": _header("The scheme to authenticate with.", "Bearer")},
     "429": {"Retry-After": _header("Seconds to wait before retrying.", "1")},
+    "503": {"Retry-After": _header("Seconds to wait before retrying.", "5")},
 }
 
 
 def _response_headers(spec: dict[str, Any]) -> None:
-    """Every response carries X-Request-ID; a 401 names its scheme, a 429 when to retry."""
+    """Every response carries X-Request-ID; a 401 names its scheme, a 429 or 503 when to retry."""
     for operation in _operations(spec):
         for status, response in operation.get("responses", {}).items():
             headers = response.setdefault("headers", {})

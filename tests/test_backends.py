@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+import httpx
 import pytest
 
 from index.backends.postgres import urls
@@ -22,6 +23,7 @@ from index.errors import InvalidInputError, StorageUnavailableError
 from index.models import DocumentInput, SearchHit, SearchMode, StoredDocument
 from index.transfer import copy_store
 from service.cli import main as cli
+from tests.conftest import Server, assert_problem, free_port
 from tests.postgres import Postgres, start_postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
@@ -201,6 +203,34 @@ def test_the_database_going_away_is_a_storage_error_and_its_return_heals(
         engine.close()
     finally:
         server.stop()
+
+
+def test_a_replica_answers_503_while_its_database_is_away_and_recovers_by_itself(
+    tmp_path: Path,
+) -> None:
+    database = start_postgres()
+    server = Server(
+        data_dir=tmp_path / "data",
+        port=free_port(),
+        env={"SEMSEARCH_DATABASE_URL": database.fresh_database()},
+    )
+    try:
+        server.start()
+        with httpx.Client(base_url=server.url, timeout=60) as http:
+            query = {"query": "suicide bombing in Islamabad", "k": 1}
+            found = http.post("/v1/search", json=query).json()["hits"]
+            database.pause()
+            for response in (http.get("/readyz"), http.post("/v1/search", json=query)):
+                assert_problem(response, 503)
+                assert response.headers["retry-after"] == "5"
+                assert "postgres" not in response.text  # the operator's log names it, not this
+            assert http.get("/healthz").status_code == 200  # alive: do not restart it
+            database.resume()
+            assert http.get("/readyz").status_code == 200
+            assert http.post("/v1/search", json=query).json()["hits"] == found
+    finally:
+        server.stop()
+        database.stop()
 
 
 def test_a_statement_over_the_timeout_is_cut_off(replica: Replicas, embedder: Embedder) -> None:

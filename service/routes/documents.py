@@ -57,7 +57,7 @@ async def upsert_documents(body: UpsertRequest, state: StateDep) -> UpsertRespon
     "",
     operation_id="listDocuments",
     summary="List documents",
-    responses=problem_responses(401, 422, 429),
+    responses=problem_responses(401, 422, 429, 503),
     dependencies=[READ],
 )
 async def list_documents(
@@ -84,7 +84,7 @@ async def list_documents(
     "/{document_id}",
     operation_id="getDocument",
     summary="Get a document",
-    responses=problem_responses(401, 404, 422, 429),
+    responses=problem_responses(401, 404, 422, 429, 503),
     dependencies=[READ],
 )
 async def get_document(

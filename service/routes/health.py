@@ -20,10 +20,14 @@ async def healthz() -> Health:
 
 
 @router.get(
-    "/readyz", operation_id="getReadiness", summary="Readiness", responses=problem_responses()
+    "/readyz",
+    operation_id="getReadiness",
+    summary="Readiness",
+    responses=problem_responses(503),
 )
 async def readyz(state: StateDep) -> Readiness:
-    """The model, store and vector index are loaded and serving."""
+    """The model, store and vector index are loaded and serving; 503 while the store cannot
+    be used (the PostgreSQL database unreachable), ready again as soon as it can."""
     stats = await state.run_probe(state.engine.stats)
     return Readiness(status="ready", documents=stats.documents, vectors=stats.vectors)
 
@@ -32,7 +36,7 @@ async def readyz(state: StateDep) -> Readiness:
     "/v1/stats",
     operation_id="getStats",
     summary="Index statistics",
-    responses=problem_responses(401, 429),
+    responses=problem_responses(401, 429, 503),
     dependencies=[READ],
 )
 async def stats(state: StateDep) -> IndexStats:

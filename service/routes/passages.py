@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1/passages", tags=["passages"])
     "/support",
     operation_id="findSupportingPassages",
     summary="Find supporting passages for a claim",
-    responses=problem_responses(400, 401, 413, 415, 422, 429),
+    responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
     dependencies=[READ, Depends(require_json)],
 )
 async def find_supporting_passages(body: SupportRequest, state: StateDep) -> SupportResponse:

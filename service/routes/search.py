@@ -23,7 +23,7 @@ def to_filters(filters: SearchFilters | None) -> models.SearchFilters | None:
     "/search",
     operation_id="searchPassages",
     summary="Search passages",
-    responses=problem_responses(400, 401, 413, 415, 422, 429),
+    responses=problem_responses(400, 401, 413, 415, 422, 429, 503),
     dependencies=[READ, Depends(require_json)],
 )
 async def search_passages(body: SearchRequest, state: StateDep) -> SearchResponse:
