@@ -11,7 +11,10 @@
 #  4. a container on a fresh named volume: time to /readyz, HEALTHCHECK healthy, non-root,
 #     search and find-supporting-passages with exact citations (scripts/docker_smoke.py),
 #     a write, a restart (SIGTERM), the write still there;
-#  5. a container on an empty bind-mounted directory: seeded from the baked index and ready.
+#  5. a container on an empty bind-mounted directory: seeded from the baked index and ready;
+#  6. two replicas on one PostgreSQL (started by tests/postgres.py on the host, reached over
+#     the host network) starting together: seeded once, a write through one read through the
+#     other.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +29,7 @@ MAX_IMAGE_BYTES=1500000000
 WORK="$(mktemp -d /tmp/semsearch-docker.XXXXXX)"
 DOCKERD_PID=""
 CONTAINERS=()
+PG=()  # url, root, port of the PostgreSQL step 6 starts
 
 log() { echo "docker-test: $*" >&2; }
 now() { date +%s.%N; }
@@ -38,6 +42,7 @@ cleanup() {
     docker volume rm "$NAME" >/dev/null 2>&1
     docker rmi -f "$IMAGE" >/dev/null 2>&1
     docker image prune -f --filter "label=semsearch.stage=build" >/dev/null 2>&1
+    [[ ${#PG[@]} -eq 0 ]] || (cd "$ROOT" && .venv/bin/python -m tests.postgres stop "${PG[1]}" "${PG[2]}")
     if [[ -n "$DOCKERD_PID" ]]; then
         kill "$DOCKERD_PID" 2>/dev/null
         for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
@@ -158,5 +163,23 @@ url="$(wait_ready "$NAME-bind")"
 logs="$(docker logs "$NAME-bind" 2>&1)"
 [[ "$logs" == *"seeded /data from the index baked"* ]] \
     || { log "the bind mount was not seeded from the baked index"; exit 1; }
+
+read -r -a PG <<<"$(cd "$ROOT" && .venv/bin/python -m tests.postgres start)"
+replicas=()
+for n in 1 2; do
+    port="$("$SMOKE_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+    CONTAINERS+=("$NAME-pg$n")
+    docker run -d --name "$NAME-pg$n" --network host -e SEMSEARCH_HOST=127.0.0.1 \
+        -e SEMSEARCH_PORT="$port" -e SEMSEARCH_DATABASE_URL="${PG[0]}" "$IMAGE" >/dev/null
+    replicas+=("http://127.0.0.1:$port")
+done
+for n in 0 1; do
+    for _ in $(seq 900); do curl -sf "${replicas[$n]}/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+    curl -sf "${replicas[$n]}/readyz" >/dev/null || { docker logs "$NAME-pg$((n + 1))" 2>&1 | tail -30 >&2; log "replica $((n + 1)) not ready"; exit 1; }
+done
+[[ "$(curl -sf "${replicas[1]}/v1/stats")" == *'"backend":"postgresql"'* ]] || { log "replica 2 is not on PostgreSQL"; exit 1; }
+"$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "${replicas[0]}" fresh  # seeded once: 5 documents
+"$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "${replicas[1]}" restarted  # the other's write
+log "two replicas on PostgreSQL: seeded once, a write on one found on the other"
 
 log "OK: image $size bytes, built in ${build_seconds} s, ready ${ready_seconds} s after docker run"

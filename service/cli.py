@@ -61,6 +61,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument(
         "--data-dir", type=Path, help="index here and keep it (default: a throw-away directory)"
     )
+    evaluate.add_argument(
+        "--database-url",
+        help="index into this PostgreSQL database instead and keep it (never "
+        "SEMSEARCH_DATABASE_URL's unless named here)",
+    )
     commands.add_parser("check", help="report store/index consistency; exit 1 on any mismatch")
     commands.add_parser(
         "reindex", help="rebuild the vector index from the vectors in the store (no embedding)"

@@ -51,7 +51,11 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     modes = list(SearchMode) if args.mode == "all" else [SearchMode(args.mode)]
     with tempfile.TemporaryDirectory(prefix="semsearch-eval-") as scratch:
         data_dir = args.data_dir or Path(scratch)
-        config = dataclasses.replace(settings.engine_config(), data_dir=data_dir)
+        # Only a database named here: SEMSEARCH_DATABASE_URL is the served corpus, never a
+        # place to load a benchmark into.
+        config = dataclasses.replace(
+            settings.engine_config(), data_dir=data_dir, database_url=args.database_url
+        )
         engine = SearchEngine(config)
         try:
             report = _evaluate(engine, dataset, qrels_path, args.claims, modes)

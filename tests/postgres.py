@@ -14,6 +14,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections.abc import Sequence
@@ -149,3 +150,22 @@ def start_postgres() -> Postgres:
     )
     _run(_pg_ctl(server, "start", "-w"))
     return server
+
+
+def main(argv: Sequence[str]) -> int:
+    """`python -m tests.postgres start` prints "URL ROOT PORT" of a new server;
+    `python -m tests.postgres stop ROOT PORT` stops it and removes its files. For scripts
+    (scripts/docker-test.sh, benchmarks) that need the same server the tests use."""
+    if list(argv[:1]) == ["start"]:
+        server = start_postgres()
+        print(server.url, server.root, server.port)
+        return 0
+    if list(argv[:1]) == ["stop"] and len(argv) == 3:
+        Postgres(root=Path(argv[1]), port=int(argv[2])).stop()
+        return 0
+    print("usage: python -m tests.postgres start | stop ROOT PORT", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
