@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-quality docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-quality docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -26,8 +26,16 @@ typecheck: install
 	$(BIN)/mypy
 
 # pytest exits 5 when it collected no tests: make treats any non-zero exit as a failure.
-pytest: install
+pytest: install chromium
 	$(BIN)/python -m pytest
+
+# Headless Chromium for the search page's browser tests (tests/test_ui_browser.py), from
+# Debian's packages when missing; Playwright drives it (its own browser download is not used).
+# Without root or apt the browser tests skip and say why.
+chromium:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium is missing (install Debian's chromium): the browser tests will skip"
 
 test: lint typecheck pytest
 

@@ -9,8 +9,8 @@
 #  3. the image, built by scripts/docker-build.sh from a host-made wheelhouse (no network in
 #     the build); its size must stay under 1.5 GB and it must hold no CUDA libraries;
 #  4. a container on a fresh named volume: time to /readyz, HEALTHCHECK healthy, non-root,
-#     search and find-supporting-passages with exact citations (scripts/docker_smoke.py),
-#     a write, a restart (SIGTERM), the write still there;
+#     search and find-supporting-passages with exact citations (scripts/docker_smoke.py), the
+#     search page, a write, a restart (SIGTERM), the write still there;
 #  5. a container on an empty bind-mounted directory: seeded from the baked index and ready;
 #  6. two replicas on one PostgreSQL (started by tests/postgres.py on the host, reached over
 #     the host network) starting together: seeded once, a write through one read through the
@@ -148,6 +148,7 @@ log "ready ${ready_seconds} s after docker run, at $url"
 wait_healthy "$NAME"
 [[ "$(docker exec "$NAME" id -u)" != 0 ]] || { log "the server runs as root"; exit 1; }
 "$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" fresh
+[[ "$(curl -sf "$url/")" == *"<title>semsearch</title>"* ]] || { log "no search page at /"; exit 1; }
 
 docker restart -t 30 "$NAME" >/dev/null
 # (captured first: grep -q closing the pipe early would fail the pipeline under pipefail)

@@ -24,6 +24,7 @@ from service.metrics import Metrics
 from service.routes import documents, health, passages, search
 from service.settings import Settings
 from service.spec import build_openapi
+from service.ui import install_ui
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestLog, metrics=metrics)  # added last: outermost, sees every answer
     install_error_handlers(app)
     install_offline_docs(app)
+    if settings.ui:
+        install_ui(app)
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(passages.router)

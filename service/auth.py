@@ -3,9 +3,10 @@ delete).
 
 Off while no key is configured. With keys, every request needs one, sent as
 `Authorization: Bearer <key>` or `X-API-Key: <key>`, except a GET or HEAD of health, readiness,
-the docs (and metrics, unless SEMSEARCH_METRICS_NEED_KEY). A request without a known key is
-refused by KeyGuard from its headers alone, before its body is read; the route dependencies
-then check the scope (and declare the schemes in the spec). Keys are never logged.
+the docs, the search page and its assets (and metrics, unless SEMSEARCH_METRICS_NEED_KEY). A
+request without a known key is refused by KeyGuard from its headers alone, before its body is
+read; the route dependencies then check the scope (and declare the schemes in the spec). Keys
+are never logged.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ _HEADER = APIKeyHeader(
 )
 # What anyone may GET when keys are configured; everything else, unknown paths included,
 # needs a key, so no anonymous body is ever read.
-OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
-OPEN_PREFIXES = ("/docs-assets/",)
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc", "/", "/ui"})
+OPEN_PREFIXES = ("/docs-assets/", "/ui/assets/")  # the search page asks for the key itself
 
 
 def _authorize(keys: KeyRing, bearer: str | None, header: str | None, needed: KeyScope) -> None:

@@ -112,6 +112,9 @@ class Settings(BaseSettings):
         description="Browser origins allowed to call the API, comma-separated "
         "(e.g. 'https://app.example.org'); none by default.",
     )
+    ui: bool = Field(
+        True, description="Serve the search page at / and /ui; false for API-only deployments."
+    )
     log_level: str = Field("info", description="Python logging level name.")
 
     @field_validator("api_keys")
