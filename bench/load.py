@@ -54,7 +54,10 @@ class Result:
     requests_per_s: float
 
 
-def run_load(url: str, endpoint: str, clients: int, seconds: float) -> Result:
+def run_load(url: str | Sequence[str], endpoint: str, clients: int, seconds: float) -> Result:
+    """``clients`` keep-alive clients on one server, or on several (replicas) taken in turn:
+    client n talks to the (n mod their number)-th."""
+    urls = [url] if isinstance(url, str) else list(url)
     path, body = ENDPOINTS[endpoint]
     latencies: list[float] = []
     errors = 0
@@ -65,7 +68,7 @@ def run_load(url: str, endpoint: str, clients: int, seconds: float) -> Result:
         nonlocal errors
         own: list[float] = []
         failed = 0
-        with httpx.Client(base_url=url, timeout=60) as http:
+        with httpx.Client(base_url=urls[number % len(urls)], timeout=60) as http:
             i = number
             while time.perf_counter() < deadline:
                 started = time.perf_counter()

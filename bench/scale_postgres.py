@@ -9,9 +9,10 @@ too with --uniform) with SciFact claims as queries. A private PostgreSQL 18 + pg
 document's source one of ten, so a source filter keeps 10%) are loaded with binary COPY while
 the HNSW index is dropped, then the index is built as the migration declares it: build time,
 sizes and the server's peak memory. Searches go through the backend's own dense query
-(hnsw.ef_search = max(40, k), relaxed iterative scan, re-sorted) with k=10 and 100, with and
-without a source filter, after one warm-up pass: latency percentiles and recall against the
-exact top k of a sequential scan (its latency too); other ef_search values for comparison.
+(hnsw.ef_search = max(SEMSEARCH_DATABASE_EF_SEARCH, k), relaxed iterative scan, re-sorted)
+with k=10 and 100, with and without a source filter, after one warm-up pass: latency
+percentiles and recall against the exact top k of a sequential scan (its latency too); other
+ef_search values for comparison.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import json
 import os
 import platform
 import re
-import subprocess
 import sys
 import threading
 import time
@@ -40,7 +40,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 from scale import anchors_and_queries, text_like, uniform
 
-from index.backends.postgres import schema
+from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, schema
 from index.backends.postgres.backend import PostgresBackend
 from index.models import SearchFilters
 
@@ -51,7 +51,7 @@ FILLER = "Synthetic filler sentence. "  # one chunk's text: the documents table 
 WORDS = 5  # a chunk's lexical length: its title ("Document N") and FILLER, in words
 MAINTENANCE_WORK_MEM = "4GB"  # the 1M-vector graph fits: no slow on-disk build phase
 CREATE_INDEX = "CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops)"
-EF_SEARCH = (40, 100, 200)
+EF_SEARCH = (40, 100, 200, 400, 800, 1000)
 KS = (10, 100)
 
 
@@ -75,11 +75,8 @@ def set_shared_buffers(server: Any, size: str) -> None:
     cache and every search copies its pages in again."""
     with psycopg.connect(server.url, autocommit=True) as connection:
         connection.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(size))
-    helpers = postgres_helpers()
-    command = [str(helpers.binaries() / "pg_ctl"), "-D", str(server.data)]
-    # -l: without a log file the postmaster would hold our output pipe open
-    command += ["-l", str(server.root / "server.log"), "-w", "-m", "fast", "restart"]
-    subprocess.run(helpers._as_owner(command), check=True, capture_output=True, timeout=300)
+    server.pause()
+    server.resume()
 
 
 class ServerMemory:
@@ -131,7 +128,9 @@ class ServerMemory:
             row = connection.execute(
                 "SELECT phase, tuples_done, tuples_total FROM pg_stat_progress_create_index"
             ).fetchone()
-        return "no index build" if row is None else f"{row[0]} {row[1]:,}/{row[2]:,} tuples"
+        if row is None:
+            return "no index build"
+        return f"{row[0]}, {row[1]:,} tuples" + (f" of {row[2]:,}" if row[2] else "")
 
 
 def load(url: str, data: np.ndarray) -> dict[str, float]:
@@ -291,7 +290,7 @@ def hnsw_top(
     k: int,
     ef_search: int,
 ) -> tuple[list[list[int]], dict[str, float]]:
-    """The backend's query shape with another ef_search (the backend's own is max(40, k))."""
+    """The backend's query shape with another ef_search (its own: max(DEFAULT_EF_SEARCH, k))."""
     results, samples = [], []
     for query, source in zip(queries, sources, strict=True):
         *settings, select = _hnsw_sql(ef_search, source)
@@ -377,7 +376,7 @@ def search(url: str, queries: np.ndarray) -> dict[str, Any]:
                 case = {
                     "k": k,
                     "filter": name,
-                    "ef_search": max(40, min(k, 1000)),
+                    "ef_search": min(max(DEFAULT_EF_SEARCH, k), MAX_EF_SEARCH),
                     **latency,
                     "recall_at_10": recall_at(10, results, truth[name]),
                     "short_answers": sum(len(r) < k for r in results),
@@ -385,7 +384,7 @@ def search(url: str, queries: np.ndarray) -> dict[str, Any]:
                 if k != 10:
                     case[f"recall_at_{k}"] = recall_at(k, results, truth[name])
                 if k == 10:  # the bench's copy of the query gives the backend's answers
-                    case["same_as_bench_query"] = results == ef_results[name, 40]
+                    case["same_as_bench_query"] = results == ef_results[name, DEFAULT_EF_SEARCH]
                 out["hnsw"].append(case)
     finally:
         backend.close()

@@ -1,36 +1,52 @@
 """Speed: the engine against a baseline measured in the same run, on SciFact.
 
-Usage: python bench/speed.py [--corpus DIR] [--docs N] [--queries N] [--seconds S] [--json FILE]
+Usage: python bench/speed.py [--corpus DIR] [--docs N] [--queries N] [--seconds S]
+       [--backend {embedded,postgres,both}] [--json FILE]
 
 Baseline: plain sentence-transformers (torch) encoding each abstract's "title text" whole,
 batch 32, into an exact FAISS inner-product index; a query is encode + search.
-Engine: what the service runs (clean, chunk, embed, SQLite store, FAISS, FTS5), through
-SearchEngine in process and through a `semsearch serve` process over HTTP on loopback.
+Engine: what the service runs (clean, chunk, embed, store, vector and lexical index), through
+SearchEngine in process and through a `semsearch serve` process over HTTP on loopback, on each
+storage backend asked for (default: the embedded SQLite + FAISS + FTS5 one): `postgres` is
+PostgreSQL 18 + pgvector, a private server started for the run (the one the tests start) and
+given a fresh migrated database; `both` measures the two on the same documents and queries.
 
-Prints one table and writes every figure as JSON: ingest time and embedded tokens/s, query
-latency p50/p95/p99 (hybrid, dense, support; baseline dense), HTTP latency at 1 client and
-requests/s at 8, server RSS at idle on the seed corpus (and the baseline process's RSS), and
-index size on disk.
+Prints one table (a column per backend, then the baseline) and writes every figure as JSON
+(a key per backend; `engine` and `http` at the top are the embedded backend's, as before):
+ingest time and embedded tokens/s, query latency p50/p95/p99 (hybrid, dense, lexical,
+support; baseline dense), HTTP hybrid latency at 1 client and requests/s at 8 (load.py's
+queries), server RSS at idle on the seed corpus (and the baseline process's RSS), and index
+size on disk (PostgreSQL: the whole database). The HTTP server reuses the database the
+engine ingested into (no seeding). On PostgreSQL also requests/s at 8 clients over two
+replicas (two servers on the one database, clients taking them in turn), the ratios
+postgres / embedded (ingest time, hybrid p50, requests/s) and two replicas / one, and in the
+JSON whether autovacuum had analysed the search tables before each phase's queries (nothing
+runs ANALYZE after the ingest; until autovacuum does, plans may differ).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
+import platform
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import faiss
 import httpx
 import numpy as np
-from live_server import live_server, rss_mb
+import psycopg
+from live_server import LiveServer, live_server, rss_mb
 from load import percentiles, run_load
 
 from index.engine import EngineConfig, SearchEngine
@@ -40,6 +56,90 @@ from index.models import DocumentInput, SearchMode
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
 INGEST_BATCH = 64  # documents per upsert, as `semsearch ingest` sends them
+EMBEDDED, POSTGRES = "embedded", "postgres"
+CHOICES = {EMBEDDED: [EMBEDDED], POSTGRES: [POSTGRES], "both": [EMBEDDED, POSTGRES]}
+LOAD_CLIENTS = 8
+REPLICA_WARM_UP = 20  # queries a second replica answers before it is timed
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One storage backend under test: its data directory and, for PostgreSQL, its database."""
+
+    name: str
+    data_dir: Path
+    database_url: str | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether several servers can share the store (replicas)."""
+        return self.database_url is not None
+
+    def config(self) -> EngineConfig:
+        return EngineConfig(data_dir=self.data_dir, database_url=self.database_url)
+
+    def server_env(self) -> dict[str, str]:
+        """A server's settings: the stored documents as they are, never seeded."""
+        database = {"SEMSEARCH_DATABASE_URL": self.database_url} if self.database_url else {}
+        return {"SEMSEARCH_SEED_DIR": "", **database}
+
+    def embedded_tokens(self) -> int:
+        return int(self._scalar("SELECT sum(token_count) FROM chunks"))
+
+    def bytes_on_disk(self) -> int:
+        if self.database_url:
+            return int(self._scalar("SELECT pg_database_size(current_database())"))
+        return sum(f.stat().st_size for f in self.data_dir.iterdir() if f.is_file())
+
+    def planner_statistics(self) -> dict[str, Any]:
+        """On PostgreSQL, per search table whether autovacuum has analysed it and the rows
+        written since (query plans depend on it; right after an ingest it may lag); nothing on
+        the embedded backend."""
+        if not self.database_url:
+            return {}
+        with psycopg.connect(self.database_url) as connection:
+            rows = connection.execute(
+                "SELECT relname, last_autoanalyze IS NOT NULL, n_mod_since_analyze"
+                " FROM pg_stat_user_tables WHERE relname IN ('documents', 'chunks', 'chunk_terms')"
+            ).fetchall()
+        return {str(name): {"analyzed": done, "rows_since": rows} for name, done, rows in rows}
+
+    def _scalar(self, query: str) -> Any:
+        if self.database_url:
+            with psycopg.connect(self.database_url) as connection:
+                row = connection.execute(query).fetchone()
+        else:
+            with closing(sqlite3.connect(self.data_dir / "store.sqlite3")) as store:
+                row = store.execute(query).fetchone()
+        assert row is not None
+        return row[0]
+
+
+def postgres_helpers() -> Any:
+    """tests/postgres.py, which starts the tests' server (a script run as `python bench/...`
+    does not have the repository root on its path)."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    return importlib.import_module("tests.postgres")
+
+
+@contextmanager
+def opened(name: str) -> Iterator[Backend]:
+    """An empty store of backend ``name``, removed afterwards (its server stopped)."""
+    with tempfile.TemporaryDirectory() as data_dir:
+        if name == EMBEDDED:
+            yield Backend(name, Path(data_dir))
+            return
+        server = postgres_helpers().start_postgres()
+        try:
+            yield Backend(name, Path(data_dir), server.fresh_database())
+        finally:
+            server.stop()
+
+
+def _planner_statistics(backend: Backend) -> dict[str, Any]:
+    found = backend.planner_statistics()
+    return {"planner_statistics_before_queries": found} if found else {}
 
 
 def timed(function: Callable[[str], object], inputs: Sequence[str]) -> dict[str, float]:
@@ -53,28 +153,32 @@ def timed(function: Callable[[str], object], inputs: Sequence[str]) -> dict[str,
 
 
 def engine_figures(
-    documents: list[DocumentInput], queries: list[str], data_dir: Path
+    backend: Backend, documents: list[DocumentInput], queries: list[str]
 ) -> dict[str, Any]:
-    engine = SearchEngine(EngineConfig(data_dir=data_dir))
+    engine = SearchEngine(backend.config())
     start = time.perf_counter()
     for first in range(0, len(documents), INGEST_BATCH):
         engine.upsert(documents[first : first + INGEST_BATCH])
     ingest_s = time.perf_counter() - start
     stats = engine.stats()
-    with sqlite3.connect(data_dir / "store.sqlite3") as store:
-        tokens = int(store.execute("SELECT sum(token_count) FROM chunks").fetchone()[0])
-    figures = {
+    tokens = backend.embedded_tokens()
+    searches: dict[str, Callable[[str], object]] = {
+        "hybrid": lambda q: engine.search(q, 10),
+        "dense": lambda q: engine.search(q, 10, mode=SearchMode.DENSE),
+        "lexical": lambda q: engine.search(q, 10, mode=SearchMode.LEXICAL),
+        "support": lambda q: engine.support(q, 5),
+    }
+    figures: dict[str, Any] = {
         "documents": stats.documents,
         "chunks": stats.chunks,
         "ingest_s": round(ingest_s, 1),
         "embedded_tokens": tokens,
         "tokens_per_s": round(tokens / ingest_s),
-        "hybrid": timed(lambda q: engine.search(q, 10), queries),
-        "dense": timed(lambda q: engine.search(q, 10, mode=SearchMode.DENSE), queries),
-        "support": timed(lambda q: engine.support(q, 5), queries),
+        **_planner_statistics(backend),
+        **{name: timed(search, queries) for name, search in searches.items()},
     }
     engine.close()
-    figures["index_bytes"] = sum(f.stat().st_size for f in data_dir.iterdir() if f.is_file())
+    figures["index_bytes"] = backend.bytes_on_disk()
     return figures
 
 
@@ -106,18 +210,56 @@ def baseline_figures(documents: list[DocumentInput], queries: list[str]) -> dict
     }
 
 
-def http_figures(data_dir: Path, queries: list[str], seconds: float) -> dict[str, Any]:
-    with live_server(data_dir) as server, httpx.Client(base_url=server.url, timeout=60) as http:
-        one_client = timed(
-            lambda q: http.post("/v1/search", json={"query": q, "k": 10}).raise_for_status(),
-            queries,
-        )
-        eight = run_load(server.url, "search", 8, seconds)
+def _search(http: httpx.Client, query: str) -> object:
+    return http.post("/v1/search", json={"query": query, "k": 10}).raise_for_status()
+
+
+def http_figures(backend: Backend, queries: list[str], seconds: float) -> dict[str, Any]:
+    """One server on the ingested store: hybrid at 1 client, then requests/s at 8; on a shared
+    store also at 8 spread over this server and a second replica."""
+    with (
+        live_server(backend.data_dir, backend.server_env()) as server,
+        httpx.Client(base_url=server.url, timeout=60) as http,
+    ):
+        planner = _planner_statistics(backend)
+        one_client = timed(lambda q: _search(http, q), queries)
+        eight = run_load(server.url, "search", LOAD_CLIENTS, seconds)
+        figures: dict[str, Any] = {
+            **planner,
+            "hybrid_1_client": one_client,
+            "requests_per_s_8_clients": eight.requests_per_s,
+            "errors_8_clients": eight.errors,
+        }
+        if backend.shared:
+            figures.update(two_replica_figures(backend, server, queries, seconds))
+    return figures
+
+
+def two_replica_figures(
+    backend: Backend, first: LiveServer, queries: list[str], seconds: float
+) -> dict[str, Any]:
+    """A second server on the same database, warmed up, then 8 clients over the two."""
+    with (
+        live_server(backend.data_dir, backend.server_env()) as second,
+        httpx.Client(base_url=second.url, timeout=60) as http,
+    ):
+        for query in queries[:REPLICA_WARM_UP]:
+            _search(http, query)
+        load = run_load([first.url, second.url], "search", LOAD_CLIENTS, seconds)
     return {
-        "hybrid_1_client": one_client,
-        "requests_per_s_8_clients": eight.requests_per_s,
-        "errors_8_clients": eight.errors,
+        "requests_per_s_8_clients_2_replicas": load.requests_per_s,
+        "errors_8_clients_2_replicas": load.errors,
     }
+
+
+def backend_figures(
+    name: str, documents: list[DocumentInput], queries: list[str], seconds: float
+) -> dict[str, Any]:
+    print(f"{name}: ingesting {len(documents)} documents", file=sys.stderr, flush=True)
+    with opened(name) as backend:
+        engine = engine_figures(backend, documents, queries)
+        print(f"{name}: ingested in {engine['ingest_s']} s; HTTP", file=sys.stderr, flush=True)
+        return {"engine": engine, "http": http_figures(backend, queries, seconds)}
 
 
 def idle_rss() -> dict[str, float]:
@@ -139,25 +281,58 @@ def idle_rss() -> dict[str, float]:
     return {"server_idle_mb": server_mb, "baseline_peak_mb": round(int(done.stdout) / 1024, 1)}
 
 
+def ratios(report: dict[str, Any]) -> dict[str, float]:
+    """postgres / embedded (ingest time, hybrid p50, 8-client req/s), and on PostgreSQL two
+    replicas / one (8-client req/s), for the backends measured."""
+    found: dict[str, float] = {}
+    if POSTGRES not in report:
+        return found
+    pg = report[POSTGRES]
+    if EMBEDDED in report:
+        em = report[EMBEDDED]
+        for key, figure in _RATIO_FIGURES.items():
+            found[f"postgres_over_embedded_{key}"] = round(figure(pg) / figure(em), 2)
+    found["two_replicas_over_one_requests_per_s"] = round(
+        pg["http"]["requests_per_s_8_clients_2_replicas"] / pg["http"]["requests_per_s_8_clients"],
+        2,
+    )
+    return found
+
+
+_RATIO_FIGURES: dict[str, Callable[[dict[str, Any]], float]] = {
+    "ingest_s": lambda b: b["engine"]["ingest_s"],
+    "hybrid_p50": lambda b: b["engine"]["hybrid"]["p50_ms"],
+    "requests_per_s": lambda b: b["http"]["requests_per_s_8_clients"],
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, default=SCIFACT)
     parser.add_argument("--docs", type=int, help="only the first N abstracts (default: all)")
     parser.add_argument("--queries", type=int, default=200, help="claims timed per figure")
     parser.add_argument("--seconds", type=float, default=10.0, help="8-client HTTP load time")
+    parser.add_argument("--backend", choices=CHOICES, default=EMBEDDED, help="storage backend")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
+    started = time.perf_counter()
     documents = list(corpus_documents(args.corpus / "corpus.jsonl"))[: args.docs]
     queries = list(read_queries(args.corpus / "queries.jsonl").values())[: args.queries]
+    names = CHOICES[args.backend]
     report: dict[str, Any] = {
         "machine": f"{os.cpu_count()} CPUs, {_memory_gb()} GiB, {sys.platform}",
+        "cpu": _cpu_model(),
         "corpus": f"{args.corpus.name}: {len(documents)} documents, {len(queries)} queries",
+        "backends": names,
     }
-    with tempfile.TemporaryDirectory() as data_dir:
-        report["engine"] = engine_figures(documents, queries, Path(data_dir))
-        report["http"] = http_figures(Path(data_dir), queries, args.seconds)
+    for name in names:
+        report[name] = backend_figures(name, documents, queries, args.seconds)
+    if EMBEDDED in report:  # the layout before there were backends
+        report.update(report[EMBEDDED])
     report["baseline"] = baseline_figures(documents, queries)
     report["memory"] = idle_rss()
+    report["ratios"] = ratios(report)
+    report["wall_s"] = round(time.perf_counter() - started)
     print(_table(report))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
@@ -167,41 +342,123 @@ def _memory_gb() -> int:
     return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
 
 
+def _cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def _lat(figures: dict[str, float]) -> str:
+    return f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['p99_ms']}"
+
+
+# A table row: its label, a backend's figure (from {"engine", "http"}, "-" where it has
+# none) and the baseline's (from the report).
+_Row = tuple[str, Callable[[dict[str, Any]], object], Callable[[dict[str, Any]], object]]
+
+
+def _no_figure(_: dict[str, Any]) -> object:
+    return "-"
+
+
+_ROWS: list[_Row] = [
+    ("ingest (s)", lambda b: b["engine"]["ingest_s"], lambda r: r["baseline"]["ingest_s"]),
+    (
+        "embedded tokens / s",
+        lambda b: b["engine"]["tokens_per_s"],
+        lambda r: r["baseline"]["tokens_per_s"],
+    ),
+    (
+        "chunks (baseline: whole abstracts)",
+        lambda b: b["engine"]["chunks"],
+        lambda r: r["baseline"]["documents"],
+    ),
+    ("hybrid query p50/p95/p99 ms", lambda b: _lat(b["engine"]["hybrid"]), _no_figure),
+    (
+        "dense query p50/p95/p99 ms",
+        lambda b: _lat(b["engine"]["dense"]),
+        lambda r: _lat(r["baseline"]["dense"]),
+    ),
+    ("support (k=5) p50/p95/p99 ms", lambda b: _lat(b["engine"]["support"]), _no_figure),
+    ("lexical query p50/p95/p99 ms", lambda b: _lat(b["engine"]["lexical"]), _no_figure),
+    (
+        "HTTP hybrid, 1 client p50/p95/p99 ms",
+        lambda b: _lat(b["http"]["hybrid_1_client"]),
+        _no_figure,
+    ),
+    ("HTTP hybrid, 8 clients req/s", lambda b: b["http"]["requests_per_s_8_clients"], _no_figure),
+    (
+        "HTTP hybrid, 8 clients on 2 replicas req/s",
+        lambda b: b["http"].get("requests_per_s_8_clients_2_replicas", "-"),
+        _no_figure,
+    ),
+    (
+        "RSS MB (server idle / baseline peak)",
+        lambda b: b.get("server_idle_mb", "-"),
+        lambda r: r["memory"]["baseline_peak_mb"],
+    ),
+    (
+        "index on disk (bytes)",
+        lambda b: b["engine"]["index_bytes"],
+        lambda r: r["baseline"]["index_bytes"],
+    ),
+]
+
+
 def _table(report: dict[str, Any]) -> str:
-    engine, baseline, http, memory = (report[k] for k in ("engine", "baseline", "http", "memory"))
-
-    def lat(figures: dict[str, float]) -> str:
-        return f"{figures['p50_ms']} / {figures['p95_ms']} / {figures['p99_ms']}"
-
-    rows = [
-        ("ingest (s)", engine["ingest_s"], baseline["ingest_s"]),
-        ("embedded tokens / s", engine["tokens_per_s"], baseline["tokens_per_s"]),
-        ("chunks (baseline: whole abstracts)", engine["chunks"], baseline["documents"]),
-        ("hybrid query p50/p95/p99 ms", lat(engine["hybrid"]), "-"),
-        ("dense query p50/p95/p99 ms", lat(engine["dense"]), lat(baseline["dense"])),
-        ("support (k=5) p50/p95/p99 ms", lat(engine["support"]), "-"),
-        ("HTTP hybrid, 1 client p50/p95/p99 ms", lat(http["hybrid_1_client"]), "-"),
-        ("HTTP hybrid, 8 clients req/s", http["requests_per_s_8_clients"], "-"),
-        (
-            "RSS MB (server idle / baseline peak)",
-            memory["server_idle_mb"],
-            memory["baseline_peak_mb"],
-        ),
-        ("index on disk (bytes)", engine["index_bytes"], baseline["index_bytes"]),
+    names: list[str] = report["backends"]
+    columns = _columns(report)
+    cells = [
+        (label, [figure(c) for c in columns] + [baseline(report)])
+        for label, figure, baseline in _ROWS
     ]
+    rows = [(label, row) for label, row in cells if set(row) != {"-"}]  # none has the figure
     width = max(len(r[0]) for r in rows)
+    headings = ["engine"] if names == [EMBEDDED] else names
     lines = [
         report["machine"],
         report["corpus"],
-        f"{'':<{width}}  {'engine':>24}  {'baseline':>24}",
+        f"{'':<{width}}" + "".join(f"  {h:>24}" for h in [*headings, "baseline"]),
     ]
-    lines += [f"{name:<{width}}  {a!s:>24}  {b!s:>24}" for name, a, b in rows]
+    lines += [f"{label:<{width}}" + "".join(f"  {c!s:>24}" for c in row) for label, row in rows]
+    for name, column in zip(names, columns, strict=True):
+        lines.append(_speed_up(column["engine"], report["baseline"], name, len(names) > 1))
+    lines += _ratio_lines(report["ratios"])
+    lines.append(f"CPU: {report['cpu']}; wall time {report['wall_s']} s")
+    return "\n".join(lines)
+
+
+def _columns(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each backend's figures; the embedded one's with the server's idle RSS (measured once,
+    on the seed corpus)."""
+    idle = {"server_idle_mb": report["memory"]["server_idle_mb"]}
+    return [report[name] | (idle if name == EMBEDDED else {}) for name in report["backends"]]
+
+
+def _speed_up(engine: dict[str, Any], baseline: dict[str, Any], name: str, named: bool) -> str:
     ratio = baseline["dense"]["p50_ms"] / engine["dense"]["p50_ms"]
-    lines.append(
-        f"dense p50 speed-up over baseline: {ratio:.2f}x; "
+    return (
+        f"{name + ': ' if named else ''}dense p50 speed-up over baseline: {ratio:.2f}x; "
         f"ingest speed-up: {baseline['ingest_s'] / engine['ingest_s']:.2f}x"
     )
-    return "\n".join(lines)
+
+
+def _ratio_lines(found: dict[str, float]) -> list[str]:
+    lines = []
+    if "postgres_over_embedded_ingest_s" in found:
+        lines.append(
+            "postgres / embedded: ingest time "
+            f"{found['postgres_over_embedded_ingest_s']:.2f}x, hybrid p50 "
+            f"{found['postgres_over_embedded_hybrid_p50']:.2f}x, HTTP req/s (8 clients) "
+            f"{found['postgres_over_embedded_requests_per_s']:.2f}x"
+        )
+    if "two_replicas_over_one_requests_per_s" in found:
+        lines.append(
+            "postgres, two replicas / one: HTTP req/s (8 clients) "
+            f"{found['two_replicas_over_one_requests_per_s']:.2f}x"
+        )
+    return lines
 
 
 if __name__ == "__main__":

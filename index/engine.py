@@ -26,6 +26,7 @@ import numpy as np
 from index import offsets
 from index.backends import open_backend
 from index.backends.base import SearchView, StorageBackend
+from index.backends.postgres import DEFAULT_EF_SEARCH
 from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import (
@@ -96,6 +97,8 @@ class EngineConfig:
     database_url: str | None = field(default=None, repr=False)
     # Longest any one database statement may run, in seconds.
     statement_timeout: float = 30.0
+    # Candidates pgvector's HNSW search keeps: higher finds more of the true nearest chunks.
+    ef_search: int = DEFAULT_EF_SEARCH
 
 
 class SearchEngine:
@@ -133,6 +136,7 @@ class SearchEngine:
             self.embedder.dimension,
             config.ivf_min_vectors,
             config.statement_timeout,
+            config.ef_search,
         )
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (

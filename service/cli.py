@@ -187,6 +187,7 @@ def _open_store(settings: Settings, where: str, must_exist: bool) -> StorageBack
         model_dimension(),
         settings.ivf_min_vectors,
         settings.database_statement_timeout,
+        settings.database_ef_search,
     )
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.backends.postgres import urls
+from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, urls
 from index.engine import EngineConfig
 from index.model_export import Precision
 from index.support import DEFAULT_MIN_SUPPORT
@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     )
     database_statement_timeout: float = Field(
         30.0, gt=0, le=3600, description="Seconds any one database statement may run."
+    )
+    database_ef_search: int = Field(
+        DEFAULT_EF_SEARCH,
+        ge=10,
+        le=MAX_EF_SEARCH,
+        description="Candidates pgvector's HNSW search keeps per query (at least k): higher "
+        "finds more of the true nearest chunks, a little slower.",
     )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
@@ -168,4 +175,5 @@ class Settings(BaseSettings):
             max_query_chars=self.max_query_chars,
             database_url=self.database_url.get_secret_value() if self.database_url else None,
             statement_timeout=self.database_statement_timeout,
+            ef_search=self.database_ef_search,
         )

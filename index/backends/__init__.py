@@ -13,6 +13,7 @@ def open_backend(
     dimension: int,
     ivf_min_vectors: int,
     statement_timeout: float,
+    ef_search: int,
 ) -> StorageBackend:
     """PostgreSQL + pgvector at ``database_url`` when given, else SQLite + FAISS in ``data_dir``."""
     if database_url:
@@ -20,7 +21,7 @@ def open_backend(
         # or Alembic.
         from index.backends.postgres.backend import PostgresBackend
 
-        return PostgresBackend(database_url, dimension, statement_timeout)
+        return PostgresBackend(database_url, dimension, statement_timeout, ef_search)
     from index.backends.embedded import EmbeddedBackend
 
     return EmbeddedBackend(data_dir, dimension, ivf_min_vectors)
