@@ -8,6 +8,7 @@ from collections.abc import Callable
 from index.engine import SearchEngine
 from index.lexical import match_expression
 from index.models import DocumentInput, SearchFilters
+from tests.markers import embedded_only
 
 MakeEngine = Callable[..., SearchEngine]
 
@@ -57,6 +58,7 @@ def test_lexical_rows_follow_updates_and_deletes(make_engine: MakeEngine) -> Non
     assert _lexical(engine, "chess") == []
 
 
+@embedded_only  # the FTS5 table of a SQLite store
 def test_an_older_store_gets_its_lexical_index_rebuilt(make_engine: MakeEngine) -> None:
     engine = make_engine()
     engine.upsert([DocumentInput(id="a", text="Glacier melt accelerates.", title="Ice")])
