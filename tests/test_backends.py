@@ -103,13 +103,9 @@ def test_replicas_starting_together_seed_once(replica: Replicas) -> None:
     for thread in threads:
         thread.join()
     assert sum(r is not None for r in results) == 1
-    stats = engines[0].stats()
-    assert stats.documents == 3 and stats.chunks == sum(d.chunk_count for d in _listed(engines[0]))
+    stats, listed = engines[0].stats(), engines[0].list_documents(limit=100).items
+    assert stats.documents == 3 and stats.chunks == sum(d.chunk_count for d in listed)
     assert engines[0].check().ok
-
-
-def _listed(engine: SearchEngine) -> Sequence[object]:
-    return engine.list_documents(limit=100).items  # type: ignore[return-value]
 
 
 def test_two_replicas_upserting_one_id_leave_one_consistent_document(replica: Replicas) -> None:
