@@ -189,11 +189,16 @@ class _Snapshot:
         ef_search = min(max(self._ef_search, k), MAX_EF_SEARCH)
         self._connection.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
         self._connection.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+        # With a large ef_search the planner prices the HNSW scan above reading every chunk
+        # once the tables are analysed (SciFact, 18k chunks: a full scan and sort, 36 ms
+        # instead of 5). Off only prices sequential scans out; filters still use indexes.
+        self._connection.execute("SET LOCAL enable_seqscan = off")
         rows = self._connection.execute(
             "SELECT c.id, 1 - (c.embedding <=> %s) FROM chunks c JOIN documents d"
             f" ON d.id = c.document_id WHERE {where} ORDER BY c.embedding <=> %s LIMIT %s",
             [vector, *params, vector, k],
         ).fetchall()
+        self._connection.execute("SET LOCAL enable_seqscan = on")  # for the snapshot's other reads
         # A relaxed iterative scan can return rows slightly out of order (pgvector#862).
         return sorted(((int(i), float(s)) for i, s in rows), key=lambda r: (-r[1], r[0]))
 
