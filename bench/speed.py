@@ -14,12 +14,12 @@ given a fresh migrated database; `both` measures the two on the same documents a
 Prints one table (a column per backend, then the baseline) and writes every figure as JSON
 (a key per backend; `engine` and `http` at the top are the embedded backend's, as before):
 ingest time and embedded tokens/s, query latency p50/p95/p99 (hybrid, dense, lexical,
-support; baseline dense), HTTP hybrid latency at 1 client and requests/s at 8 (load.py's
-queries), server RSS at idle on the seed corpus (and the baseline process's RSS), and index
-size on disk (PostgreSQL: the whole database). The HTTP server reuses the database the
-engine ingested into (no seeding). On PostgreSQL also requests/s at 8 clients over two
-replicas (two servers on the one database, clients taking them in turn), the ratios
-postgres / embedded (ingest time, hybrid p50, requests/s) and two replicas / one, and in the
+support, and support on the seed corpus; baseline dense), HTTP hybrid latency at 1 client and
+requests/s at 8 (load.py's queries), server RSS at idle on the seed corpus (and the baseline
+process's RSS), and index size on disk (PostgreSQL: the whole database). The HTTP server
+reuses the database the engine ingested into (no seeding). On PostgreSQL also requests/s at 8
+clients over two replicas (two servers on the one database, clients taking them in turn), the
+ratios postgres / embedded (ingest time, hybrid p50, requests/s) and two replicas / one, and in the
 JSON whether autovacuum had analysed the search tables before each phase's queries (nothing
 runs ANALYZE after the ingest; until autovacuum does, plans may differ).
 """
@@ -46,12 +46,13 @@ import faiss
 import httpx
 import numpy as np
 import psycopg
-from live_server import LiveServer, live_server, rss_mb
+from live_server import SEEDS, LiveServer, live_server, rss_mb
 from load import percentiles, run_load
 
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import corpus_documents, read_queries
 from index.models import DocumentInput, SearchMode
+from index.sources import expand_paths, read_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
@@ -262,6 +263,31 @@ def backend_figures(
         return {"engine": engine, "http": http_figures(backend, queries, seconds)}
 
 
+# News claims on the seed corpus: supported, contradicted and off-topic ones.
+SEED_CLAIMS = [
+    "A suicide bomber killed twelve people near the district courts in Islamabad.",
+    "The bombing near the district courts injured 36 people.",
+    "China and Pakistan agreed to work together against terrorism.",
+    "The attack was claimed by a Tehreek-e-Taliban Pakistan faction.",
+    "China refused to cooperate with Pakistan on counter-terrorism.",
+    "The suicide bombing near the Islamabad district courts killed nobody.",
+    "Pakistan and China agreed on Monday to reduce counter-terrorism cooperation.",
+    "The Eiffel tower stands in Paris.",
+    "Apple launched a new iPhone.",
+    "Sourdough bread needs a long fermentation at room temperature.",
+]
+
+
+def seed_support() -> dict[str, float]:
+    """Find supporting passages (k=5) in process on the seed corpus: each claim 10 times."""
+    with tempfile.TemporaryDirectory(prefix="semsearch-bench-seeds-") as scratch:
+        engine = SearchEngine(EngineConfig(data_dir=Path(scratch)))
+        engine.upsert([d for path in expand_paths([SEEDS]) for d in read_documents(path)])
+        figures = timed(lambda claim: engine.support(claim, 5), SEED_CLAIMS * 10)
+        engine.close()
+    return figures
+
+
 def idle_rss() -> dict[str, float]:
     """The server on the seed corpus after a search, idle; and a baseline process that loaded
     sentence-transformers and embedded one query."""
@@ -329,6 +355,7 @@ def main() -> None:
         report[name] = backend_figures(name, documents, queries, args.seconds)
     if EMBEDDED in report:  # the layout before there were backends
         report.update(report[EMBEDDED])
+    report["support_on_seeds"] = seed_support()
     report["baseline"] = baseline_figures(documents, queries)
     report["memory"] = idle_rss()
     report["ratios"] = ratios(report)
@@ -381,6 +408,11 @@ _ROWS: list[_Row] = [
         lambda r: _lat(r["baseline"]["dense"]),
     ),
     ("support (k=5) p50/p95/p99 ms", lambda b: _lat(b["engine"]["support"]), _no_figure),
+    (
+        "support on the seeds (k=5) p50/p95/p99 ms",
+        lambda b: _lat(b["support_on_seeds"]) if "support_on_seeds" in b else "-",
+        _no_figure,
+    ),
     ("lexical query p50/p95/p99 ms", lambda b: _lat(b["engine"]["lexical"]), _no_figure),
     (
         "HTTP hybrid, 1 client p50/p95/p99 ms",
@@ -430,10 +462,12 @@ def _table(report: dict[str, Any]) -> str:
 
 
 def _columns(report: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each backend's figures; the embedded one's with the server's idle RSS (measured once,
-    on the seed corpus)."""
-    idle = {"server_idle_mb": report["memory"]["server_idle_mb"]}
-    return [report[name] | (idle if name == EMBEDDED else {}) for name in report["backends"]]
+    """Each backend's figures; the embedded one's with the server's idle RSS and support
+    latency (measured once, on the seed corpus)."""
+    once = {"server_idle_mb": report["memory"]["server_idle_mb"]}
+    if "support_on_seeds" in report:
+        once["support_on_seeds"] = report["support_on_seeds"]
+    return [report[name] | (once if name == EMBEDDED else {}) for name in report["backends"]]
 
 
 def _speed_up(engine: dict[str, Any], baseline: dict[str, Any], name: str, named: bool) -> str:

@@ -54,11 +54,16 @@ from index.models import (
     SupportResult,
     UpsertResult,
     UpsertStatus,
-    Verdict,
 )
 from index.retrieval import retrieve
+from index.stance import StanceModel, shared_stance_model
 from index.store import NewChunk, PreparedDocument
-from index.support import CANDIDATES_PER_PASSAGE, DEFAULT_MIN_SUPPORT, supporting_passages
+from index.support import (
+    CANDIDATES_PER_PASSAGE,
+    DEFAULT_MIN_CONTRADICTION,
+    DEFAULT_MIN_SUPPORT,
+    supporting_passages,
+)
 from index.text import clean_text, repair_text, sentence_spans
 from index.vectors import IVF_MIN_VECTORS
 
@@ -83,8 +88,11 @@ class EngineConfig:
     # Embed "title\nchunk" so a chunk carries its document's subject; the title is cut to
     # the tokens the window has left, so nothing is ever truncated by the model.
     embed_titles: bool = True
-    # Support a passage needs for the verdict "supported" (calibrated on SciFact; README).
+    # Verdict thresholds on the stance model's calibrated probabilities (fitted on SciFact
+    # claims held apart from training; README, Quality): the best support needed for
+    # "supported", the best contradiction needed for "contradicted".
     min_support: float = DEFAULT_MIN_SUPPORT
+    min_contradiction: float = DEFAULT_MIN_CONTRADICTION
     # Where the ONNX export of the model is cached (None: $XDG_CACHE_HOME/semsearch).
     model_cache_dir: Path | None = None
     # From this many chunks on, the vector index is IVF (approximate) instead of exact.
@@ -109,6 +117,7 @@ class SearchEngine:
         config: EngineConfig,
         embedder: Embedder | None = None,
         backend: StorageBackend | None = None,
+        stance_model: StanceModel | None = None,
     ) -> None:
         """Open (or create) the store in ``config.data_dir`` and load or rebuild the index.
 
@@ -117,11 +126,14 @@ class SearchEngine:
             embedder: a loaded model to share (tests, benchmarks); loaded here when omitted.
             backend: where documents and vectors live; the embedded SQLite + FAISS backend in
                 ``config.data_dir`` when omitted.
+            stance_model: reads evidence sentences for support; the committed model (one per
+                process) when omitted.
         """
         self.config = config
         self.embedder = embedder or Embedder(
             cache_dir=config.model_cache_dir, precision=config.model_precision
         )
+        self.stance_model = stance_model or shared_stance_model()
         if not 1 <= config.chunk_tokens <= self.embedder.max_tokens:
             raise InvalidInputError(
                 "chunk_tokens", f"must be between 1 and {self.embedder.max_tokens}"
@@ -305,23 +317,26 @@ class SearchEngine:
         mode: SearchMode = SearchMode.HYBRID,
         min_support: float | None = None,
         offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
+        min_contradiction: float | None = None,
     ) -> SupportResult:
-        """Find the passages, and the sentences in them, that support a claim.
+        """Find the passages, and the sentences in them, that support or contradict a claim.
 
         Args:
-            claim: the statement to find support for.
+            claim: the statement to check.
             k: most passages returned (overlapping windows of a document count as one).
             filters: restrictions applied before ranking.
             mode: retrieval mode for the candidates.
-            min_support: support a passage needs for the verdict "supported"; the engine's
-                calibrated default when None.
+            min_support: best support needed for the verdict "supported"; the engine's
+                default when None.
             offset_encoding: the unit citation and evidence offsets count in.
+            min_contradiction: best contradiction needed for the verdict "contradicted" (it
+                must also beat the best support); the engine's default when None.
 
         Returns:
-            The verdict, the best passage's support and the passages, best supported first,
-            each with its evidence sentences and an exact citation.
+            The verdict, the best support and contradiction, and the passages in the
+            verdict's order, each with its evidence sentences, their stances and an exact
+            citation.
         """
-        threshold = self.config.min_support if min_support is None else min_support
         text = self._validated_query(claim, "claim", k, filters)
         ranked, vector = self._ranked(
             text,
@@ -332,18 +347,24 @@ class SearchEngine:
             need_vector=True,
         )
         candidates = [(chunk, document, score) for (chunk, document), score in ranked]
-        passages = supporting_passages(self.embedder, text, vector, candidates, k)
-        if offset_encoding is not OffsetEncoding.UTF32:  # in the texts the passages came from
-            texts = {document.id: document.text for _, document, _ in candidates}
-            passages = [
-                offsets.passage_in(p, texts[p.citation.document_id], offset_encoding)
-                for p in passages
-            ]
-        best = passages[0].support if passages else 0.0
-        verdict = (
-            Verdict.SUPPORTED if passages and best >= threshold else (Verdict.INSUFFICIENT_EVIDENCE)
+        result = supporting_passages(
+            self.embedder,
+            self.stance_model,
+            text,
+            vector,
+            candidates,
+            k,
+            self.config.min_support if min_support is None else min_support,
+            self.config.min_contradiction if min_contradiction is None else min_contradiction,
         )
-        return SupportResult(claim=text, verdict=verdict, support=best, passages=passages)
+        if offset_encoding is OffsetEncoding.UTF32:
+            return result
+        texts = {document.id: document.text for _, document, _ in candidates}
+        passages = [  # in the texts the passages came from
+            offsets.passage_in(p, texts[p.citation.document_id], offset_encoding)
+            for p in result.passages
+        ]
+        return replace(result, passages=passages)
 
     def _validated_query(
         self, query: str, field: str, k: int, filters: SearchFilters | None

@@ -124,23 +124,39 @@ def evaluate_retrieval(
     return RetrievalScores(mode.value, len(judged), *(t / n for t in totals))
 
 
+CLAIM_LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
+# The verdict each claim label should get, in CLAIM_LABELS order.
+EXPECTED_VERDICTS = (Verdict.SUPPORTED, Verdict.CONTRADICTED, Verdict.INSUFFICIENT_EVIDENCE)
+
+
+@dataclass(frozen=True)
+class EvidenceScores:
+    """Evidence quality for claims of one label, against their own rationale sentences."""
+
+    claims: int  # claims whose rationale was found in the stored text
+    passage_hit_at_5: float
+    evidence_hit_at_1: float
+    evidence_hit_at_3: float
+
+
 @dataclass(frozen=True)
 class SupportScores:
     """Find-supporting-passages quality on claims with sentence-level evidence."""
 
     mode: str
-    support_claims: int
-    passage_hit_at_5: float
-    evidence_hit_at_1: float
-    evidence_hit_at_3: float
-    # verdict counts: {claim label: {verdict: n}} for SUPPORT and NOT_ENOUGH_INFO claims
-    verdicts: dict[str, dict[str, int]]
+    claims: int
+    # confusion[label][verdict]: claims of each label (CLAIM_LABELS) per verdict
+    confusion: dict[str, dict[str, int]]
+    verdict_macro_f1: float  # over the three verdicts
+    contradict_recall: float  # share of CONTRADICT claims called contradicted
+    evidence: dict[str, EvidenceScores]  # for SUPPORT and CONTRADICT claims
 
 
 def gold_evidence_spans(
-    engine: SearchEngine, claim: dict[str, Any], raw_texts: dict[str, str]
+    engine: SearchEngine, claim: dict[str, Any], raw_texts: dict[str, str], label: str
 ) -> dict[str, list[tuple[int, int]]]:
-    """SUPPORT evidence of a claim as spans in the stored (cleaned) text of each document.
+    """A claim's rationale sentences labelled ``label`` as spans in the stored (cleaned) text
+    of each document.
 
     The dataset's offsets index the raw abstract; the stored text is cleaned, so each gold
     sentence is cleaned the same way and located in the stored text.
@@ -149,7 +165,7 @@ def gold_evidence_spans(
     for doc_id, labelled in dict(claim.get("evidence") or {}).items():
         stored = engine.get(doc_id).text
         for annotation in labelled:
-            if annotation["label"] != "SUPPORT":
+            if annotation["label"] != label:
                 continue
             for start, end in annotation["spans"]:
                 piece = repair_text(raw_texts[doc_id][start:end])
@@ -159,6 +175,19 @@ def gold_evidence_spans(
     return spans
 
 
+def macro_f1(confusion: dict[str, dict[str, int]]) -> float:
+    """Mean F1 over the verdicts, each verdict's truth being the label that expects it."""
+    scores = []
+    for label, expected in zip(CLAIM_LABELS, EXPECTED_VERDICTS, strict=True):
+        hits = confusion[label][expected.value]
+        called = sum(row[expected.value] for row in confusion.values())
+        actual = sum(confusion[label].values())
+        precision = hits / called if called else 0.0
+        recall = hits / actual if actual else 0.0
+        scores.append(2 * precision * recall / (precision + recall) if hits else 0.0)
+    return sum(scores) / len(scores)
+
+
 def evaluate_support(
     engine: SearchEngine,
     claims: Sequence[dict[str, Any]],
@@ -166,41 +195,53 @@ def evaluate_support(
     mode: SearchMode,
     progress: Callable[[int], None] | None = None,
 ) -> SupportScores:
-    """Passage hit@5 and evidence hit@1/@3 on SUPPORT claims; verdicts on SUPPORT and NEI.
+    """Verdicts on every claim (the 3x3 confusion, macro-F1, contradiction recall), and
+    passage hit@5 and evidence hit@1/@3 on SUPPORT and CONTRADICT claims.
 
     Evidence hit@n: one of the n highest-scoring evidence sentences, over all returned
-    passages, overlaps a gold SUPPORT sentence of a gold document.
+    passages, overlaps a rationale sentence of the claim's own label in a gold document.
     """
-    verdicts: dict[str, dict[str, int]] = {
-        label: {v.value: 0 for v in Verdict} for label in ("SUPPORT", "NOT_ENOUGH_INFO")
-    }
-    passage_hits = evidence_1 = evidence_3 = support_claims = 0
+    confusion = {label: {v.value: 0 for v in EXPECTED_VERDICTS} for label in CLAIM_LABELS}
+    counts = {label: [0, 0, 0, 0] for label in CLAIM_LABELS[:2]}  # claims, passage, @1, @3
     for claim in claims:
         label = str(claim.get("label"))
-        if label not in verdicts:
+        if label not in confusion:
             continue
         result = engine.support(str(claim["claim"]), k=5, mode=mode)
-        verdicts[label][result.verdict.value] += 1
+        confusion[label][result.verdict.value] += 1
         if progress is not None:
             progress(1)
-        if label != "SUPPORT":
+        if label not in counts:
             continue
-        gold = gold_evidence_spans(engine, claim, raw_texts)
+        gold = gold_evidence_spans(engine, claim, raw_texts, label)
         if not gold:
             continue
-        support_claims += 1
-        passage_hits += any(p.citation.document_id in gold for p in result.passages)
         evidence = sorted(
-            ((e.score, p.citation.document_id, e) for p in result.passages for e in p.evidence),
-            key=lambda item: -item[0],
+            ((p.citation.document_id, e) for p in result.passages for e in p.evidence),
+            key=lambda item: -item[1].score,
         )
         hits = [
             any(e.char_start < b and a < e.char_end for a, b in gold.get(doc_id, []))
-            for _, doc_id, e in evidence[:3]
+            for doc_id, e in evidence[:3]
         ]
-        evidence_1 += any(hits[:1])
-        evidence_3 += any(hits)
-    n = max(support_claims, 1)
+        tally = counts[label]
+        tally[0] += 1
+        tally[1] += any(p.citation.document_id in gold for p in result.passages)
+        tally[2] += any(hits[:1])
+        tally[3] += any(hits)
+    contradictions = sum(confusion["CONTRADICT"].values())
     return SupportScores(
-        mode.value, support_claims, passage_hits / n, evidence_1 / n, evidence_3 / n, verdicts
+        mode=mode.value,
+        claims=sum(sum(row.values()) for row in confusion.values()),
+        confusion=confusion,
+        verdict_macro_f1=round(macro_f1(confusion), 4),
+        contradict_recall=round(
+            confusion["CONTRADICT"][Verdict.CONTRADICTED.value] / contradictions, 4
+        )
+        if contradictions
+        else 0.0,
+        evidence={
+            label: EvidenceScores(n, *(round(x / max(n, 1), 4) for x in rest))
+            for label, (n, *rest) in counts.items()
+        },
     )

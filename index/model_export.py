@@ -23,6 +23,7 @@ import sys
 import tempfile
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 # Bump when the exported graph changes (inputs, outputs, opset, fusion, quantization).
 EXPORT_VERSION = "2"
@@ -64,10 +65,10 @@ def export(model_dir: Path, target: Path, precision: Precision) -> None:
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".export-") as scratch:
         traced, fused = Path(scratch) / "traced.onnx", Path(scratch) / "fused.onnx"
         _trace(model_dir, traced)
-        _fuse(model_dir, traced, fused)
+        fuse(model_dir, traced, fused)
         final = Path(scratch) / "final.onnx"
         if precision is Precision.INT8:
-            _quantize(fused, final)
+            quantize(fused, final)
         else:
             shutil.move(fused, final)
         os.replace(final, target)
@@ -95,21 +96,28 @@ def _trace(model_dir: Path, out: Path) -> None:
             ).last_hidden_state
             return embeddings
 
+    trace(TokenEmbeddings(), out, "token_embeddings", {0: "batch", 1: "tokens"})
+
+
+def trace(module: Any, out: Path, output: str, output_axes: dict[int, str]) -> None:
+    """Trace a torch module taking the tokenizer's three inputs (batch by tokens) to ONNX."""
+    import torch
+
     example = torch.ones((2, 8), dtype=torch.int64)
-    axes = {name: {0: "batch", 1: "tokens"} for name in (*INPUTS, "token_embeddings")}
+    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS} | {output: output_axes}
     torch.onnx.export(
-        TokenEmbeddings(),
+        module,
         (example, example, torch.zeros_like(example)),
         str(out),
         input_names=list(INPUTS),
-        output_names=["token_embeddings"],
+        output_names=[output],
         dynamic_axes=axes,
         opset_version=_OPSET,
         dynamo=False,
     )
 
 
-def _fuse(model_dir: Path, traced: Path, out: Path) -> None:
+def fuse(model_dir: Path, traced: Path, out: Path) -> None:
     """ONNX Runtime's BERT fusions: attention, embedding and skip layer norms, bias GELU."""
     from onnxruntime.transformers.optimizer import optimize_model
 
@@ -123,7 +131,7 @@ def _fuse(model_dir: Path, traced: Path, out: Path) -> None:
     optimized.save_model_to_file(str(out))
 
 
-def _quantize(fused: Path, out: Path) -> None:
+def quantize(fused: Path, out: Path) -> None:
     """int8 weights, one scale per output channel: per-tensor scales moved vectors to a mean
     cosine of 0.94 from fp32's, per-channel keeps it at 0.994."""
     import onnx

@@ -179,20 +179,32 @@ class Evidence:
     text: str
     char_start: int
     char_end: int
-    score: float
+    score: float  # how strongly it bears on the claim: ranks evidence
+    stance: Stance  # toward the claim, by the stance model
+    stance_probability: float
 
 
 @dataclass(frozen=True)
 class SupportingPassage:
     text: str
-    support: float
+    support: float  # its sentences' best probability of supporting the claim
+    contradiction: float  # and of contradicting it
     relevance: float  # the passage's retrieval score, as search reports it
     evidence: list[Evidence]
     citation: Citation
 
 
+class Stance(StrEnum):
+    """How a sentence bears on a claim."""
+
+    SUPPORTS = "supports"
+    CONTRADICTS = "contradicts"
+    NEUTRAL = "neutral"
+
+
 class Verdict(StrEnum):
     SUPPORTED = "supported"
+    CONTRADICTED = "contradicted"
     INSUFFICIENT_EVIDENCE = "insufficient_evidence"
 
 
@@ -201,6 +213,7 @@ class SupportResult:
     claim: str
     verdict: Verdict
     support: float
+    contradiction: float
     passages: list[SupportingPassage]
 
 

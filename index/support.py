@@ -1,18 +1,17 @@
-"""Find supporting passages: which stored sentences back a claim, and how strongly.
+"""Find supporting passages: which stored sentences bear on a claim, and which way.
 
 Candidates come from the same retrieval as search. Overlapping windows of one document are
-merged into one passage; every sentence in it is scored against the claim (cosine of the claim's
-embedding and the sentence's, made at ingest from its chunk's model pass, so a request embeds
-only the claim); a passage's support is a logistic calibration of its best sentence's score, fitted
-on SciFact training claims (README, Quality), so it reads as the probability that the passage
-holds evidence for the claim. The retrieval score is left out on purpose: its BM25 half depends
-on the corpus and query length, and with it a calibration fitted on long scientific claims
-rejected plain paraphrases in news text.
+merged into one passage; every sentence in it is ranked against the claim (cosine of the
+claim's embedding and the sentence's, made at ingest from its chunk's model pass, plus the
+claim's words in it and the passage's relevance), and the best become evidence. The stance
+model (index/stance.py) then reads each evidence sentence with the claim and gives calibrated
+probabilities that it supports the claim, contradicts it, or neither. A passage's ``support``
+and ``contradiction`` are its best sentence's; the verdict weighs the best of each over all
+passages (``verdict``).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,14 +19,22 @@ import numpy as np
 
 from index import lexical
 from index.embedding import Embedder, Vectors
-from index.models import Citation, Document, Evidence, StoredChunk, SupportingPassage
+from index.models import (
+    Citation,
+    Document,
+    Evidence,
+    Stance,
+    StoredChunk,
+    SupportingPassage,
+    SupportResult,
+    Verdict,
+)
+from index.stance import STANCES, StanceModel
 
-# support = sigmoid(SENTENCE_WEIGHT * best sentence cosine + BIAS), fitted on SciFact train by
-# bench/calibrate_support.py. The verdict threshold keeps 84% of SciFact SUPPORT claims
-# "supported" and turns 59% of NOT_ENOUGH_INFO claims away (best sentence cosine >= 0.623).
-SENTENCE_WEIGHT = 10.33
-BIAS = -8.43
-DEFAULT_MIN_SUPPORT = 0.12
+# Verdict thresholds, fitted by `make train-stance` on SciFact claims held apart from training
+# (index/stance_model/stance.json, "verdict"; a test keeps the two equal).
+DEFAULT_MIN_SUPPORT = 0.45
+DEFAULT_MIN_CONTRADICTION = 0.45
 EVIDENCE_PER_PASSAGE = 3
 # Evidence ranking: cosine with the claim, plus the claim's words in the sentence (BM25 among
 # the candidate sentences, squashed to s / (s + OVERLAP_HALF)) and the passage's relevance, as
@@ -95,17 +102,12 @@ def _is_statement(sentence: str) -> bool:
     return closed or len(sentence.split()) >= 10
 
 
-def calibrated_support(best_sentence: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(SENTENCE_WEIGHT * best_sentence + BIAS)))
-
-
 @dataclass(frozen=True)
 class _Sentence:
     passage: int  # index into the passages
     position: int  # index into that passage's sentences
     start: int
     end: int
-    similarity: float  # cosine with the claim, clipped at 0
     rank: float  # evidence score in [0, 1]
 
 
@@ -137,7 +139,6 @@ def _scored_sentences(
             position,
             a,
             b,
-            float(cosine),
             float(
                 (cosine + OVERLAP_WEIGHT * words + RELEVANCE_WEIGHT * passages[i].retrieval) / total
             ),
@@ -170,48 +171,101 @@ def _evidence_runs(sentences: Sequence[_Sentence]) -> list[list[_Sentence]]:
     return sorted(runs, key=lambda run: -max(s.rank for s in run))
 
 
+def verdict(
+    support: float, contradiction: float, min_support: float, min_contradiction: float
+) -> Verdict:
+    """Contradicted when the best contradiction reaches its threshold and beats the best
+    support; else supported when the best support reaches its threshold; else insufficient."""
+    if contradiction >= min_contradiction and contradiction > support:
+        return Verdict.CONTRADICTED
+    if support >= min_support:
+        return Verdict.SUPPORTED
+    return Verdict.INSUFFICIENT_EVIDENCE
+
+
 def supporting_passages(
     embedder: Embedder,
+    stance_model: StanceModel,
     claim: str,
     claim_vector: Vectors,
     candidates: Sequence[tuple[StoredChunk, Document, float]],
     k: int,
-) -> list[SupportingPassage]:
-    """Score the sentences of the k most relevant merged passages; order them by support.
+    min_support: float,
+    min_contradiction: float,
+) -> SupportResult:
+    """Rank the sentences of the k most relevant merged passages, read the stance of the best,
+    and give the verdict.
 
-    Only the passages that can be returned are scored.
+    Only the passages that can be returned are ranked, and only their evidence sentences are
+    read by the stance model. Passages and their evidence come in the verdict's order: a
+    contradicted claim's contradicting sentences first, a supported claim's supporting ones
+    first, otherwise by rank.
     """
     passages = merge_windows(candidates)[:k]
-    sentences = _scored_sentences(embedder, claim, claim_vector, passages)
+    runs = _evidence_runs(_scored_sentences(embedder, claim, claim_vector, passages))
+    chosen = sorted({(s.passage, s.start, s.end) for run in runs for s in run})
+    probabilities = dict(
+        zip(
+            chosen,
+            stance_model.probabilities(
+                claim, [passages[i].document.text[a:b] for i, a, b in chosen]
+            ),
+            strict=True,
+        )
+    )
+    best = np.zeros((len(passages), 2), dtype=np.float32)  # support, contradiction
+    for (i, _, _), p in probabilities.items():
+        best[i] = np.maximum(best[i], p[:2])
+    support = float(best[:, 0].max()) if len(passages) else 0.0
+    contradiction = float(best[:, 1].max()) if len(passages) else 0.0
+    outcome = verdict(support, contradiction, min_support, min_contradiction)
+    lead = {Verdict.SUPPORTED: Stance.SUPPORTS, Verdict.CONTRADICTED: Stance.CONTRADICTS}.get(
+        outcome
+    )
     evidence: dict[int, list[Evidence]] = {}
-    for run in _evidence_runs(sentences):
-        text = passages[run[0].passage].document.text
-        start, end = run[0].start, run[-1].end
-        evidence.setdefault(run[0].passage, []).append(
-            Evidence(
-                text=text[start:end],
-                char_start=start,
-                char_end=end,
-                score=max(s.rank for s in run),
-            )
-        )
-    best_similarity: dict[int, float] = {}
-    for sentence in sentences:
-        best_similarity[sentence.passage] = max(
-            best_similarity.get(sentence.passage, 0.0), sentence.similarity
-        )
+    for run in runs:
+        evidence.setdefault(run[0].passage, []).append(_evidence(passages, run, probabilities))
     results = [
         SupportingPassage(
             text=passage.document.text[passage.char_start : passage.char_end],
-            support=calibrated_support(best_similarity.get(index, 0.0)),
+            support=float(best[index, 0]),
+            contradiction=float(best[index, 1]),
             relevance=passage.retrieval,
-            evidence=evidence.get(index, [])[:EVIDENCE_PER_PASSAGE],
+            evidence=sorted(
+                evidence.get(index, []), key=lambda e: (e.stance is not lead, -e.score)
+            )[:EVIDENCE_PER_PASSAGE],
             citation=_citation(passage),
         )
         for index, passage in enumerate(passages)
     ]
-    results.sort(key=lambda p: -p.support)
-    return results
+    if outcome is Verdict.CONTRADICTED:
+        results.sort(key=lambda p: -p.contradiction)
+    else:
+        results.sort(key=lambda p: -p.support)
+    return SupportResult(claim, outcome, support, contradiction, results)
+
+
+def _evidence(
+    passages: Sequence[_Passage],
+    run: Sequence[_Sentence],
+    probabilities: dict[tuple[int, int, int], np.ndarray],
+) -> Evidence:
+    """A run of adjacent sentences; its stance is that of its most decided sentence (the
+    highest probability of supporting or contradicting)."""
+    text = passages[run[0].passage].document.text
+    start, end = run[0].start, run[-1].end
+    decided = max(
+        (probabilities[(s.passage, s.start, s.end)] for s in run), key=lambda p: float(p[:2].max())
+    )
+    stance = STANCES[int(decided.argmax())]
+    return Evidence(
+        text=text[start:end],
+        char_start=start,
+        char_end=end,
+        score=max(s.rank for s in run),
+        stance=stance,
+        stance_probability=float(decided.max()),
+    )
 
 
 def _citation(passage: _Passage) -> Citation:

@@ -56,6 +56,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("dataset", type=Path, help="directory with corpus.jsonl, queries.jsonl")
     evaluate.add_argument("--qrels", type=Path, help="qrels .tsv (default: the one in qrels/)")
     evaluate.add_argument("--claims", type=Path, help="claims .jsonl with evidence spans")
+    evaluate.add_argument(
+        "--claims-split",
+        choices=["all", "train", "calibration", "held_out"],
+        default="all",
+        help="only the claims of this part of the stance model's split (default: all)",
+    )
     evaluate.add_argument("--mode", choices=[*(m.value for m in SearchMode), "all"], default="all")
     evaluate.add_argument("--json", action="store_true", help="print JSON instead of a table")
     evaluate.add_argument(

@@ -23,6 +23,7 @@ from index.evaluation import (
     read_queries,
 )
 from index.models import SearchMode
+from index.stance import claim_split
 from service.settings import Settings
 
 
@@ -58,7 +59,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         )
         engine = SearchEngine(config)
         try:
-            report = _evaluate(engine, dataset, qrels_path, args.claims, modes)
+            report = _evaluate(engine, dataset, qrels_path, args.claims, modes, args.claims_split)
         finally:
             engine.close()
     print(json.dumps(report, indent=2) if args.json else _table(report))
@@ -71,6 +72,7 @@ def _evaluate(
     qrels_path: Path,
     claims_path: Path | None,
     modes: list[SearchMode],
+    claims_split: str = "all",
 ) -> dict[str, Any]:
     documents = list(corpus_documents(dataset / "corpus.jsonl"))
     started = time.perf_counter()
@@ -89,12 +91,17 @@ def _evaluate(
             scores = evaluate_retrieval(engine, queries, qrels, mode, progress=bar.update)
         report["retrieval"].append(dataclasses.asdict(scores))
     if claims_path is not None:
-        claims = list(read_jsonl(claims_path))
+        claims = [
+            c
+            for c in read_jsonl(claims_path)
+            if claims_split == "all"
+            or claim_split(list(map(str, c["cited_doc_ids"]))) == claims_split
+        ]
         raw = {d.id or "": d.text for d in documents}
         mode = SearchMode.HYBRID if SearchMode.HYBRID in modes else modes[0]
         with tqdm(total=len(claims), unit="claim", desc="support") as bar:
             support = evaluate_support(engine, claims, raw, mode, progress=bar.update)
-        report["support"] = dataclasses.asdict(support)
+        report["support"] = dataclasses.asdict(support) | {"claims_split": claims_split}
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     return report
 
@@ -111,14 +118,24 @@ def _table(report: dict[str, Any]) -> str:
             f"{r['recall_at_100']:>7.4f} {r['mrr_at_10']:>7.4f}"
         )
     if "support" in report:
-        s = report["support"]
-        lines += [
-            f"support ({s['mode']}), {s['support_claims']} SUPPORT claims: passage hit@5 "
-            f"{s['passage_hit_at_5']:.4f}, evidence hit@1 {s['evidence_hit_at_1']:.4f}, "
-            f"evidence hit@3 {s['evidence_hit_at_3']:.4f}",
-            "verdicts (claim label -> verdict counts):",
-        ]
-        for label, counts in s["verdicts"].items():
-            lines.append(f"  {label:<16} " + ", ".join(f"{v}: {n}" for v, n in counts.items()))
+        lines += _support_table(report["support"])
     lines.append(f"total {report['total_seconds']} s")
     return "\n".join(lines)
+
+
+def _support_table(s: dict[str, Any]) -> list[str]:
+    verdicts = list(next(iter(s["confusion"].values())))
+    lines = [
+        f"support ({s['mode']}), {s['claims']} claims ({s['claims_split']}): verdict macro-F1 "
+        f"{s['verdict_macro_f1']:.4f}, contradict recall {s['contradict_recall']:.4f}",
+        f"  {'claim label':<16}" + "".join(f"{v:>22}" for v in verdicts),
+    ]
+    for label, row in s["confusion"].items():
+        lines.append(f"  {label:<16}" + "".join(f"{row[v]:>22}" for v in verdicts))
+    for label, e in s["evidence"].items():
+        lines.append(
+            f"  evidence for {e['claims']} {label} claims: passage hit@5 "
+            f"{e['passage_hit_at_5']:.4f}, evidence hit@1 {e['evidence_hit_at_1']:.4f}, "
+            f"hit@3 {e['evidence_hit_at_3']:.4f}"
+        )
+    return lines

@@ -375,8 +375,16 @@ class SupportRequest(_Strict):
         None,
         ge=0.0,
         le=1.0,
-        description="Support needed for the verdict 'supported'; the calibrated default "
+        description="Best support needed for the verdict 'supported'; the measured default "
         "(SEMSEARCH_MIN_SUPPORT) when omitted.",
+    )
+    min_contradiction: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Best contradiction needed for the verdict 'contradicted' (it must also "
+        "beat the best support); the measured default (SEMSEARCH_MIN_CONTRADICTION) when "
+        "omitted.",
     )
 
     model_config = _examples({"claim": _CLAIM_EXAMPLE, "k": 3})
@@ -386,13 +394,34 @@ class Evidence(BaseModel):
     text: str = Field(description="A sentence of the document: text[char_start:char_end].")
     char_start: int
     char_end: int
-    score: float = Field(ge=0.0, le=1.0, description="Cosine similarity to the claim, >= 0.")
+    score: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="How strongly the sentence bears on the claim, either way (similarity, "
+        "shared words, the passage's relevance); ranks evidence.",
+    )
+    stance: Literal["supports", "contradicts", "neutral"] = Field(
+        description="What the stance model reads in the sentence: it supports the claim, "
+        "contradicts it, or neither."
+    )
+    stance_probability: float = Field(
+        ge=0.0, le=1.0, description="Calibrated probability of that stance."
+    )
 
 
 class SupportingPassage(BaseModel):
     text: str
     support: float = Field(
-        ge=0.0, le=1.0, description="Calibrated probability that the passage supports the claim."
+        ge=0.0,
+        le=1.0,
+        description="Calibrated probability that the passage supports the claim (its best "
+        "evidence sentence's).",
+    )
+    contradiction: float = Field(
+        ge=0.0,
+        le=1.0,
+        description="Calibrated probability that the passage contradicts the claim (its best "
+        "evidence sentence's).",
     )
     relevance: float = Field(
         ge=0.0, le=1.0, description="Retrieval score of the passage, as search reports it."
@@ -404,21 +433,31 @@ class SupportingPassage(BaseModel):
 class SupportResponse(BaseModel):
     claim: str
     offset_encoding: OffsetEncodingIn = Field(description="The unit of every offset here.")
-    verdict: Literal["supported", "insufficient_evidence"]
+    verdict: Literal["supported", "contradicted", "insufficient_evidence"] = Field(
+        description="'contradicted' when the best contradiction reaches min_contradiction and "
+        "beats the best support; else 'supported' when the best support reaches min_support; "
+        "else 'insufficient_evidence'."
+    )
     support: float = Field(ge=0.0, le=1.0, description="The best passage's support.")
-    passages: list[SupportingPassage] = Field(description="Best supported first.")
+    contradiction: float = Field(ge=0.0, le=1.0, description="The best passage's contradiction.")
+    passages: list[SupportingPassage] = Field(
+        description="Most contradicting first when the verdict is 'contradicted', otherwise "
+        "best supported first."
+    )
 
     model_config = _examples(
         {
             "claim": _CLAIM_EXAMPLE,
             "offset_encoding": "utf-32",
             "verdict": "supported",
-            "support": 0.246,
+            "support": 0.815,
+            "contradiction": 0.301,
             "passages": [
                 {
                     "text": "Pakistan, China Boost Counter-Terrorism Cooperation After Blast "
                     "Kills 12\n\nISLAMABAD: ...",
-                    "support": 0.246,
+                    "support": 0.815,
+                    "contradiction": 0.130,
                     "relevance": 0.596,
                     "evidence": [
                         {
@@ -430,6 +469,8 @@ class SupportResponse(BaseModel):
                             "char_start": 258,
                             "char_end": 548,
                             "score": 0.636,
+                            "stance": "supports",
+                            "stance_probability": 0.815,
                         }
                     ],
                     "citation": _CITATION_EXAMPLE,

@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, urls
 from index.engine import EngineConfig
 from index.model_export import Precision
-from index.support import DEFAULT_MIN_SUPPORT
+from index.support import DEFAULT_MIN_CONTRADICTION, DEFAULT_MIN_SUPPORT
 from index.vectors import IVF_MIN_VECTORS
 from service.keys import Scope, parse_api_keys, read_api_keys_file
 
@@ -70,7 +70,14 @@ class Settings(BaseSettings):
         DEFAULT_MIN_SUPPORT,
         ge=0.0,
         le=1.0,
-        description="Support a passage needs for the verdict 'supported' (calibrated on SciFact).",
+        description="Best support needed for the verdict 'supported' (measured on SciFact).",
+    )
+    min_contradiction: float = Field(
+        DEFAULT_MIN_CONTRADICTION,
+        ge=0.0,
+        le=1.0,
+        description="Best contradiction needed for the verdict 'contradicted' (measured on "
+        "SciFact).",
     )
     max_request_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
@@ -170,6 +177,7 @@ class Settings(BaseSettings):
             chunk_overlap_tokens=self.chunk_overlap_tokens,
             model_precision=self.model_precision,
             min_support=self.min_support,
+            min_contradiction=self.min_contradiction,
             model_cache_dir=self.model_cache_dir,
             ivf_min_vectors=self.ivf_min_vectors,
             max_query_chars=self.max_query_chars,

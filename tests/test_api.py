@@ -192,12 +192,26 @@ def test_find_supporting_passages(client: httpx.Client) -> None:
     assert result["verdict"] == "insufficient_evidence"
 
 
+def test_a_contradicted_claim_leads_with_the_sentence_that_says_otherwise(
+    client: httpx.Client,
+) -> None:
+    claim = "The suicide bombing near the Islamabad district courts killed nobody."
+    result = client.post("/v1/passages/support", json={"claim": claim, "k": 3}).json()
+    assert result["verdict"] == "contradicted"
+    assert result["contradiction"] == result["passages"][0]["contradiction"] > result["support"]
+    first = result["passages"][0]["evidence"][0]
+    assert first["stance"] == "contradicts" and 0.0 < first["stance_probability"] <= 1.0
+    stances = {e["stance"] for p in result["passages"] for e in p["evidence"]}
+    assert stances <= {"supports", "contradicts", "neutral"}
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
         ({"claim": " "}, "claim"),
         ({"claim": "x", "k": 51}, "k"),
         ({"claim": "x", "min_support": 1.5}, "min_support"),
+        ({"claim": "x", "min_contradiction": -0.1}, "min_contradiction"),
         ({"claim": "x", "mode": "fuzzy"}, "mode"),
         ({"claim": "x", "query": "y"}, "query"),
     ],

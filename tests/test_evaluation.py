@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from index.evaluation import mrr_at, ndcg_at, read_qrels, recall_at
+from index.evaluation import macro_f1, mrr_at, ndcg_at, read_qrels, recall_at
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +23,17 @@ def test_metrics_on_a_hand_checked_ranking() -> None:
     assert ndcg_at(["a", "c"], relevant, 10) == pytest.approx(1.0)
     assert recall_at(ranking, relevant, 2) == 0.5 and recall_at(ranking, relevant, 4) == 1.0
     assert mrr_at(ranking, relevant, 10) == 0.5 and mrr_at(["x"], relevant, 10) == 0.0
+
+
+def test_verdict_macro_f1_on_a_hand_checked_confusion() -> None:
+    confusion = {
+        "SUPPORT": {"supported": 8, "contradicted": 1, "insufficient_evidence": 1},
+        "CONTRADICT": {"supported": 2, "contradicted": 2, "insufficient_evidence": 0},
+        "NOT_ENOUGH_INFO": {"supported": 0, "contradicted": 1, "insufficient_evidence": 5},
+    }
+    # F1: supported 2*(8/10)*(8/10)/(1.6) = 0.8; contradicted P 2/4, R 2/4 -> 0.5;
+    # insufficient P 5/6, R 5/6 -> 0.8333
+    assert macro_f1(confusion) == pytest.approx((0.8 + 0.5 + 5 / 6) / 3)
 
 
 def _tiny_dataset(root: Path) -> Path:
@@ -41,14 +52,30 @@ def _tiny_dataset(root: Path) -> Path:
         for qid, text in queries.items():
             handle.write(json.dumps({"_id": qid, "text": text}) + "\n")
     (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td2\t1\nq2\td3\t1\n")
-    claim = {
-        "_id": "c1",
-        "claim": "Insulin reduces blood glucose in diabetic patients.",
-        "label": "SUPPORT",
-        "cited_doc_ids": ["d2"],
-        "evidence": {"d2": [{"label": "SUPPORT", "sentences": [0], "spans": [[0, 56]]}]},
-    }
-    (root / "claims.jsonl").write_text(json.dumps(claim) + "\n")
+    claims = [
+        {
+            "_id": "c1",
+            "claim": "Insulin reduces blood glucose in diabetic patients.",
+            "label": "SUPPORT",
+            "cited_doc_ids": ["d2"],
+            "evidence": {"d2": [{"label": "SUPPORT", "sentences": [0], "spans": [[0, 56]]}]},
+        },
+        {
+            "_id": "c2",
+            "claim": "Insulin raises blood glucose in diabetic patients.",
+            "label": "CONTRADICT",
+            "cited_doc_ids": ["d2"],
+            "evidence": {"d2": [{"label": "CONTRADICT", "sentences": [0], "spans": [[0, 56]]}]},
+        },
+        {
+            "_id": "c3",
+            "claim": "Chess players live longer than other people.",
+            "label": "NOT_ENOUGH_INFO",
+            "cited_doc_ids": ["d4"],
+            "evidence": {},
+        },
+    ]
+    (root / "claims.jsonl").write_text("".join(json.dumps(c) + "\n" for c in claims))
     return root
 
 
@@ -85,8 +112,12 @@ def test_eval_command_indexes_and_scores_every_mode(tmp_path: Path) -> None:
         assert scores["queries"] == 2
         assert scores["ndcg_at_10"] == pytest.approx(1.0) and scores["mrr_at_10"] == 1.0
     support = report["support"]
-    assert support["support_claims"] == 1 and support["evidence_hit_at_1"] == 1.0
-    assert sum(support["verdicts"]["SUPPORT"].values()) == 1
+    assert support["claims"] == 3 and support["claims_split"] == "all"
+    assert all(sum(row.values()) == 1 for row in support["confusion"].values())
+    assert support["verdict_macro_f1"] == macro_f1(support["confusion"])
+    for label in ("SUPPORT", "CONTRADICT"):  # the one abstract that bears on them
+        evidence = support["evidence"][label]
+        assert evidence["claims"] == 1 and evidence["evidence_hit_at_1"] == 1.0
 
 
 @pytest.mark.system

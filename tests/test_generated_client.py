@@ -116,6 +116,7 @@ def test_generated_client_round_trip(generated: ModuleType, server: Server) -> N
         evidence = passage.evidence[0]
         assert document.text[evidence.char_start : evidence.char_end] == evidence.text
         assert "cable" in evidence.text
+        assert evidence.stance == models.EvidenceStance.SUPPORTS
 
         page = list_documents.sync(client=client, source="City Desk")
         assert isinstance(page, models.DocumentPage)

@@ -13,7 +13,7 @@ import pytest
 
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
-from index.models import SupportingPassage, Verdict
+from index.models import Stance, SupportingPassage, Verdict
 from index.sources import expand_paths, read_documents
 from tests.markers import embedded_only
 
@@ -50,9 +50,13 @@ def test_evidence_and_passages_cite_exact_characters(seeded: SearchEngine) -> No
             assert text[evidence.char_start : evidence.char_end] == evidence.text
             assert passage.citation.char_start <= evidence.char_start
             assert evidence.char_end <= passage.citation.char_end
-            assert 0.0 <= evidence.score <= 1.0
-        scores = [e.score for e in passage.evidence]
-        assert scores == sorted(scores, reverse=True)
+            assert 0.0 <= evidence.score <= 1.0 and 0.0 <= evidence.stance_probability <= 1.0
+        # Supporting sentences lead a supported claim's evidence, then the rest by score.
+        order = [(e.stance is not Stance.SUPPORTS, -e.score) for e in passage.evidence]
+        assert order == sorted(order)
+        for evidence in passage.evidence:  # a passage's support is its best sentence's
+            if evidence.stance is Stance.SUPPORTS:
+                assert evidence.stance_probability <= passage.support
     supports = [p.support for p in result.passages]
     assert supports == sorted(supports, reverse=True)
 
@@ -80,6 +84,68 @@ def test_min_support_decides_the_verdict(seeded: SearchEngine) -> None:
     assert strict.verdict is Verdict.INSUFFICIENT_EVIDENCE
     lenient = seeded.support("Apple launched a new iPhone.", k=3, min_support=0.0)
     assert lenient.verdict is Verdict.SUPPORTED
+
+
+def test_min_contradiction_decides_the_verdict(seeded: SearchEngine) -> None:
+    claim = "China refused to cooperate with Pakistan on counter-terrorism."
+    assert seeded.support(claim, k=3).verdict is Verdict.CONTRADICTED
+    strict = seeded.support(claim, k=3, min_contradiction=1.0)
+    assert strict.verdict is not Verdict.CONTRADICTED
+    assert strict.contradiction == seeded.support(claim, k=3).contradiction  # scores unchanged
+
+
+# Claims the seed articles contradict: a reversed action, a changed number, a negation. Each
+# with words of the sentence that says otherwise.
+CONTRADICTED = [
+    ("China refused to cooperate with Pakistan on counter-terrorism.", "cooperation"),
+    ("The suicide bombing near the Islamabad district courts killed nobody.", "killed 12 people"),
+    ("The suicide bombing near the Islamabad district courts killed 40 people.", "killed 12"),
+    (
+        "Pakistan and China agreed on Monday to reduce counter-terrorism cooperation.",
+        "agreed on Monday to enhance counter-terrorism cooperation",
+    ),
+]
+
+
+@pytest.mark.parametrize(("claim", "said"), CONTRADICTED)
+def test_a_claim_the_seeds_contradict_is_contradicted_with_that_sentence_first(
+    seeded: SearchEngine, claim: str, said: str
+) -> None:
+    result = seeded.support(claim, k=5)
+    assert result.verdict is Verdict.CONTRADICTED
+    assert result.contradiction >= seeded.config.min_contradiction
+    assert result.contradiction > result.support
+    first = result.passages[0]
+    assert first.contradiction == result.contradiction
+    assert first.evidence[0].stance is Stance.CONTRADICTS
+    contradicting = [
+        e.text for p in result.passages for e in p.evidence if e.stance is Stance.CONTRADICTS
+    ]
+    assert any(said in text for text in contradicting), contradicting
+    order = [p.contradiction for p in result.passages]
+    assert order == sorted(order, reverse=True)
+
+
+SUPPORTED = [
+    BOMBING_CLAIM,
+    "The bombing near the district courts injured 36 people.",
+    "China and Pakistan agreed to work together against terrorism.",
+    "The attack was claimed by a Tehreek-e-Taliban Pakistan faction.",
+]
+
+
+@pytest.mark.parametrize("claim", SUPPORTED)
+def test_supported_paraphrases_stay_supported(seeded: SearchEngine, claim: str) -> None:
+    result = seeded.support(claim, k=5)
+    assert result.verdict is Verdict.SUPPORTED
+    assert result.passages[0].evidence[0].stance is Stance.SUPPORTS
+
+
+@pytest.mark.parametrize(
+    "claim", ["The Eiffel tower stands in Paris.", "Apple launched a new iPhone."]
+)
+def test_off_topic_claims_stay_insufficient(seeded: SearchEngine, claim: str) -> None:
+    assert seeded.support(claim, k=5).verdict is Verdict.INSUFFICIENT_EVIDENCE
 
 
 def test_headings_are_not_evidence(seeded: SearchEngine) -> None:

@@ -37,6 +37,7 @@ from playwright.sync_api import (  # noqa: E402
 
 SUPPORTED = "The bombing near the district courts in Islamabad killed 12 people."
 OFF_TOPIC = "Sourdough bread needs a long fermentation at room temperature."
+CONTRADICTED = "China refused to cooperate with Pakistan on counter-terrorism."
 MIXED = (
     "Festival notes 🎉🎆: the lantern parade 灯笼游行 crossed the old bridge at dusk. "
     "Vendors sold dumplings 饺子 and tea 🍵 until midnight. The parade ended by the river."
@@ -151,6 +152,15 @@ def test_claims_get_their_verdicts_and_evidence_marked_in_place(
     _textbox(page, "Claim").fill(OFF_TOPIC)
     page.get_by_role("button", name="Check claim").click()
     expect(page.get_by_label("Verdict")).to_have_text("insufficient_evidence")
+
+    _textbox(page, "Claim").fill(CONTRADICTED)
+    page.get_by_role("button", name="Check claim").click()
+    expect(page.get_by_label("Verdict")).to_have_text("contradicted")
+    expected = _api(server, "POST", "/v1/passages/support", {"claim": CONTRADICTED, "k": 5})
+    first = expected["passages"][0]["evidence"][0]
+    assert first["stance"] == "contradicts"
+    # Marked in place, coloured by its stance (marks follow the text's order).
+    assert first["text"] in passages.first.locator("mark.contradicts").all_text_contents()
 
 
 def test_offsets_hold_in_a_document_with_emoji_and_cjk(page: Page, tmp_path: Path) -> None:

@@ -23,10 +23,14 @@ router = APIRouter(prefix="/v1/passages", tags=["passages"])
     dependencies=[READ, Depends(require_json)],
 )
 async def find_supporting_passages(body: SupportRequest, state: StateDep) -> SupportResponse:
-    """Find passages, and the exact sentences in them, that support a claim, with a verdict.
+    """Find passages, and the exact sentences in them, that bear on a claim, with a verdict.
 
-    Each evidence sentence carries offsets into its document's text; the verdict is
-    `supported` when the best passage's calibrated support reaches `min_support`.
+    Each evidence sentence carries offsets into its document's text and its stance toward
+    the claim (`supports`, `contradicts`, `neutral`) with a calibrated probability. The
+    verdict is `contradicted` when the best contradiction reaches `min_contradiction` and
+    beats the best support, else `supported` when the best support reaches `min_support`,
+    else `insufficient_evidence`; a contradicted claim lists its contradicting passages and
+    sentences first.
     """
     limits = state.settings
     check_query_limits("claim", body.claim, body.k, limits.max_query_chars, limits.max_k)
@@ -38,12 +42,14 @@ async def find_supporting_passages(body: SupportRequest, state: StateDep) -> Sup
         SearchMode(body.mode),
         body.min_support,
         OffsetEncoding(body.offset_encoding),
+        body.min_contradiction,
     )
     return SupportResponse(
         claim=result.claim,
         offset_encoding=body.offset_encoding,
         verdict=result.verdict,
         support=result.support,
+        contradiction=result.contradiction,
         passages=[
             SupportingPassage.model_validate(p, from_attributes=True) for p in result.passages
         ],

@@ -170,10 +170,6 @@ async function search(event) {
   }
 }
 
-function stanceOf(evidence) {
-  return evidence.stance || "supports"; // before stances exist, evidence is what supports
-}
-
 async function checkClaim(event) {
   event.preventDefault();
   clearProblem();
@@ -185,11 +181,8 @@ async function checkClaim(event) {
     });
     $("verdict").textContent = result.verdict;
     $("verdict").dataset.verdict = result.verdict;
-    const scores = [`support ${result.support.toFixed(3)}`];
-    if (typeof result.contradiction === "number") {
-      scores.push(`contradiction ${result.contradiction.toFixed(3)}`);
-    }
-    $("scores").textContent = `(${scores.join(", ")})`;
+    $("scores").textContent =
+      `(support ${result.support.toFixed(3)}, contradiction ${result.contradiction.toFixed(3)})`;
     $("verdict-panel").hidden = false;
     $("passages").replaceChildren(
       ...result.passages.map((passage) => {
@@ -197,14 +190,17 @@ async function checkClaim(event) {
         const spans = passage.evidence.map((e) => ({
           start: e.char_start,
           end: e.char_end,
-          className: `evidence ${stanceOf(e)}`,
-          label: `evidence (${stanceOf(e)}, score ${e.score.toFixed(3)})`,
+          className: `evidence ${e.stance}`,
+          label: `evidence (${e.stance} ${e.stance_probability.toFixed(2)}, score ${e.score.toFixed(3)})`,
         }));
         const inPassage = spans.map((s) => ({ ...s, start: s.start - c.char_start, end: s.end - c.char_start }));
         return element(
           "li",
           {},
-          citationLine(c, `support ${passage.support.toFixed(3)}`),
+          citationLine(
+            c,
+            `support ${passage.support.toFixed(3)}, contradiction ${passage.contradiction.toFixed(3)}`,
+          ),
           element("p", { className: "passage" }, ...markSpans(passage.text, inPassage)),
           openButton(c, spans),
         );
