@@ -114,7 +114,7 @@ def test_eval_command_indexes_and_scores_every_mode(tmp_path: Path) -> None:
     support = report["support"]
     assert support["claims"] == 3 and support["claims_split"] == "all"
     assert all(sum(row.values()) == 1 for row in support["confusion"].values())
-    assert support["verdict_macro_f1"] == macro_f1(support["confusion"])
+    assert support["verdict_macro_f1"] == round(macro_f1(support["confusion"]), 4)
     for label in ("SUPPORT", "CONTRADICT"):  # the one abstract that bears on them
         evidence = support["evidence"][label]
         assert evidence["claims"] == 1 and evidence["evidence_hit_at_1"] == 1.0
