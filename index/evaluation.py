@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.bulk import upsert_valid
 from index.engine import SearchEngine
 from index.models import DocumentInput, SearchMode, Verdict
 from index.text import repair_text
@@ -65,12 +66,21 @@ def index_corpus(
     documents: Sequence[DocumentInput],
     batch: int = 256,
     progress: Callable[[int], None] | None = None,
-) -> None:
-    """Upsert the corpus in batches, reporting each batch's size to ``progress``."""
+) -> list[str]:
+    """Upsert the corpus in batches, reporting each batch's size to ``progress``.
+
+    Returns:
+        The ids of the documents the engine refused (an empty abstract, as two of Cranfield's
+        are): skipped, so one bad record does not end a run.
+    """
+    skipped: list[str] = []
     for start in range(0, len(documents), batch):
-        engine.upsert(documents[start : start + batch])
+        chunk = documents[start : start + batch]
+        outcome = upsert_valid(engine, chunk)
+        skipped += [chunk[r.position].id or f"#{start + r.position}" for r in outcome.rejected]
         if progress is not None:
-            progress(len(documents[start : start + batch]))
+            progress(len(chunk))
+    return skipped
 
 
 def ranked_documents(engine: SearchEngine, query: str, mode: SearchMode) -> list[str]:

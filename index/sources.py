@@ -17,10 +17,18 @@ _JSONL_FIELDS = {"id", "title", "text", "source", "url", "published_at", "metada
 
 
 @dataclass(frozen=True)
-class SkippedFile:
-    """A file that could not be read as documents, and why."""
+class Record:
+    """A document read from a file, and where it was: ``path`` or ``path:line``."""
 
-    path: Path
+    document: DocumentInput
+    where: str
+
+
+@dataclass(frozen=True)
+class BadRecord:
+    """A part of a file that is not a document (a line, or the whole file), and why."""
+
+    where: str
     reason: str
 
 
@@ -54,44 +62,80 @@ def document_from_article(path: Path) -> DocumentInput:
     )
 
 
-def documents_from_jsonl(path: Path) -> Iterator[DocumentInput]:
-    """One JSON document per line with the fields of the upsert API."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            record = json.loads(line)
-            if not isinstance(record, dict) or not isinstance(record.get("text"), str):
-                raise ValueError(f"line {number}: expected an object with a string 'text'")
-            unknown = set(record) - _JSONL_FIELDS
-            if unknown:
-                raise ValueError(f"line {number}: unknown fields {sorted(unknown)}")
-            published = record.get("published_at")
-            yield DocumentInput(
-                id=None if record.get("id") is None else str(record["id"]),
-                text=record["text"],
-                title=record.get("title"),
-                source=record.get("source"),
-                url=record.get("url"),
-                published_at=date.fromisoformat(published) if published else None,
-                metadata=record.get("metadata") or {},
-            )
+def _jsonl_document(line: str) -> DocumentInput:
+    """One JSON document with the fields of the upsert API; ValueError says what is wrong."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"invalid JSON: {error.msg} (column {error.colno})") from None
+    if not isinstance(record, dict) or not isinstance(record.get("text"), str):
+        raise ValueError("expected an object with a string 'text'")
+    unknown = set(record) - _JSONL_FIELDS
+    if unknown:
+        raise ValueError(f"unknown fields {sorted(unknown)}")
+    published = record.get("published_at")
+    try:
+        published_at = date.fromisoformat(published) if published else None
+    except (TypeError, ValueError):
+        raise ValueError(f"published_at: not a YYYY-MM-DD date: {published!r}") from None
+    metadata = record.get("metadata") or {}
+    if not isinstance(metadata, dict):
+        raise ValueError("metadata: expected an object")
+    return DocumentInput(
+        id=None if record.get("id") is None else str(record["id"]),
+        text=record["text"],
+        title=record.get("title"),
+        source=record.get("source"),
+        url=record.get("url"),
+        published_at=published_at,
+        metadata=metadata,
+    )
+
+
+def _jsonl_records(path: Path) -> Iterator[Record | BadRecord]:
+    # Lines are decoded one by one: a line that is not UTF-8 is one bad record, not the end.
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            where = f"{path}:{number}"
+            try:
+                line = raw.decode("utf-8")
+                if line.strip():
+                    yield Record(_jsonl_document(line), where)
+            except UnicodeDecodeError as error:
+                yield BadRecord(where, f"not valid UTF-8 (byte {error.start} of the line)")
+            except ValueError as error:
+                yield BadRecord(where, str(error))
+
+
+def read_records(path: Path) -> Iterator[Record | BadRecord]:
+    """Every document in one file with where it was, and every part that is not one: a
+    malformed .jsonl line is one bad record and the lines around it are still read; a text file
+    that cannot be read, or a file of an unsupported type, is one bad record."""
+    suffix = path.suffix.lower()
+    if suffix == JSONL_SUFFIX:
+        yield from _jsonl_records(path)
+    elif suffix in TEXT_SUFFIXES:
+        try:
+            yield Record(document_from_article(path), str(path))
+        except UnicodeDecodeError as error:
+            yield BadRecord(str(path), f"not valid UTF-8 (byte {error.start})")
+    else:
+        yield BadRecord(
+            str(path), f"unsupported file type {suffix or '(none)'}; use .txt, .md or .jsonl"
+        )
 
 
 def read_documents(path: Path) -> list[DocumentInput]:
-    """The documents in one file.
+    """The documents in one file, all or nothing (the seed corpus).
 
     Raises:
-        ValueError: the file is not UTF-8, not a supported type or malformed.
+        ValueError: the file is not UTF-8, not a supported type, or has a malformed line.
     """
-    suffix = path.suffix.lower()
-    try:
-        if suffix in TEXT_SUFFIXES:
-            return [document_from_article(path)]
-        if suffix == JSONL_SUFFIX:
-            return list(documents_from_jsonl(path))
-    except UnicodeDecodeError as error:
-        raise ValueError(f"not valid UTF-8 (byte {error.start})") from error
-    except json.JSONDecodeError as error:
-        raise ValueError(f"invalid JSON at line {error.lineno}: {error.msg}") from error
-    raise ValueError(f"unsupported file type {suffix or '(none)'}; use .txt, .md or .jsonl")
+    documents = []
+    for item in read_records(path):
+        if isinstance(item, BadRecord):
+            raise ValueError(
+                item.reason if item.where == str(path) else f"{item.where}: {item.reason}"
+            )
+        documents.append(item.document)
+    return documents

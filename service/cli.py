@@ -21,12 +21,13 @@ from index.backends import open_backend
 from index.backends.base import StorageBackend
 from index.backends.embedded import store_path
 from index.backends.postgres import urls
+from index.bulk import upsert_valid
 from index.embedding import model_dimension
 from index.engine import SearchEngine
 from index.errors import EngineError, InvalidInputError
 from index.lock import DataDirLock
-from index.models import DocumentInput, SearchMode
-from index.sources import expand_paths, read_documents
+from index.models import SearchMode
+from index.sources import BadRecord, Record, expand_paths, read_records
 from index.transfer import copy_store
 from service.eval_command import EvalInputError, run_eval
 from service.logs import configure_json_logging
@@ -214,26 +215,38 @@ def _migrate(settings: Settings, source: str, target: str, force: bool) -> int:
 
 
 def _ingest(settings: Settings, paths: Sequence[Path]) -> int:
-    files = expand_paths(paths)
-    documents: list[DocumentInput] = []
-    failures = 0
-    for path in files:
-        try:
-            documents.extend(read_documents(path))
-        except (OSError, ValueError) as error:
-            failures += 1
-            print(f"semsearch: skipped {path}: {error}", file=sys.stderr)
+    """Ingest every document the files hold; each bad record (an unreadable file, a malformed
+    line, a record the engine refuses) is named with its file and line and skipped."""
+    records: list[Record] = []
+    skipped = 0
+
+    def skip(where: str, reason: str) -> None:
+        nonlocal skipped
+        skipped += 1
+        tqdm.write(f"semsearch: skipped {where}: {reason}", file=sys.stderr)
+
+    for path in expand_paths(paths):
+        for item in read_records(path):
+            if isinstance(item, BadRecord):
+                skip(item.where, item.reason)
+            else:
+                records.append(item)
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     with (
         closing(SearchEngine(settings.engine_config())) as engine,
-        tqdm(total=len(documents), unit="doc", desc="ingest") as progress,
+        tqdm(total=len(records), unit="doc", desc="ingest") as progress,
     ):
-        for start in range(0, len(documents), _BATCH):
-            for result in engine.upsert(documents[start : start + _BATCH]):
+        for start in range(0, len(records), _BATCH):
+            batch = records[start : start + _BATCH]
+            outcome = upsert_valid(engine, [r.document for r in batch])
+            for _, result in outcome.written:
                 counts[result.status.value] += 1
-            progress.update(len(documents[start : start + _BATCH]))
-    print(", ".join(f"{n} {status}" for status, n in counts.items()) + f", {failures} skipped")
-    return 1 if failures else 0
+            for rejected in outcome.rejected:
+                field = f"{rejected.field}: " if rejected.field else ""
+                skip(batch[rejected.position].where, field + rejected.message)
+            progress.update(len(batch))
+    print(", ".join(f"{n} {status}" for status, n in counts.items()) + f", {skipped} skipped")
+    return 1 if skipped else 0
 
 
 def _search(settings: Settings, query: str, k: int, mode: SearchMode) -> int:

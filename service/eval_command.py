@@ -77,10 +77,11 @@ def _evaluate(
     documents = list(corpus_documents(dataset / "corpus.jsonl"))
     started = time.perf_counter()
     with tqdm(total=len(documents), unit="doc", desc="index") as bar:
-        index_corpus(engine, documents, progress=bar.update)
+        skipped = index_corpus(engine, documents, progress=bar.update)
     report: dict[str, Any] = {
         "dataset": str(dataset),
-        "documents": len(documents),
+        "documents": len(documents) - len(skipped),
+        "skipped_documents": skipped,
         "chunks": engine.stats().chunks,
         "index_seconds": round(time.perf_counter() - started, 1),
         "retrieval": [],
@@ -109,7 +110,13 @@ def _evaluate(
 def _table(report: dict[str, Any]) -> str:
     lines = [
         f"{report['dataset']}: {report['documents']} documents, {report['chunks']} chunks, "
-        f"indexed in {report['index_seconds']} s",
+        f"indexed in {report['index_seconds']} s"
+        + (
+            f" ({len(report['skipped_documents'])} refused and skipped: "
+            f"{', '.join(report['skipped_documents'][:5])})"
+            if report["skipped_documents"]
+            else ""
+        ),
         f"{'mode':<8} {'queries':>7} {'nDCG@10':>8} {'R@10':>7} {'R@100':>7} {'MRR@10':>7}",
     ]
     for r in report["retrieval"]:

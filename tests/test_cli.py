@@ -60,6 +60,31 @@ def test_ingest_then_search(tmp_path: Path) -> None:
     assert again.returncode == 0 and "1 unchanged" in again.stdout
 
 
+def test_ingest_skips_bad_records_by_file_and_line_and_keeps_the_rest(tmp_path: Path) -> None:
+    """One blank document among good ones used to refuse its whole batch (issue 17)."""
+    lines = [
+        json.dumps({"id": "a", "text": "Floods hit the Swat valley."}),
+        json.dumps({"id": "blank", "text": "   "}),
+        "{not json",
+        json.dumps({"id": "bad id!", "text": "An id with a space."}),
+        "",
+        json.dumps({"id": "b", "text": "A bridge reopened in Lisbon.", "published_at": "May"}),
+        json.dumps({"id": "c", "text": "Rescue boats reached the villages."}),
+    ]
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("\n".join(lines) + "\n")
+    data = tmp_path / "data"
+    ingest = _semsearch(data, "ingest", str(batch))
+    assert ingest.returncode == 1, ingest.stderr
+    assert "2 created, 0 updated, 0 unchanged, 4 skipped" in ingest.stdout
+    reported = [line for line in ingest.stderr.splitlines() if "semsearch: skipped" in line]
+    assert len(reported) == 4, ingest.stderr
+    for number, problem in [(2, "text"), (3, "invalid JSON"), (4, "id"), (6, "published_at")]:
+        assert any(f"{batch}:{number}: {problem}" in line for line in reported), reported
+    search = _semsearch(data, "search", "rescue boats", "-k", "1")
+    assert "(c 0:" in search.stdout, search.stdout
+
+
 def test_search_rejects_an_empty_query(tmp_path: Path) -> None:
     result = _semsearch(tmp_path / "data", "search", "  ")
     assert result.returncode == 1

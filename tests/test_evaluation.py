@@ -47,6 +47,8 @@ def _tiny_dataset(root: Path) -> Path:
     with open(root / "corpus.jsonl", "w") as corpus:
         for doc_id, (title, text) in topics.items():
             corpus.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
+        # An empty abstract, as Cranfield has two: skipped and counted, not the end of the run.
+        corpus.write(json.dumps({"_id": "empty", "title": "", "text": " "}) + "\n")
     queries = {"q1": "diabetes treatment lowers glucose", "q2": "reefs bleaching in warm seas"}
     with open(root / "queries.jsonl", "w") as handle:
         for qid, text in queries.items():
@@ -107,6 +109,7 @@ def test_eval_command_indexes_and_scores_every_mode(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["documents"] == 4 and report["chunks"] == 4
+    assert report["skipped_documents"] == ["empty"]
     assert [r["mode"] for r in report["retrieval"]] == ["hybrid", "dense", "lexical"]
     for scores in report["retrieval"]:
         assert scores["queries"] == 2
