@@ -12,7 +12,9 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -175,6 +177,29 @@ def _kill_when_a_save_starts(server: Server, data: Path, writer: threading.Threa
     server.process.wait()
 
 
+def _write_until(
+    kill: Callable[[threading.Thread], None], url: str, ledger: Ledger, rng: random.Random
+) -> None:
+    """Stream writes to ``url`` from a writer thread that ``kill`` starts before it kills the
+    server; then stop the writer and check it saw nothing but the cut-off request fail."""
+    stop = threading.Event()
+    errors: list[str] = []
+    writer = threading.Thread(target=_writer, args=(url, ledger, rng, stop, errors))
+    kill(writer)
+    stop.set()
+    writer.join(timeout=60)
+    assert not errors, errors
+
+
+def _at_a_random_moment(server: Server, rng: random.Random) -> Callable[[threading.Thread], None]:
+    def kill(writer: threading.Thread) -> None:
+        writer.start()
+        time.sleep(rng.uniform(0.2, 2.5))
+        _kill(server)
+
+    return kill
+
+
 def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -> None:
     rng = random.Random(int(os.environ.get("SEMSEARCH_CRASH_SEED", "7")))
     data = tmp_path / "data"
@@ -188,18 +213,11 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
             outcome = _settle_in_flight(http, ledger)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             _verify(http, ledger, rng)
-        stop = threading.Event()
-        errors: list[str] = []
-        writer = threading.Thread(target=_writer, args=(server.url, ledger, rng, stop, errors))
         if TRAP_SAVES and round_number % SAVE_ROUND_EVERY == SAVE_ROUND_EVERY - 1:
-            _kill_when_a_save_starts(server, data, writer)
+            kill = partial(_kill_when_a_save_starts, server, data)
         else:
-            writer.start()
-            time.sleep(rng.uniform(0.2, 2.5))
-            _kill(server)
-        stop.set()
-        writer.join(timeout=60)
-        assert not errors, errors
+            kill = _at_a_random_moment(server, rng)
+        _write_until(kill, server.url, ledger, rng)
         mid_save += (data / SAVE_FILE).exists()
         large_in_flight += bool(ledger.in_flight and ledger.in_flight.large)
 
@@ -245,17 +263,7 @@ def test_sigkill_of_one_replica_loses_nothing_and_the_other_serves_on(
             for _ in range(max(4, ROUNDS // 2)):
                 victim = replica("victim")
                 victim.start()
-                stop = threading.Event()
-                errors: list[str] = []
-                writer = threading.Thread(
-                    target=_writer, args=(victim.url, ledger, rng, stop, errors)
-                )
-                writer.start()
-                time.sleep(rng.uniform(0.2, 2.5))
-                _kill(victim)
-                stop.set()
-                writer.join(timeout=60)
-                assert not errors, errors
+                _write_until(_at_a_random_moment(victim, rng), victim.url, ledger, rng)
                 outcome = _settle_in_flight(http, ledger)
                 outcomes[outcome] = outcomes.get(outcome, 0) + 1
                 _verify(http, ledger, rng)
