@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -137,6 +137,7 @@ def evaluate_retrieval(
 CLAIM_LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
 # The verdict each claim label should get, in CLAIM_LABELS order.
 EXPECTED_VERDICTS = (Verdict.SUPPORTED, Verdict.CONTRADICTED, Verdict.INSUFFICIENT_EVIDENCE)
+Confusion = dict[str, dict[str, int]]  # truth -> what was called -> count
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,23 @@ def gold_evidence_spans(
     return spans
 
 
-def macro_f1(confusion: dict[str, dict[str, int]]) -> float:
-    """Mean F1 over the verdicts, each verdict's truth being the label that expects it."""
+def verdict_confusion(called: Iterable[tuple[str, Verdict]]) -> Confusion:
+    """The 3x3 table of claim labels against the verdicts they were given."""
+    confusion = {label: {v.value: 0 for v in EXPECTED_VERDICTS} for label in CLAIM_LABELS}
+    for label, verdict in called:
+        confusion[label][verdict.value] += 1
+    return confusion
+
+
+def macro_f1(confusion: Confusion, right: Mapping[str, str] | None = None) -> float:
+    """Mean F1 over a confusion table's classes; ``right`` names, for each true class, the
+    column that is right for it (default: the verdict each claim label expects)."""
+    if right is None:
+        right = {label: v.value for label, v in zip(CLAIM_LABELS, EXPECTED_VERDICTS, strict=True)}
     scores = []
-    for label, expected in zip(CLAIM_LABELS, EXPECTED_VERDICTS, strict=True):
-        hits = confusion[label][expected.value]
-        called = sum(row[expected.value] for row in confusion.values())
+    for label, expected in right.items():
+        hits = confusion[label][expected]
+        called = sum(row[expected] for row in confusion.values())
         actual = sum(confusion[label].values())
         precision = hits / called if called else 0.0
         recall = hits / actual if actual else 0.0
@@ -211,14 +223,14 @@ def evaluate_support(
     Evidence hit@n: one of the n highest-scoring evidence sentences, over all returned
     passages, overlaps a rationale sentence of the claim's own label in a gold document.
     """
-    confusion = {label: {v.value: 0 for v in EXPECTED_VERDICTS} for label in CLAIM_LABELS}
+    called: list[tuple[str, Verdict]] = []
     counts = {label: [0, 0, 0, 0] for label in CLAIM_LABELS[:2]}  # claims, passage, @1, @3
     for claim in claims:
         label = str(claim.get("label"))
-        if label not in confusion:
+        if label not in CLAIM_LABELS:
             continue
         result = engine.support(str(claim["claim"]), k=5, mode=mode)
-        confusion[label][result.verdict.value] += 1
+        called.append((label, result.verdict))
         if progress is not None:
             progress(1)
         if label not in counts:
@@ -239,6 +251,7 @@ def evaluate_support(
         tally[1] += any(p.citation.document_id in gold for p in result.passages)
         tally[2] += any(hits[:1])
         tally[3] += any(hits)
+    confusion = verdict_confusion(called)
     contradictions = sum(confusion["CONTRADICT"].values())
     return SupportScores(
         mode=mode.value,

@@ -19,7 +19,7 @@ import functools
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,14 +55,17 @@ def pair_tokenizer() -> Tokenizer:
     return tokenizer
 
 
-def claim_split(cited_doc_ids: Sequence[str]) -> str:
+CLAIM_SPLITS = ("train", "calibration", "held_out")
+
+
+def claim_split(cited_doc_ids: Iterable[object]) -> str:
     """Which part of a claims file a claim belongs to: "train", "calibration" or "held_out".
 
     SciFact writes several claims from one citing sentence (a claim, its negation, a changed
     number), citing the same documents; splitting by the cited documents keeps such siblings
     on one side, so a held-out claim's negation was never trained on.
     """
-    key = ",".join(sorted(cited_doc_ids)).encode()
+    key = ",".join(sorted(map(str, cited_doc_ids))).encode()
     bucket = int(hashlib.sha256(key).hexdigest(), 16) % 10
     return "held_out" if bucket < 2 else "calibration" if bucket == 2 else "train"
 

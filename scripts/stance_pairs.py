@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from index import lexical
-from index.stance import Stance, claim_split
+from index.stance import CLAIM_SPLITS, Stance, claim_split
 from index.text import sentence_spans
 
 NEUTRAL_PER_CLAIM = 3
@@ -39,9 +39,9 @@ class Pair:
 
 
 def split_claims(claims: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    parts: dict[str, list[dict[str, Any]]] = {"train": [], "calibration": [], "held_out": []}
+    parts: dict[str, list[dict[str, Any]]] = {part: [] for part in CLAIM_SPLITS}
     for claim in claims:
-        parts[claim_split([str(d) for d in claim["cited_doc_ids"]])].append(claim)
+        parts[claim_split(claim["cited_doc_ids"])].append(claim)
     return parts
 
 

@@ -28,6 +28,7 @@ from index.errors import EngineError, InvalidInputError
 from index.lock import DataDirLock
 from index.models import SearchMode
 from index.sources import BadRecord, Record, expand_paths, read_records
+from index.stance import CLAIM_SPLITS
 from index.transfer import copy_store
 from service.eval_command import EvalInputError, run_eval
 from service.logs import configure_json_logging
@@ -59,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument("--claims", type=Path, help="claims .jsonl with evidence spans")
     evaluate.add_argument(
         "--claims-split",
-        choices=["all", "train", "calibration", "held_out"],
+        choices=["all", *CLAIM_SPLITS],
         default="all",
         help="only the claims of this part of the stance model's split (default: all)",
     )

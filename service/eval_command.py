@@ -95,8 +95,7 @@ def _evaluate(
         claims = [
             c
             for c in read_jsonl(claims_path)
-            if claims_split == "all"
-            or claim_split(list(map(str, c["cited_doc_ids"]))) == claims_split
+            if claims_split == "all" or claim_split(c["cited_doc_ids"]) == claims_split
         ]
         raw = {d.id or "": d.text for d in documents}
         mode = SearchMode.HYBRID if SearchMode.HYBRID in modes else modes[0]
