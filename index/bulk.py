@@ -1,5 +1,5 @@
-"""Writing many records from files (or, later, jobs): a bad record is set aside with the reason
-the engine gave, and the others are written.
+"""Writing many records (from files or an ingest job): a bad record is set aside with the reason,
+the others are written in committed batches, each reported as it lands.
 
 ``SearchEngine.upsert`` is all or nothing and checks a whole batch before writing anything, so
 one blank text would otherwise refuse its whole batch. Its errors name the record at fault
@@ -9,14 +9,18 @@ one blank text would otherwise refuse its whole batch. Its errors name the recor
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
+from typing import Generic, Protocol, TypeVar
 
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
 from index.models import DocumentInput, UpsertResult
+from index.store import PreparedDocument
 
 _RECORD_FIELD = re.compile(r"^documents\[(\d+)\](?:\.(?P<field>.+))?$")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,10 @@ class BatchOutcome:
 
 
 def upsert_valid(
-    engine: SearchEngine, documents: Sequence[DocumentInput], max_chars: int | None = None
+    engine: SearchEngine,
+    documents: Sequence[DocumentInput],
+    max_chars: int | None = None,
+    embedded: Mapping[str, PreparedDocument] | None = None,
 ) -> BatchOutcome:
     """Upsert the records the engine accepts, in one write; report the others.
 
@@ -47,7 +54,7 @@ def upsert_valid(
     rejected: list[Rejected] = []
     while remaining:
         try:
-            results = engine.upsert([documents[i] for i in remaining], max_chars)
+            results = engine.upsert([documents[i] for i in remaining], max_chars, embedded)
         except InvalidInputError as error:
             match = _RECORD_FIELD.match(error.field)
             if match is None or int(match.group(1)) >= len(remaining):
@@ -57,3 +64,128 @@ def upsert_valid(
             continue
         return BatchOutcome(list(zip(remaining, results, strict=True)), rejected)
     return BatchOutcome([], rejected)
+
+
+@dataclass(frozen=True)
+class Item(Generic[K]):
+    """A record to ingest, keyed by where it came from: the document, or why there is none
+    (``field`` "" for the record as a whole)."""
+
+    key: K
+    document: DocumentInput | None
+    field: str = ""
+    problem: str = ""
+    document_id: str | None = None  # of a record that is no document, when it names one
+
+
+@dataclass(frozen=True)
+class Refusal(Generic[K]):
+    key: K
+    document_id: str | None
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class BatchReport(Generic[K]):
+    """One committed batch: every item it covered, in order, and what became of each."""
+
+    keys: list[K]
+    written: list[tuple[K, UpsertResult]]
+    refused: list[Refusal[K]]
+
+
+class Preparation(Protocol):
+    """Chunks and embeds documents somewhere other than this process (a Ray cluster)."""
+
+    def prepared(self, documents: Sequence[PreparedDocument]) -> Iterable[PreparedDocument]: ...
+
+    def close(self) -> None: ...
+
+
+def ingest(
+    engine: SearchEngine,
+    items: Iterable[Item[K]],
+    max_chars: int | None = None,
+    batch_size: int = 64,
+    preparation: Preparation | None = None,
+    window: int = 2048,
+) -> Iterator[BatchReport[K]]:
+    """Write ``items`` in order, in batches of up to ``batch_size`` documents, each one
+    transaction; yield a report as each commits. A batch ends before a document whose id it
+    already holds, so a later record with the same id replaces an earlier one, as separate
+    upserts would.
+
+    With ``preparation``, up to ``window`` records at a time are chunked and embedded there
+    first (only those whose text is new or changed), then written here.
+    """
+    pending: list[Item[K]] = []
+    for item in items:
+        pending.append(item)
+        if len(pending) >= (window if preparation is not None else batch_size):
+            yield from _window(engine, pending, max_chars, batch_size, preparation)
+            pending = []
+    if pending:
+        yield from _window(engine, pending, max_chars, batch_size, preparation)
+
+
+def _window(
+    engine: SearchEngine,
+    items: list[Item[K]],
+    max_chars: int | None,
+    batch_size: int,
+    preparation: Preparation | None,
+) -> Iterator[BatchReport[K]]:
+    embedded: dict[str, PreparedDocument] = {}
+    if preparation is not None:
+        checked: list[PreparedDocument] = []
+        for item in items:
+            if item.document is not None:
+                # A refused record is refused again, and reported, when its batch is written.
+                with suppress(InvalidInputError):
+                    checked.extend(engine.validated([item.document], max_chars))
+        new = engine.needing_embedding(checked)
+        embedded = {d.content_hash: d for d in preparation.prepared(new)}
+    for batch in _batches(items, batch_size):
+        yield _written(engine, batch, max_chars, embedded)
+
+
+def _batches(items: list[Item[K]], batch_size: int) -> Iterator[list[Item[K]]]:
+    batch: list[Item[K]] = []
+    ids: set[str] = set()
+    documents = 0
+    for item in items:
+        document_id = item.document.id if item.document is not None else None
+        if documents == batch_size or (document_id is not None and document_id in ids):
+            yield batch
+            batch, ids, documents = [], set(), 0
+        batch.append(item)
+        if item.document is not None:
+            documents += 1
+            if document_id is not None:
+                ids.add(document_id)
+    if batch:
+        yield batch
+
+
+def _written(
+    engine: SearchEngine,
+    batch: list[Item[K]],
+    max_chars: int | None,
+    embedded: Mapping[str, PreparedDocument],
+) -> BatchReport[K]:
+    documents = [(n, item.document) for n, item in enumerate(batch) if item.document is not None]
+    outcome = upsert_valid(engine, [d for _, d in documents], max_chars, embedded)
+    refusals = {
+        n: Refusal(item.key, item.document_id, item.field, item.problem)
+        for n, item in enumerate(batch)
+        if item.document is None
+    }
+    for rejected in outcome.rejected:
+        n, document = documents[rejected.position]
+        refusals[n] = Refusal(batch[n].key, document.id, rejected.field, rejected.message)
+    return BatchReport(
+        keys=[item.key for item in batch],
+        written=[(batch[documents[p][0]].key, result) for p, result in outcome.written],
+        refused=[refusals[n] for n in sorted(refusals)],
+    )

@@ -15,7 +15,7 @@ import re
 import threading
 import unicodedata
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -27,7 +27,6 @@ from index import offsets
 from index.backends import open_backend
 from index.backends.base import SearchView, StorageBackend
 from index.backends.postgres import DEFAULT_EF_SEARCH
-from index.chunking import chunk_text
 from index.embedding import Embedder, Vectors
 from index.errors import (
     DocumentNotFoundError,
@@ -55,16 +54,17 @@ from index.models import (
     UpsertResult,
     UpsertStatus,
 )
+from index.preparation import ChunkingConfig, Preparer
 from index.retrieval import retrieve
 from index.stance import StanceModel, shared_stance_model
-from index.store import NewChunk, PreparedDocument
+from index.store import PreparedDocument
 from index.support import (
     CANDIDATES_PER_PASSAGE,
     DEFAULT_MIN_CONTRADICTION,
     DEFAULT_MIN_SUPPORT,
     supporting_passages,
 )
-from index.text import clean_text, repair_text, sentence_spans
+from index.text import clean_text, repair_text
 from index.vectors import IVF_MIN_VECTORS
 
 log = logging.getLogger(__name__)
@@ -150,11 +150,20 @@ class SearchEngine:
             config.statement_timeout,
             config.ef_search,
         )
+        self._preparer = Preparer(
+            self.embedder,
+            ChunkingConfig(config.chunk_tokens, config.chunk_overlap_tokens, config.embed_titles),
+        )
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
             f"{self.embedder.name}|{self.embedder.precision}|{config.chunk_tokens}"
             f"|{config.chunk_overlap_tokens}|{config.embed_titles}"
         )
+
+    @property
+    def chunking(self) -> ChunkingConfig:
+        """How this engine cuts documents (a Ray actor must cut them the same way)."""
+        return self._preparer.config
 
     @property
     def last_index_build_seconds(self) -> float | None:
@@ -170,7 +179,10 @@ class SearchEngine:
     # -- writes --------------------------------------------------------------------------------
 
     def upsert(
-        self, documents: Sequence[DocumentInput], max_chars: int | None = None
+        self,
+        documents: Sequence[DocumentInput],
+        max_chars: int | None = None,
+        embedded: Mapping[str, PreparedDocument] | None = None,
     ) -> list[UpsertResult]:
         """Insert or replace documents by id as one all-or-nothing batch.
 
@@ -181,6 +193,8 @@ class SearchEngine:
             documents: the batch; ids must be unique within it (generated where missing).
             max_chars: the longest text the caller accepts, counted once Unicode-normalised
                 (NFKC can make one character eighteen); None for no limit.
+            embedded: documents already chunked and embedded elsewhere (a Ray cluster), by
+                content hash: used instead of embedding here when the hash matches.
 
         Returns:
             One result per input, in order: created, updated or unchanged, with chunk counts.
@@ -190,11 +204,11 @@ class SearchEngine:
                 or a text with nothing left to index.
             InputTooLargeError: a text longer than ``max_chars``.
         """
-        batch = self._validated(documents, max_chars)
+        batch = self.validated(documents, max_chars)
         with self._write_lock:
             for attempt in range(1, _WRITE_ATTEMPTS + 1):
                 try:
-                    return self._upsert_locked(list(batch))
+                    return self._upsert_locked(list(batch), embedded or {})
                 except WriteConflictError:
                     # Another server sharing the store changed one of these documents after
                     # they were compared: compare again with what it committed.
@@ -203,21 +217,37 @@ class SearchEngine:
                     log.info("write conflict on attempt %d; retrying", attempt)
             raise AssertionError("unreachable")
 
-    def _upsert_locked(self, batch: list[PreparedDocument]) -> list[UpsertResult]:
+    def _upsert_locked(
+        self, batch: list[PreparedDocument], embedded: Mapping[str, PreparedDocument]
+    ) -> list[UpsertResult]:
         existing = self._backend.stored([document.id for document in batch])
         statuses: list[UpsertStatus] = []
+        to_embed: list[int] = []
         for position, document in enumerate(batch):
             old = existing.get(document.id)
             if old is not None and old.content_hash == document.content_hash:
                 same = _same_fields(old, document)
                 statuses.append(UpsertStatus.UNCHANGED if same else UpsertStatus.UPDATED)
                 continue
-            chunks = self._chunks(document.text)
+            statuses.append(UpsertStatus.CREATED if old is None else UpsertStatus.UPDATED)
+            ready = embedded.get(document.content_hash)
+            if ready is not None and ready.chunks:
+                batch[position] = replace(
+                    document,
+                    chunks=ready.chunks,
+                    vectors=ready.vectors,
+                    sentence_vectors=ready.sentence_vectors,
+                )
+                continue
+            chunks = self._preparer.chunks(document.text)
             if not chunks:
                 raise InvalidInputError(f"documents[{position}].text", "has no indexable text")
             batch[position] = replace(document, chunks=chunks)
-            statuses.append(UpsertStatus.CREATED if old is None else UpsertStatus.UPDATED)
-        batch = self._embedded(batch)
+            to_embed.append(position)
+        for position, document in zip(
+            to_embed, self._preparer.embedded([batch[p] for p in to_embed]), strict=True
+        ):
+            batch[position] = document
         changed = [d for d, s in zip(batch, statuses, strict=True) if s != UpsertStatus.UNCHANGED]
         if changed:
             self._backend.write(changed, deletions=())
@@ -230,6 +260,17 @@ class SearchEngine:
                 else existing[document.id].chunk_count,
             )
             for document, status in zip(batch, statuses, strict=True)
+        ]
+
+    def needing_embedding(self, batch: Sequence[PreparedDocument]) -> list[PreparedDocument]:
+        """The documents of a checked batch whose text is new or changed: those an upsert
+        would embed (what is worth sending to a cluster)."""
+        existing = self._backend.stored([document.id for document in batch])
+        return [
+            document
+            for document in batch
+            if (old := existing.get(document.id)) is None
+            or old.content_hash != document.content_hash
         ]
 
     def delete(self, document_id: str) -> None:
@@ -443,10 +484,15 @@ class SearchEngine:
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _validated(
-        self, documents: Sequence[DocumentInput], max_chars: int | None
+    def validated(
+        self, documents: Sequence[DocumentInput], max_chars: int | None = None
     ) -> list[PreparedDocument]:
-        """Clean each document and check ids; nothing is written if any input is bad."""
+        """Each document cleaned, checked and hashed, not yet chunked: what an upsert writes.
+
+        Raises:
+            InvalidInputError: the first bad record, named ``documents[i].field``.
+            InputTooLargeError: a text longer than ``max_chars``.
+        """
         seen: set[str] = set()
         out: list[PreparedDocument] = []
         for position, document in enumerate(documents):
@@ -476,70 +522,11 @@ class SearchEngine:
                     metadata=dict(document.metadata),
                     text=text,
                     content_hash=hashlib.sha256(
-                        f"{self._chunking_key}\n{self._embedded_title(title)}\n{text}".encode()
+                        f"{self._chunking_key}\n{self._preparer.embedded_title(title)}\n{text}".encode()
                     ).hexdigest(),
                 )
             )
         return out
-
-    def _chunks(self, text: str) -> list[NewChunk]:
-        chunks = chunk_text(
-            text,
-            sentence_spans(text),
-            self.embedder.token_offsets,
-            self.config.chunk_tokens,
-            self.config.chunk_overlap_tokens,
-        )
-        return [
-            NewChunk(c.index, c.char_start, c.char_end, c.token_count, c.sentences) for c in chunks
-        ]
-
-    def _embedded(self, batch: list[PreparedDocument]) -> list[PreparedDocument]:
-        """Embed the chunks of every document that has new chunks, and their sentences from
-        the same model pass (support scores evidence with those)."""
-        inputs = [
-            self._embedding_input(document, chunk)
-            for document in batch
-            for chunk in document.chunks or ()
-        ]
-        vectors, sentence_vectors = self.embedder.embed_with_spans(
-            [text for text, _ in inputs], [spans for _, spans in inputs]
-        )
-        out: list[PreparedDocument] = []
-        offset = 0
-        for document in batch:
-            if document.chunks is None:
-                out.append(document)
-                continue
-            end = offset + len(document.chunks)
-            out.append(
-                replace(
-                    document,
-                    vectors=vectors[offset:end],
-                    sentence_vectors=sentence_vectors[offset:end],
-                )
-            )
-            offset = end
-        return out
-
-    def _embedded_title(self, title: str | None) -> str:
-        return title if title and self.config.embed_titles else ""
-
-    def _embedding_input(
-        self, document: PreparedDocument, chunk: NewChunk
-    ) -> tuple[str, list[tuple[int, int]]]:
-        """The chunk text, headed by as much of the title as the model window leaves room for,
-        and where the chunk's sentences lie in it."""
-        text = document.text[chunk.char_start : chunk.char_end]
-        title = self._embedded_title(document.title)
-        room = self.embedder.max_tokens - chunk.token_count - 1  # one token for the separator
-        if title and room >= 1:
-            offsets = self.embedder.token_offsets([title])[0]
-            if len(offsets) > room:
-                title = title[: offsets[room - 1][1]]
-            text = f"{title}\n{text}"
-        shift = len(text) - (chunk.char_end - chunk.char_start) - chunk.char_start
-        return text, [(start + shift, end + shift) for start, end in chunk.sentences]
 
 
 def _cleaned_text(raw: str, field: str, limit: int | None) -> str:

@@ -143,7 +143,7 @@ class Store:
     def __init__(self, path: Path, dimension: int) -> None:
         self.path = path
         self.dimension = dimension
-        self._engine = _sqlite_engine(path)
+        self._engine = sqlite_engine(path)
         SQLModel.metadata.create_all(self._engine)
         self._add_missing_columns()
         self._ensure_lexical_index()
@@ -396,7 +396,7 @@ class Store:
         added_ids: list[int] = []
         added_vectors: list[Vectors] = []
         removed_ids: list[int] = []
-        with _storage_errors(), Session(self._engine) as session, session.begin():
+        with storage_errors(), Session(self._engine) as session, session.begin():
             for document_id in deletions:
                 removed_ids.extend(self._delete_chunks(session, document_id))
                 session.exec(delete(DocumentRow).where(col(DocumentRow.id) == document_id))
@@ -420,7 +420,7 @@ class Store:
         return WriteResult(generation, added_ids, vectors, removed_ids)
 
     def set_state(self, key: str, value: str) -> None:
-        with _storage_errors(), Session(self._engine) as session, session.begin():
+        with storage_errors(), Session(self._engine) as session, session.begin():
             session.merge(StateRow(key=key, value=value))
 
     def _delete_chunks(self, session: Session, document_id: str) -> list[int]:
@@ -473,7 +473,7 @@ _UNWRITABLE = {8: "read-only", 10: "I/O error", 14: "cannot open a file"}
 
 
 @contextmanager
-def _storage_errors() -> Iterator[None]:
+def storage_errors() -> Iterator[None]:
     """Turn SQLite's disk-full and cannot-write failures into storage errors. SQLite has rolled
     the transaction back by then, so the store is as it was before the write."""
     try:
@@ -595,7 +595,8 @@ def _json_types(value: object) -> tuple[str, ...]:
     return ("text",)
 
 
-def _sqlite_engine(path: Path) -> Engine:
+def sqlite_engine(path: Path) -> Engine:
+    """An engine on the SQLite file at ``path``: WAL, full sync, foreign keys."""
     engine = create_engine(
         f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
     )

@@ -12,16 +12,19 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from index.engine import SearchEngine
+from index.jobs.runner import JobRunner
+from index.jobs.store import JobStore, open_job_store
 from index.sources import expand_paths, read_documents
 from service.auth import KeyGuard
 from service.deps import AppState
 from service.docs import install_offline_docs
 from service.errors import install_error_handlers
 from service.guards import BodySizeLimit, HeadAsGet
+from service.job_intake import parse_record
 from service.keys import KeyRing
 from service.logs import RequestLog
 from service.metrics import Metrics
-from service.routes import documents, health, passages, search
+from service.routes import documents, health, jobs, passages, search
 from service.settings import Settings
 from service.spec import build_openapi
 from service.ui import install_ui
@@ -39,6 +42,10 @@ TAGS = [
     {"name": "search", "description": "Similarity search with citations."},
     {"name": "passages", "description": "Passages and sentences that support a claim."},
     {"name": "documents", "description": "Insert, replace, read and delete documents."},
+    {
+        "name": "ingest jobs",
+        "description": "Large loads, queued and ingested in the background with progress.",
+    },
     {"name": "health", "description": "Liveness, readiness and index statistics."},
 ]
 
@@ -55,6 +62,38 @@ def open_engine(settings: Settings) -> SearchEngine:
             if seeded is not None:
                 log.info("indexed %d seed documents from %s", len(seeded), settings.seed_dir)
     return engine
+
+
+def start_ingest_jobs(settings: Settings, engine: SearchEngine) -> tuple[JobStore, JobRunner]:
+    """The job store beside the documents, and this server's worker, started: it resumes any
+    job left running, then takes queued ones."""
+    database_url = settings.database_url.get_secret_value() if settings.database_url else None
+    jobs = open_job_store(settings.data_dir, database_url, settings.database_statement_timeout)
+    if database_url is None:
+        # This process holds the data directory: a job still running was left by a crash.
+        resumed = jobs.release()
+        if resumed:
+            log.info("resuming %d ingest job(s) left running", resumed)
+    preparation = None
+    if settings.ray_address:
+        from index.distributed import RayPreparation
+
+        preparation = RayPreparation(
+            settings.ray_address,
+            engine.chunking,
+            settings.model_precision,
+            settings.model_cache_dir,
+        )
+    runner = JobRunner(
+        engine,
+        jobs,
+        parse_record,
+        settings.max_document_chars,
+        preparation=preparation,
+        lease_seconds=settings.job_lease_seconds,
+    )
+    runner.start()
+    return jobs, runner
 
 
 def _engine_of(app: FastAPI) -> SearchEngine | None:
@@ -83,10 +122,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.host,
             )
         engine = await to_thread.run_sync(open_engine, settings)
-        app.state.semsearch = AppState(settings=settings, engine=engine, api_keys=keys)
+        try:
+            job_store, runner = await to_thread.run_sync(start_ingest_jobs, settings, engine)
+        except BaseException:
+            await to_thread.run_sync(engine.close)
+            raise
+        app.state.semsearch = AppState(
+            settings=settings, engine=engine, api_keys=keys, jobs=job_store, job_runner=runner
+        )
         try:
             yield
         finally:
+            await to_thread.run_sync(runner.stop)
+            job_store.close()
             await to_thread.run_sync(engine.close)
 
     app = FastAPI(
@@ -111,7 +159,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.openapi = lambda: build_openapi(app)  # type: ignore[method-assign]
     # Middleware added later runs earlier: the key is checked before the body is read, HEAD
     # becomes GET before either.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_request_bytes,
+        streamed=frozenset([jobs.router.prefix]),
+    )
     app.add_middleware(KeyGuard, keys=keys, metrics_need_key=settings.metrics_need_key)
     app.add_middleware(HeadAsGet)
     if settings.allowed_origins():
@@ -134,5 +186,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(documents.router)
     app.include_router(search.router)
     app.include_router(passages.router)
+    app.include_router(jobs.router)
     app.include_router(health.router)
     return app

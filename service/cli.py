@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
-from contextlib import closing
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,13 +21,14 @@ from index.backends import open_backend
 from index.backends.base import StorageBackend
 from index.backends.embedded import store_path
 from index.backends.postgres import urls
-from index.bulk import upsert_valid
+from index.bulk import Item, Preparation, ingest
+from index.distributed import ray_available
 from index.embedding import model_dimension
 from index.engine import SearchEngine
 from index.errors import EngineError, InvalidInputError
 from index.lock import DataDirLock
 from index.models import SearchMode
-from index.sources import BadRecord, Record, expand_paths, read_records
+from index.sources import BadRecord, expand_paths, read_records
 from index.stance import CLAIM_SPLITS
 from index.transfer import copy_store
 from service.eval_command import EvalInputError, run_eval
@@ -50,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ingest = commands.add_parser("ingest", help="index .txt/.md/.jsonl files or directories")
     ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="chunk and embed on the Ray cluster at ADDRESS (host:port, or auto; default "
+        "SEMSEARCH_RAY_ADDRESS; needs the ray extra)",
+    )
     search = commands.add_parser("search", help="search the index and print cited hits")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
@@ -107,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "seed":
             return _seed(settings)
         if args.command == "ingest":
-            return _ingest(settings, args.paths)
+            return _ingest(settings, args.paths, args.ray)
         if args.command == "eval":
             return run_eval(settings, args)
         if args.command == "check":
@@ -215,39 +222,57 @@ def _migrate(settings: Settings, source: str, target: str, force: bool) -> int:
     return 0
 
 
-def _ingest(settings: Settings, paths: Sequence[Path]) -> int:
+def _ingest(settings: Settings, paths: Sequence[Path], ray_address: str | None) -> int:
     """Ingest every document the files hold; each bad record (an unreadable file, a malformed
     line, a record the engine refuses) is named with its file and line and skipped."""
-    records: list[Record] = []
-    skipped = 0
-
-    def skip(where: str, reason: str) -> None:
-        nonlocal skipped
-        skipped += 1
-        tqdm.write(f"semsearch: skipped {where}: {reason}", file=sys.stderr)
-
+    items: list[Item[str]] = []
     for path in expand_paths(paths):
-        for item in read_records(path):
-            if isinstance(item, BadRecord):
-                skip(item.where, item.reason)
+        for record in read_records(path):
+            if isinstance(record, BadRecord):
+                items.append(Item(record.where, None, "", record.reason))
             else:
-                records.append(item)
+                items.append(Item(record.where, record.document))
     counts = {"created": 0, "updated": 0, "unchanged": 0}
+    skipped = 0
     with (
         closing(SearchEngine(settings.engine_config())) as engine,
-        tqdm(total=len(records), unit="doc", desc="ingest") as progress,
+        _preparation(settings, engine, ray_address) as preparation,
+        tqdm(total=len(items), unit="doc", desc="ingest") as progress,
     ):
-        for start in range(0, len(records), _BATCH):
-            batch = records[start : start + _BATCH]
-            outcome = upsert_valid(engine, [r.document for r in batch])
-            for _, result in outcome.written:
+        for report in ingest(engine, items, preparation=preparation, batch_size=_BATCH):
+            for _, result in report.written:
                 counts[result.status.value] += 1
-            for rejected in outcome.rejected:
-                field = f"{rejected.field}: " if rejected.field else ""
-                skip(batch[rejected.position].where, field + rejected.message)
-            progress.update(len(batch))
+            for refused in report.refused:
+                skipped += 1
+                field = f"{refused.field}: " if refused.field else ""
+                tqdm.write(
+                    f"semsearch: skipped {refused.key}: {field}{refused.message}", file=sys.stderr
+                )
+            progress.update(len(report.keys))
     print(", ".join(f"{n} {status}" for status, n in counts.items()) + f", {skipped} skipped")
     return 1 if skipped else 0
+
+
+@contextmanager
+def _preparation(
+    settings: Settings, engine: SearchEngine, ray_address: str | None
+) -> Iterator[Preparation | None]:
+    """The Ray cluster to chunk and embed on (--ray, else SEMSEARCH_RAY_ADDRESS), or None."""
+    address = ray_address or settings.ray_address
+    if not address:
+        yield None
+        return
+    if not ray_available():
+        raise InvalidInputError("--ray", "needs the ray extra: pip install 'semsearch[ray]'")
+    from index.distributed import RayPreparation
+
+    preparation = RayPreparation(
+        address, engine.chunking, settings.model_precision, settings.model_cache_dir
+    )
+    try:
+        yield preparation
+    finally:
+        preparation.close()
 
 
 def _search(settings: Settings, query: str, k: int, mode: SearchMode) -> int:

@@ -10,6 +10,8 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 
 from index.engine import SearchEngine
+from index.jobs.runner import JobRunner
+from index.jobs.store import JobStore
 from service.errors import OverloadedError
 from service.keys import KeyRing
 from service.settings import Settings
@@ -44,16 +46,22 @@ class AppState:
     settings: Settings
     engine: SearchEngine
     api_keys: KeyRing  # empty: no authentication
+    jobs: JobStore
+    job_runner: JobRunner
     # Reads take up to max_concurrency threads; writes one (the engine runs one writer at a
     # time, so a second would only hold a thread while it waits); readiness and metrics one of
     # their own, so a busy server still answers its health checks.
     reads: WorkLine = field(init=False)
     writes: WorkLine = field(init=False)
+    job_calls: WorkLine = field(init=False)
     probes: CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         self.reads = WorkLine(self.settings.max_concurrency, self.settings.max_queued)
         self.writes = WorkLine(1, self.settings.max_queued)
+        # Ingest job calls touch the job store only, never the engine: a line of their own,
+        # so taking in a large job waits neither for searches nor for writers.
+        self.job_calls = WorkLine(2, self.settings.max_queued)
         self.probes = CapacityLimiter(1)
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -63,6 +71,10 @@ class AppState:
     async def run_write(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A write (upsert, delete), in the line of writes."""
         return await self.writes.run(lambda: function(*args, **kwargs))
+
+    async def run_job_call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """A call on the ingest job store, in its own line."""
+        return await self.job_calls.run(lambda: function(*args, **kwargs))
 
     async def run_probe(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Readiness and metrics: never refused, never behind requests."""

@@ -20,6 +20,7 @@ from index.errors import (
     StorageError,
     StorageFullError,
 )
+from index.jobs.models import JobFinishedError, JobNotFoundError
 from service.schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -57,6 +58,10 @@ class UnauthorizedError(RequestRejectedError):
 class ForbiddenError(RequestRejectedError):
     status = 403
     title = "Forbidden"
+
+
+class MalformedBodyError(Exception):
+    """A JSON body that does not parse (400, as FastAPI answers on every JSON route)."""
 
 
 class OverloadedError(Exception):
@@ -104,6 +109,7 @@ _DESCRIPTIONS = {
     401: "No API key, or an unknown one (only when the server has keys configured).",
     403: "The API key's scope does not allow this operation (read keys cannot write).",
     404: "No such document.",
+    409: "The ingest job already finished: it can no longer be cancelled.",
     413: "Too large: the body, a document's text or the batch is above its limit.",
     415: "The body is not sent as application/json.",
     422: "A field is invalid; `errors` names each one.",
@@ -124,6 +130,10 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
         "detail": "Authorization: this key has the read scope; this operation needs write",
     },
     404: {"title": "Document not found", "detail": "no document with id 'press-1'"},
+    409: {
+        "title": "Conflict",
+        "detail": "ingest job '5f0c6a1e9b7d4c2a8e3f1d6b0a9c7e21' already succeeded",
+    },
     429: {
         "title": "Too Many Requests",
         "detail": "the server is busy (68 requests running or waiting); retry",
@@ -162,12 +172,15 @@ _EXAMPLES: dict[int, dict[str, Any]] = {
 }
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` entries for error statuses, each a Problem with an example."""
+def problem_responses(
+    *statuses: int, descriptions: Mapping[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries for error statuses, each a Problem with an example;
+    ``descriptions`` replaces the general meaning of a status for these operations."""
     return {
         status: {
             "model": Problem,
-            "description": _DESCRIPTIONS[status],
+            "description": (descriptions or {}).get(status, _DESCRIPTIONS[status]),
             "content": {
                 PROBLEM_JSON: {
                     "example": {"type": "about:blank", "status": status, "errors": []}
@@ -179,7 +192,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-def _field_path(location: tuple[Any, ...] | list[Any]) -> str:
+def field_path(location: tuple[Any, ...] | list[Any]) -> str:
     """("body", "filters", "sources", 0) -> "filters.sources[0]"."""
     parts = list(location)
     if parts and parts[0] in {"body", "query", "path", "header"} and len(parts) > 1:
@@ -201,7 +214,7 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     items = error.errors()
     if any(item.get("type") == "json_invalid" for item in items):
         return _malformed_json()
-    errors = [FieldError(field=_field_path(item["loc"]), message=item["msg"]) for item in items]
+    errors = [FieldError(field=field_path(item["loc"]), message=item["msg"]) for item in items]
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
     return problem_response(422, "Invalid request", detail, errors)
 
@@ -237,6 +250,20 @@ async def _overloaded(_: Request, error: Exception) -> JSONResponse:
 async def _not_found(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DocumentNotFoundError)
     return problem_response(404, "Document not found", str(error))
+
+
+async def _job_not_found(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, JobNotFoundError)
+    return problem_response(404, "Ingest job not found", str(error))
+
+
+async def _job_finished(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, JobFinishedError)
+    return problem_response(409, "Conflict", str(error))
+
+
+async def _malformed_body(_: Request, __: Exception) -> JSONResponse:
+    return _malformed_json()
 
 
 async def _storage_error(request: Request, error: Exception) -> JSONResponse:
@@ -304,6 +331,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestRejectedError, _rejected)
     app.add_exception_handler(OverloadedError, _overloaded)
     app.add_exception_handler(DocumentNotFoundError, _not_found)
+    app.add_exception_handler(JobNotFoundError, _job_not_found)
+    app.add_exception_handler(JobFinishedError, _job_finished)
+    app.add_exception_handler(MalformedBodyError, _malformed_body)
     app.add_exception_handler(StorageError, _storage_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -27,12 +27,17 @@ class BodySizeLimit:
     being read; a chunked body is counted as it arrives.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: frozenset[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streamed = streamed  # paths whose route streams the body under its own limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _BODY_METHODS
+            or scope["path"] in self.streamed
+        ):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -521,3 +521,89 @@ class Readiness(BaseModel):
     vectors: int
 
     model_config = _examples({"status": "ready", "documents": 5, "vectors": 65})
+
+
+class IngestJobRequest(_Strict):
+    """An ingest job's body as application/json (application/x-ndjson: one document a line)."""
+
+    documents: list[NewDocument] = Field(
+        min_length=1,
+        description="At most SEMSEARCH_MAX_JOB_DOCUMENTS documents (default 1,000,000; 413 "
+        "above). Each is checked when the job runs: a bad one is skipped and listed in the "
+        "job's `errors`, the others are ingested; a later document with an id replaces an "
+        "earlier one.",
+    )
+
+    model_config = _examples(
+        {
+            "documents": [
+                {"id": "a", "text": "First document."},
+                {"id": "b", "text": "Second document.", "metadata": {"lang": "en"}},
+            ]
+        }
+    )
+
+
+class IngestJobError(BaseModel):
+    """A record the job did not ingest, where it was in the body, and why."""
+
+    line: int | None = Field(description="1-based line of an NDJSON body; null for JSON.")
+    index: int | None = Field(description="0-based index in a JSON body's `documents`.")
+    id: str | None = Field(description="The record's document id, when it had one.")
+    field: str = Field(description="The failing field; empty for the record as a whole.")
+    message: str
+
+
+_JOB_EXAMPLE: JsonDict = {
+    "id": "5f0c6a1e9b7d4c2a8e3f1d6b0a9c7e21",
+    "status": "succeeded",
+    "total": 3,
+    "done": 2,
+    "failed": 1,
+    "errors": [
+        {"line": 2, "index": None, "id": "b", "field": "text", "message": "must contain text"}
+    ],
+    "created_at": "2026-11-30T12:00:00.120000Z",
+    "started_at": "2026-11-30T12:00:00.150000Z",
+    "finished_at": "2026-11-30T12:00:00.910000Z",
+    "error": None,
+}
+
+
+class IngestJob(BaseModel):
+    id: str
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"] = Field(
+        description="queued, then running, then succeeded (bad records do not fail a job: "
+        "`failed` counts them), failed (`error` says why; what was committed stays) or "
+        "cancelled."
+    )
+    total: int = Field(description="Records received.")
+    done: int = Field(description="Records ingested (created, updated or unchanged).")
+    failed: int = Field(description="Records refused; `errors` lists them.")
+    errors: list[IngestJobError] = Field(
+        description="The refused records in body order: the first 1,000 (`failed` counts all)."
+    )
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None = Field(description="Why a failed job stopped; null otherwise.")
+
+    model_config = _examples(_JOB_EXAMPLE)
+
+
+class IngestJobPage(BaseModel):
+    items: list[IngestJob] = Field(description="Newest first, without their `errors`.")
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last one.")
+
+    model_config = _examples(
+        {
+            "items": [_JOB_EXAMPLE | {"errors": []}],
+            "total": 1,
+            "offset": 0,
+            "limit": 50,
+            "next_offset": None,
+        }
+    )

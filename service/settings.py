@@ -88,6 +88,26 @@ class Settings(BaseSettings):
     max_batch_documents: int = Field(
         1000, ge=1, description="Most documents in one upsert request (413 above)."
     )
+    max_job_documents: int = Field(
+        1_000_000, ge=1, description="Most documents in one ingest job (413 above)."
+    )
+    max_job_bytes: int = Field(
+        1024**3,
+        ge=1024,
+        description="Largest ingest job body (413 above); streamed to disk, not held in memory.",
+    )
+    job_lease_seconds: float = Field(
+        60.0,
+        ge=1,
+        le=3600,
+        description="How long a running ingest job stays with a server that stopped renewing "
+        "it (killed, cut off) before another may take it over.",
+    )
+    ray_address: str | None = Field(
+        None,
+        description="Chunk and embed ingest jobs on the Ray cluster at this address "
+        "(host:port, or auto); needs the ray extra. Unset: on this server's cores.",
+    )
     request_timeout: float = Field(
         30.0,
         gt=0,
@@ -165,7 +185,9 @@ class Settings(BaseSettings):
             urls.check(value.get_secret_value())  # raises ValueError, naming the problem
         return value
 
-    @field_validator("seed_dir", "model_cache_dir", "api_keys_file", "database_url", mode="before")
+    @field_validator(
+        "seed_dir", "model_cache_dir", "api_keys_file", "database_url", "ray_address", mode="before"
+    )
     @classmethod
     def _empty_disables(cls, value: object) -> object:
         return None if value in ("", None) else value

@@ -19,12 +19,24 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is not None:
         return app.openapi_schema
     spec = FastAPI.openapi(app)  # also caches it as app.openapi_schema
+    _streamed_body_schemas(spec)
     _errors_as_problem_json(spec)
     _examples_with_nulls(spec)
     _integer_formats(spec)
     _response_headers(spec)
     _open_operations(spec)
     return spec
+
+
+def _streamed_body_schemas(spec: dict[str, Any]) -> None:
+    """Bodies a route reads itself (an ingest job streams NDJSON) are declared by reference in
+    the route; their schemas join the components here (the documents they hold are there)."""
+    components = spec["components"]["schemas"]
+    schema = schemas.IngestJobRequest.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    assert set(schema.pop("$defs", {})) <= set(components)  # NewDocument, from upserts
+    components[schemas.IngestJobRequest.__name__] = schema
 
 
 def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:

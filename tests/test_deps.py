@@ -5,25 +5,33 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 import pytest
 
 from index.engine import SearchEngine
+from index.jobs.runner import JobRunner
+from index.jobs.store import open_job_store
 from service.deps import AppState
 from service.errors import OverloadedError
+from service.job_intake import parse_record
 from service.keys import KeyRing
 from service.settings import Settings
 
 
 @pytest.mark.anyio
 async def test_reads_and_writes_wait_in_separate_lines(
-    make_engine: Callable[..., SearchEngine],
+    make_engine: Callable[..., SearchEngine], tmp_path: Path
 ) -> None:
+    engine = make_engine()
+    jobs = open_job_store(tmp_path, None)
     state = AppState(
         settings=Settings(max_concurrency=1, max_queued=1),
-        engine=make_engine(),
+        engine=engine,
         api_keys=KeyRing({}),
+        jobs=jobs,
+        job_runner=JobRunner(engine, jobs, parse_record),  # not started: no job runs here
     )
     release = threading.Event()
     results: list[str] = []

@@ -21,11 +21,17 @@ OPERATIONS = {
     "listDocuments": ("get", "/v1/documents"),
     "getDocument": ("get", "/v1/documents/{document_id}"),
     "deleteDocument": ("delete", "/v1/documents/{document_id}"),
+    "createIngestJob": ("post", "/v1/ingest-jobs"),
+    "listIngestJobs": ("get", "/v1/ingest-jobs"),
+    "getIngestJob": ("get", "/v1/ingest-jobs/{job_id}"),
+    "cancelIngestJob": ("delete", "/v1/ingest-jobs/{job_id}"),
     "getStats": ("get", "/v1/stats"),
     "getHealth": ("get", "/healthz"),
     "getReadiness": ("get", "/readyz"),
 }
-WRITES = {"upsertDocuments", "deleteDocument"}
+WRITES = {"upsertDocuments", "deleteDocument", "createIngestJob", "cancelIngestJob"}
+# Bodies that may also come as NDJSON, one document a line (an ingest job, streamed).
+STREAMED = {"createIngestJob": ["application/json", "application/x-ndjson"]}
 OPEN = {"getHealth", "getReadiness"}  # no API key, even when keys are configured
 
 
@@ -78,8 +84,9 @@ def test_bodies_are_named_schemas_with_examples(spec: dict[str, Any]) -> None:
     for operation_id, operation in _operations(spec).items():
         if "requestBody" in operation:
             body = operation["requestBody"]["content"]
-            assert list(body) == ["application/json"], operation_id
-            named_with_example(body["application/json"], f"{operation_id} request")
+            assert list(body) == STREAMED.get(operation_id, ["application/json"]), operation_id
+            for media_type in body:
+                named_with_example(body[media_type], f"{operation_id} request {media_type}")
         for status, response in operation["responses"].items():
             if status == "204":
                 assert "content" not in response, operation_id
@@ -97,6 +104,10 @@ def test_every_error_is_declared_as_problem_json(spec: dict[str, Any]) -> None:
             expected |= {"422"}
         if "{document_id}" in OPERATIONS[operation_id][1]:
             expected |= {"404"}
+        if "{job_id}" in OPERATIONS[operation_id][1]:
+            expected |= {"404"}
+        if operation_id == "cancelIngestJob":
+            expected |= {"409"}  # the job already finished
         if operation_id in WRITES:
             expected |= {"403", "507"}  # a read key; the disk can refuse a write
         if operation_id != "getHealth":

@@ -10,7 +10,7 @@ from index.backends.postgres import schema, urls
 from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
-HEAD = "0002"
+HEAD = "0003"
 
 
 def _tables(url: str) -> set[str]:
@@ -43,8 +43,9 @@ def test_migrations_create_upgrade_idempotently_and_downgrade(postgres: Postgres
         }
     assert any("hnsw" in i and "vector_cosine_ops" in i for i in indexes)
     assert {"chunk_terms", "lexical_totals"} <= _tables(postgres.url)
+    assert {"ingest_jobs", "ingest_job_records", "ingest_job_errors"} <= _tables(postgres.url)
     schema.downgrade(postgres.url, "base")
-    assert not {"documents", "chunks", "state"} & _tables(postgres.url)
+    assert not {"documents", "chunks", "state", "ingest_jobs"} & _tables(postgres.url)
     schema.upgrade(postgres.url)
     assert {"documents", "chunks", "state"} <= _tables(postgres.url)
 

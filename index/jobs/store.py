@@ -1,0 +1,407 @@
+"""Where jobs live: beside the documents, in the SQLite data directory (``jobs.sqlite3``) or in
+the shared PostgreSQL database (tables from migration 0003), so any replica can report a job and
+a restarted server resumes it.
+
+A job's records are committed with it before the job is acknowledged. A worker claims a job with
+a lease it renews while working; a worker that dies stops renewing, and once the lease runs out
+another (or the restarted server) claims the job and goes on from its last committed batch.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from sqlalchemy import (
+    Column,
+    Connection,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.exc import OperationalError
+
+from index.errors import StorageUnavailableError
+from index.jobs.models import (
+    Job,
+    JobFinishedError,
+    JobNotFoundError,
+    JobRecord,
+    JobStatus,
+    RecordError,
+    TooManyRecordsError,
+    timestamp,
+)
+from index.store import sqlite_engine, storage_errors
+
+MAX_LISTED_ERRORS = 1000  # per job in a job's view; `failed` counts them all
+_INSERT_ROWS = 1000  # records per INSERT statement while a job is created
+
+metadata = MetaData()
+jobs = Table(
+    "ingest_jobs",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("total", Integer, nullable=False),
+    Column("done", Integer, nullable=False, default=0),
+    Column("failed", Integer, nullable=False, default=0),
+    Column("next_position", Integer, nullable=False, default=0),
+    Column("owner", String(64)),
+    Column("lease_until", Float, nullable=False, default=0.0),
+    Column("created_at", Float, nullable=False, index=True),
+    Column("started_at", Float),
+    Column("finished_at", Float),
+    Column("error", Text),
+)
+records = Table(
+    "ingest_job_records",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("line", Integer),
+    Column("item", Integer),
+    Column("body", Text),
+)
+errors = Table(
+    "ingest_job_errors",
+    metadata,
+    Column("job_id", String(32), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("line", Integer),
+    Column("item", Integer),
+    Column("document_id", Text),
+    Column("field", Text, nullable=False),
+    Column("message", Text, nullable=False),
+)
+_ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+class JobStore:
+    """Jobs, their records and errors, on a SQLAlchemy engine (SQLite or PostgreSQL)."""
+
+    def __init__(self, engine: sqlalchemy.Engine, clock: Callable[[], float] = time.time) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        try:
+            with storage_errors(), self._engine.begin() as connection:
+                yield connection
+        except OperationalError as error:  # a database away or too slow
+            raise StorageUnavailableError(f"the job store: {error.orig}") from error
+
+    # -- what clients do -----------------------------------------------------------------------
+
+    def create(self, items: Iterable[JobRecord], max_records: int) -> Job:
+        """Commit a new queued job with its records, in order; durable once this returns.
+
+        Raises:
+            TooManyRecordsError: more than ``max_records`` records (nothing is kept).
+        """
+        job_id = uuid.uuid4().hex
+        total = 0
+        with self._transaction() as connection:
+            for rows in _chunked(items, _INSERT_ROWS):
+                total += len(rows)
+                if total > max_records:
+                    raise TooManyRecordsError(max_records)  # rolls the records back
+                connection.execute(
+                    insert(records),
+                    [
+                        {
+                            "job_id": job_id,
+                            "position": r.position,
+                            "line": r.line,
+                            "item": r.index,
+                            "body": r.body,
+                        }
+                        for r in rows
+                    ],
+                )
+            connection.execute(
+                insert(jobs).values(
+                    id=job_id,
+                    status=JobStatus.QUEUED.value,
+                    total=total,
+                    done=0,
+                    failed=0,
+                    next_position=0,
+                    lease_until=0.0,
+                    created_at=self._clock(),
+                )
+            )
+        job = self.get(job_id)
+        assert job is not None
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._transaction() as connection:
+            row = connection.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            if row is None:
+                return None
+            found = connection.execute(
+                select(errors)
+                .where(errors.c.job_id == job_id)
+                .order_by(errors.c.position)
+                .limit(MAX_LISTED_ERRORS)
+            ).mappings()
+            return _job(row, [_error(e) for e in found])
+
+    def page(self, offset: int, limit: int, status: JobStatus | None) -> tuple[list[Job], int]:
+        """A page of jobs, newest first (without their errors), and how many there are."""
+        where = jobs.c.status == status.value if status is not None else sqlalchemy.true()
+        with self._transaction() as connection:
+            total = connection.execute(select(func.count()).select_from(jobs).where(where))
+            rows = connection.execute(
+                select(jobs)
+                .where(where)
+                .order_by(jobs.c.created_at.desc(), jobs.c.id)
+                .offset(offset)
+                .limit(limit)
+            ).mappings()
+            return [_job(row, []) for row in rows], int(total.scalar_one())
+
+    def cancel(self, job_id: str) -> Job:
+        """Stop a queued or running job: what it committed stays, the rest is dropped.
+
+        Raises:
+            JobNotFoundError: no such job.
+            JobFinishedError: the job already succeeded, failed or was cancelled.
+        """
+        with self._transaction() as connection:
+            cancelled = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status.in_(_ACTIVE))
+                .values(status=JobStatus.CANCELLED.value, finished_at=self._clock())
+            )
+            if cancelled.rowcount == 1:
+                connection.execute(delete(records).where(records.c.job_id == job_id))
+        job = self.get(job_id)
+        if job is None:
+            raise JobNotFoundError(job_id)
+        if cancelled.rowcount != 1:
+            raise JobFinishedError(job_id, job.status)
+        return job
+
+    def counts(self) -> dict[JobStatus, int]:
+        """How many jobs are in each status."""
+        with self._transaction() as connection:
+            rows = connection.execute(select(jobs.c.status, func.count()).group_by(jobs.c.status))
+            found = {JobStatus(status): int(count) for status, count in rows}
+        return {status: found.get(status, 0) for status in JobStatus}
+
+    # -- what workers do -----------------------------------------------------------------------
+
+    def claim(self, owner: str, lease_seconds: float) -> Job | None:
+        """The oldest queued job, or a running one whose worker stopped renewing its lease,
+        now running for ``owner``; None when there is none."""
+        now = self._clock()
+        claimable = or_(
+            jobs.c.status == JobStatus.QUEUED.value,
+            and_(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_until < now),
+        )
+        with self._transaction() as connection:
+            candidates = connection.execute(
+                select(jobs.c.id).where(claimable).order_by(jobs.c.created_at).limit(8)
+            ).scalars()
+            for job_id in list(candidates):
+                # Conditional on still being claimable: of two replicas, one wins.
+                claimed = connection.execute(
+                    update(jobs)
+                    .where(jobs.c.id == job_id, claimable)
+                    .values(
+                        status=JobStatus.RUNNING.value,
+                        owner=owner,
+                        lease_until=now + lease_seconds,
+                        started_at=func.coalesce(jobs.c.started_at, now),
+                    )
+                )
+                if claimed.rowcount == 1:
+                    break
+            else:
+                return None
+        return self.get(job_id)
+
+    def records(self, job_id: str, start: int, limit: int) -> list[JobRecord]:
+        """Up to ``limit`` records from position ``start`` on."""
+        with self._transaction() as connection:
+            rows = connection.execute(
+                select(records)
+                .where(records.c.job_id == job_id, records.c.position >= start)
+                .order_by(records.c.position)
+                .limit(limit)
+            ).mappings()
+            return [JobRecord(r["position"], r["line"], r["item"], r["body"]) for r in rows]
+
+    def advance(
+        self,
+        job_id: str,
+        owner: str,
+        next_position: int,
+        done: int,
+        refused: Sequence[RecordError],
+        lease_seconds: float,
+    ) -> JobStatus | None:
+        """Record a committed batch: ``done`` more ingested, ``refused`` more failed, the job
+        going on from ``next_position``; renews the lease.
+
+        Returns:
+            The job's status now (cancelled: stop after this batch), or None when the job is
+            no longer this owner's (its lease ran out and another worker has it: stop, and
+            leave the batch to it).
+        """
+        with self._transaction() as connection:
+            moved = connection.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.owner == owner,
+                    jobs.c.status.in_((JobStatus.RUNNING.value, JobStatus.CANCELLED.value)),
+                    jobs.c.next_position < next_position,
+                )
+                .values(
+                    next_position=next_position,
+                    done=jobs.c.done + done,
+                    failed=jobs.c.failed + len(refused),
+                    lease_until=self._clock() + lease_seconds,
+                )
+            )
+            if moved.rowcount != 1:
+                return None
+            if refused:
+                connection.execute(
+                    insert(errors),
+                    [
+                        {
+                            "job_id": job_id,
+                            "position": e.position,
+                            "line": e.line,
+                            "item": e.index,
+                            "document_id": e.document_id,
+                            "field": e.field,
+                            "message": e.message,
+                        }
+                        for e in refused
+                    ],
+                )
+            status = connection.execute(select(jobs.c.status).where(jobs.c.id == job_id))
+            return JobStatus(status.scalar_one())
+
+    def renew(self, job_id: str, owner: str, lease_seconds: float) -> bool:
+        """Extend the lease while a long batch runs; False if the job is no longer ours."""
+        with self._transaction() as connection:
+            renewed = connection.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.owner == owner,
+                    jobs.c.status == JobStatus.RUNNING.value,
+                )
+                .values(lease_until=self._clock() + lease_seconds)
+            )
+            return renewed.rowcount == 1
+
+    def finish(self, job_id: str, owner: str, status: JobStatus, error: str | None = None) -> None:
+        """End a running job of ``owner``'s (a cancelled one stays cancelled) and drop its
+        records, which are no longer needed."""
+        with self._transaction() as connection:
+            connection.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id == job_id,
+                    jobs.c.owner == owner,
+                    jobs.c.status == JobStatus.RUNNING.value,
+                )
+                .values(status=status.value, finished_at=self._clock(), error=error)
+            )
+            connection.execute(delete(records).where(records.c.job_id == job_id))
+
+    def release(self, owner: str | None = None) -> int:
+        """Let running jobs be claimed again at once: ``owner``'s on a clean stop, or every
+        one when this process alone can be working on the store (the embedded backend, whose
+        data directory it has locked, after a crash)."""
+        with self._transaction() as connection:
+            where = [jobs.c.status == JobStatus.RUNNING.value]
+            if owner is not None:
+                where.append(jobs.c.owner == owner)
+            released = connection.execute(update(jobs).where(*where).values(lease_until=0.0))
+            return int(released.rowcount)
+
+
+def open_job_store(
+    data_dir: Path, database_url: str | None, statement_timeout: float = 30.0
+) -> JobStore:
+    """The job store beside the documents: the PostgreSQL database (whose migrations made its
+    tables) when ``database_url`` is given, else ``jobs.sqlite3`` in ``data_dir``."""
+    if database_url:
+        from index.backends.postgres.urls import sqlalchemy_url
+
+        engine = sqlalchemy.create_engine(
+            sqlalchemy_url(database_url),
+            pool_size=2,
+            max_overflow=2,
+            pool_pre_ping=True,  # a database restart leaves dead connections
+            connect_args={
+                "connect_timeout": 5,
+                "options": f"-c statement_timeout={max(1, round(statement_timeout * 1000))}",
+            },
+        )
+        return JobStore(engine)
+    engine = sqlite_engine(data_dir / "jobs.sqlite3")
+    metadata.create_all(engine)
+    return JobStore(engine)
+
+
+def _chunked(items: Iterable[JobRecord], size: int) -> Iterator[list[JobRecord]]:
+    batch: list[JobRecord] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _error(row: Any) -> RecordError:
+    return RecordError(
+        row["position"], row["line"], row["item"], row["document_id"], row["field"], row["message"]
+    )
+
+
+def _job(row: Any, found: list[RecordError]) -> Job:
+    created = timestamp(row["created_at"])
+    assert created is not None
+    return Job(
+        id=row["id"],
+        status=JobStatus(row["status"]),
+        total=row["total"],
+        done=row["done"],
+        failed=row["failed"],
+        next_position=row["next_position"],
+        errors=found,
+        created_at=created,
+        started_at=timestamp(row["started_at"]),
+        finished_at=timestamp(row["finished_at"]),
+        error=row["error"],
+    )
