@@ -101,6 +101,11 @@ def _engine_of(app: FastAPI) -> SearchEngine | None:
     return state.engine if state is not None else None
 
 
+def _jobs_of(app: FastAPI) -> tuple[JobStore, JobRunner] | None:
+    state: AppState | None = getattr(app.state, "semsearch", None)
+    return (state.jobs, state.job_runner) if state is not None else None
+
+
 def _is_loopback(host: str) -> bool:
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -176,7 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Request-ID"],
             max_age=600,
         )
-    metrics = Metrics(lambda: _engine_of(app))
+    metrics = Metrics(lambda: _engine_of(app), lambda: _jobs_of(app))
     app.state.metrics = metrics
     app.add_middleware(RequestLog, metrics=metrics)  # added last: outermost, sees every answer
     install_error_handlers(app)

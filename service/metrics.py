@@ -10,6 +10,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from index.engine import SearchEngine
+from index.jobs.runner import JobRunner
+from index.jobs.store import JobStore
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _BUCKETS = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -47,10 +49,47 @@ class _EngineCollector(Collector):
             )
 
 
+class _JobCollector(Collector):
+    """Jobs by status (from the job store every replica shares) and this server's ingest work."""
+
+    def __init__(self, jobs: Callable[[], tuple[JobStore, JobRunner] | None]) -> None:
+        self._jobs = jobs
+
+    def collect(self) -> Iterator[Metric]:
+        found = self._jobs()
+        if found is None:  # still starting
+            return
+        store, runner = found
+        by_status = GaugeMetricFamily(
+            "semsearch_ingest_jobs", "Ingest jobs in the store, by status.", labels=["status"]
+        )
+        for status, count in store.counts().items():
+            by_status.add_metric([status.value], count)
+        yield by_status
+        documents = CounterMetricFamily(
+            "semsearch_ingest_job_documents",
+            "Records this server's worker took out of jobs, by outcome: ingested or failed "
+            "(refused); their rate over semsearch_ingest_job_seconds is documents per second.",
+            labels=["outcome"],
+        )
+        documents.add_metric(["ingested"], runner.totals.ingested)
+        documents.add_metric(["failed"], runner.totals.failed)
+        yield documents
+        yield CounterMetricFamily(
+            "semsearch_ingest_job_seconds",
+            "Seconds this server's worker spent on jobs.",
+            value=runner.totals.seconds,
+        )
+
+
 class Metrics:
     """One registry per app (tests open several apps in one process)."""
 
-    def __init__(self, engine: Callable[[], SearchEngine | None]) -> None:
+    def __init__(
+        self,
+        engine: Callable[[], SearchEngine | None],
+        jobs: Callable[[], tuple[JobStore, JobRunner] | None],
+    ) -> None:
         self.registry = CollectorRegistry()
         self._requests = Counter(
             "semsearch_requests",
@@ -66,6 +105,7 @@ class Metrics:
             registry=self.registry,
         )
         self.registry.register(_EngineCollector(engine))
+        self.registry.register(_JobCollector(jobs))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self._requests.labels(method, route, str(status)).inc()

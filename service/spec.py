@@ -32,9 +32,7 @@ def _streamed_body_schemas(spec: dict[str, Any]) -> None:
     """Bodies a route reads itself (an ingest job streams NDJSON) are declared by reference in
     the route; their schemas join the components here (the documents they hold are there)."""
     components = spec["components"]["schemas"]
-    schema = schemas.IngestJobRequest.model_json_schema(
-        ref_template="#/components/schemas/{model}"
-    )
+    schema = schemas.IngestJobRequest.model_json_schema(ref_template="#/components/schemas/{model}")
     assert set(schema.pop("$defs", {})) <= set(components)  # NewDocument, from upserts
     components[schemas.IngestJobRequest.__name__] = schema
 

@@ -349,7 +349,10 @@ class JobStore:
 
 
 def open_job_store(
-    data_dir: Path, database_url: str | None, statement_timeout: float = 30.0
+    data_dir: Path,
+    database_url: str | None,
+    statement_timeout: float = 30.0,
+    clock: Callable[[], float] = time.time,
 ) -> JobStore:
     """The job store beside the documents: the PostgreSQL database (whose migrations made its
     tables) when ``database_url`` is given, else ``jobs.sqlite3`` in ``data_dir``."""
@@ -366,10 +369,10 @@ def open_job_store(
                 "options": f"-c statement_timeout={max(1, round(statement_timeout * 1000))}",
             },
         )
-        return JobStore(engine)
+        return JobStore(engine, clock)
     engine = sqlite_engine(data_dir / "jobs.sqlite3")
     metadata.create_all(engine)
-    return JobStore(engine)
+    return JobStore(engine, clock)
 
 
 def _chunked(items: Iterable[JobRecord], size: int) -> Iterator[list[JobRecord]]:
