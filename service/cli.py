@@ -269,6 +269,11 @@ def _preparation(
     preparation = RayPreparation(
         address, engine.chunking, settings.model_precision, settings.model_cache_dir
     )
+    print(
+        f"semsearch: chunking and embedding on the Ray cluster at {address} "
+        f"({preparation.actors} actors, one per CPU)",
+        file=sys.stderr,
+    )
     try:
         yield preparation
     finally:

@@ -15,6 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.engine import SearchEngine
+from index.errors import StorageUnavailableError
 from index.jobs.models import (
     JobFinishedError,
     JobNotFoundError,
@@ -24,8 +25,9 @@ from index.jobs.models import (
     TooManyRecordsError,
 )
 from index.jobs.runner import JobRunner
-from index.jobs.store import JobStore, open_job_store
+from index.jobs.store import JobStore, metadata, open_job_store
 from index.models import DocumentInput
+from index.store import sqlite_engine
 from service.app import create_app
 from service.job_intake import parse_record
 from service.settings import Settings
@@ -170,6 +172,42 @@ def test_a_job_stopped_mid_way_resumes_from_its_last_batch_and_ingests_each_reco
     assert sorted(d.id for d in page.items) == sorted(f"doc-{n}" for n in range(12))
     # Only the records the first worker had not reached were embedded (one chunk each).
     assert engine.embedder.totals()[0] - texts_before == 4
+
+
+class _ProgressLostOnce(JobStore):
+    """The real store, whose second progress write fails as if the server died between a
+    batch's commit and the record of it."""
+
+    failed = False
+
+    def advance(self, *args: Any, **kwargs: Any) -> JobStatus | None:
+        if not self.failed and args[2] == 8:
+            self.failed = True
+            raise StorageUnavailableError("cut off")
+        return super().advance(*args, **kwargs)
+
+
+def test_a_batch_written_but_not_recorded_is_written_again_unchanged_not_embedded(
+    make_engine: Callable[..., SearchEngine], tmp_path: Path
+) -> None:
+    engine = make_engine()
+    database = sqlite_engine(tmp_path / "jobs.sqlite3")
+    metadata.create_all(database)
+    store = _ProgressLostOnce(database)
+    job = store.create(_records(12), max_records=100)
+    first = JobRunner(engine, store, parse_record, batch_size=4, poll_seconds=0.05)
+    first.start()
+    _wait(store, job.id, lambda _: store.failed and engine.list_documents().total == 8)
+    first.stop()  # records 4-7 are stored; the job still says it goes on from record 4
+    paused = store.get(job.id)
+    assert paused is not None and paused.next_position == 4
+    texts_before = engine.embedder.totals()[0]
+    second = JobRunner(engine, store, parse_record, batch_size=4, poll_seconds=0.05)
+    second.start()
+    done = _wait(store, job.id, lambda j: j.status.finished)
+    second.stop()
+    assert (done.done, engine.list_documents().total) == (12, 12)
+    assert engine.embedder.totals()[0] - texts_before == 4  # records 8-11 only
 
 
 def test_bad_records_are_skipped_with_their_lines_and_the_rest_is_ingested(
