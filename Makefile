@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-quality train-stance docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-quality train-stance docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -81,6 +81,13 @@ bench-load: install
 # What one hostile request costs a live server (issue 13's findings); HOSTILE_ARGS="--source
 # DIR" runs the server of another checkout (a worktree of an older commit) for a before figure.
 HOSTILE_ARGS ?=
+# Bulk ingest of SciFact: local cores against a Ray cluster of one and two 1-CPU nodes, and over
+# HTTP as one ingest job against synchronous batches (INGEST_ARGS="--docs 1000" for a quick
+# look); figures also land in bench/ingest.json.
+INGEST_ARGS ?=
+bench-ingest: install
+	$(BIN)/python bench/ingest.py --json bench/ingest.json $(INGEST_ARGS)
+
 bench-hostile: install
 	$(BIN)/python bench/hostile.py --json bench/hostile.json $(HOSTILE_ARGS)
 

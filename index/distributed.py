@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import pickle
+import socket
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from index.embedding import Embedder
+from index.errors import ClusterUnavailableError
 from index.model_export import Precision
 from index.preparation import ChunkingConfig, Preparer
 from index.store import PreparedDocument
@@ -61,11 +64,21 @@ class RayPreparation:
         precision: Precision = Precision.INT8,
         cache_dir: Path | None = None,
     ) -> None:
-        import ray  # an optional extra: semsearch[ray]
-        import ray.data
-
+        try:
+            import ray  # an optional extra: semsearch[ray]
+            import ray.data
+        except ImportError:
+            raise ClusterUnavailableError(
+                "embedding on Ray needs the ray extra: pip install 'semsearch[ray]'"
+            ) from None
         self._ray = ray
-        ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        _check_reachable(address)
+        try:
+            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING)
+        except Exception as error:  # Ray raises ConnectionError, RuntimeError, ValueError...
+            raise ClusterUnavailableError(
+                f"cannot connect to the Ray cluster at {address}: {error}"
+            ) from error
         context = ray.data.DataContext.get_current()
         context.enable_progress_bars = False
         context.print_on_execution_start = False
@@ -81,15 +94,20 @@ class RayPreparation:
             return
         ray = self._ray
         by_key = {d.content_hash: d for d in documents}
-        rows = [{"key": d.content_hash, "title": d.title or "", "text": d.text} for d in documents]
-        dataset = ray.data.from_items(rows).map_batches(
+        items = [{"key": d.content_hash, "title": d.title or "", "text": d.text} for d in documents]
+        dataset = ray.data.from_items(items).map_batches(
             _PrepareOnNode,
             fn_constructor_kwargs=self._arguments,
-            compute=ray.data.ActorPoolStrategy(size=min(self.actors, len(rows))),
+            compute=ray.data.ActorPoolStrategy(size=min(self.actors, len(items))),
             batch_size=_ROWS_PER_CALL,
             num_cpus=1,
         )
-        for row in dataset.iter_rows():
+        try:
+            # Collected here, so that a cluster failing mid-way is reported as such.
+            rows: list[dict[str, Any]] = list(dataset.iter_rows())
+        except ray.exceptions.RayError as error:
+            raise ClusterUnavailableError(f"the Ray cluster failed: {error}") from error
+        for row in rows:
             chunks, vectors, sentence_vectors = pickle.loads(row["payload"])
             yield replace(
                 by_key[row["key"]],
@@ -103,10 +121,14 @@ class RayPreparation:
         self._ray.shutdown()
 
 
-def ray_available() -> bool:
-    """Whether the optional Ray extra is installed."""
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Refuse a host:port nothing listens on at once: ray.init would retry it for minutes."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or a form Ray resolves itself
     try:
-        import ray.data  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as error:
+        raise ClusterUnavailableError(
+            f"cannot connect to the Ray cluster at {address}: {error.strerror or error}"
+        ) from error

@@ -44,3 +44,8 @@ class StorageUnavailableError(StorageError):
 class WriteConflictError(StorageError):
     """Another writer changed a document between this write's read and its commit (only with a
     store several servers share); nothing was written, and the write may be retried."""
+
+
+class ClusterUnavailableError(EngineError):
+    """The Ray cluster embedding is sent to cannot be reached, lacks the ray extra, or failed
+    mid-way; nothing of the batch in hand was written."""

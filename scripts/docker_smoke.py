@@ -1,7 +1,8 @@
 """Check a running semsearch container over HTTP; scripts/docker-test.sh calls it.
 
     python scripts/docker_smoke.py URL fresh      seeds answer search and support with exact
-                                                  citations; then a marker document is written
+                                                  citations; then a marker document is written,
+                                                  and another by an ingest job
     python scripts/docker_smoke.py URL restarted  the marker document survived, searchable
 
 Standard library only, so any Python 3 on the host can run it. Exits 1 with a one-line reason.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 import urllib.request
 from typing import Any
 
@@ -22,6 +24,10 @@ MARKER = {
     "title": "Container persistence check",
     "text": "The lighthouse keeper of Port Ellis logged every passing ship in a green ledger.",
     "source": "docker-test",
+}
+JOB_MARKER = {
+    "id": "docker-job-check",
+    "text": "The ferry to Saint Ives carried a brass bell cast in the year of the flood.",
 }
 
 
@@ -67,6 +73,23 @@ def fresh(base: str) -> None:
 
     written = call(base, "POST", "/v1/documents", {"documents": [MARKER]})["results"][0]
     check(written["status"] in {"created", "unchanged"}, f"marker upsert {written}")
+    ingest_job(base)
+
+
+def ingest_job(base: str) -> None:
+    """An NDJSON ingest job with one good and one blank record: 202, then done 1, failed 1."""
+    body = json.dumps(JOB_MARKER) + "\n" + json.dumps({"id": "blank", "text": " "}) + "\n"
+    request = urllib.request.Request(base + "/v1/ingest-jobs", data=body.encode(), method="POST")
+    request.add_header("content-type", "application/x-ndjson")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        check(response.status == 202, f"ingest job answered {response.status}")
+        location = response.headers["location"]
+    deadline = time.monotonic() + 60
+    while (job := call(base, "GET", location))["status"] in ("queued", "running"):
+        check(time.monotonic() < deadline, f"ingest job still {job['status']}")
+        time.sleep(0.2)
+    outcome = (job["status"], job["done"], job["failed"], job["errors"][0]["line"])
+    check(outcome == ("succeeded", 1, 1, 2), f"ingest job {job}")
 
 
 def restarted(base: str) -> None:
@@ -75,7 +98,11 @@ def restarted(base: str) -> None:
     hits = call(base, "POST", "/v1/search", {"query": "lighthouse keeper ledger", "k": 1})["hits"]
     check(hits[0]["citation"]["document_id"] == MARKER["id"], "marker is not searchable")
     stats = call(base, "GET", "/v1/stats")
-    check(stats["documents"] == 6 and stats["chunks"] == stats["vectors"], f"stats {stats}")
+    check(stats["documents"] == 7 and stats["chunks"] == stats["vectors"], f"stats {stats}")
+    check(
+        call(base, "GET", f"/v1/documents/{JOB_MARKER['id']}")["text"] == JOB_MARKER["text"],
+        "the ingest job's document changed or lost",
+    )
 
 
 if __name__ == "__main__":

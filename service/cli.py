@@ -22,7 +22,6 @@ from index.backends.base import StorageBackend
 from index.backends.embedded import store_path
 from index.backends.postgres import urls
 from index.bulk import Item, Preparation, ingest
-from index.distributed import ray_available
 from index.embedding import model_dimension
 from index.engine import SearchEngine
 from index.errors import EngineError, InvalidInputError
@@ -262,8 +261,6 @@ def _preparation(
     if not address:
         yield None
         return
-    if not ray_available():
-        raise InvalidInputError("--ray", "needs the ray extra: pip install 'semsearch[ray]'")
     from index.distributed import RayPreparation
 
     preparation = RayPreparation(

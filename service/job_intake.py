@@ -6,15 +6,18 @@ of a JSON body's `documents`). Records are checked one by one when the job runs,
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from email.message import Message
 from typing import IO
 
+from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from index.jobs.models import JobRecord, RecordProblem
 from index.models import DocumentInput
+from index.text import VISIBLE_CHARACTER_PATTERN
 from service.errors import (
     ContentTooLargeError,
     InvalidRequestError,
@@ -22,11 +25,14 @@ from service.errors import (
     UnsupportedMediaTypeError,
     field_path,
 )
-from service.schemas import NewDocument
+from service.schemas import IngestJobRequest, NewDocument
 
 NDJSON = "application/x-ndjson"
 JSON = "application/json"
-_IN_MEMORY = 8 * 1024 * 1024  # a body larger than this is spooled to a temporary file
+_IN_MEMORY = 8 * 1024 * 1024
+_VISIBLE = re.compile(
+    VISIBLE_CHARACTER_PATTERN
+)  # a body larger than this is spooled to a temporary file
 
 
 def body_format(content_type: str | None) -> str:
@@ -82,25 +88,30 @@ def ndjson_records(body: IO[bytes]) -> Iterator[JobRecord]:
 
 
 def json_records(body: IO[bytes]) -> list[JobRecord]:
-    """One record per element of ``documents``, with its index.
+    """One record per document of a JSON body, with its index. The body is checked against
+    the schema on arrival, as an upsert is (a generated client sends it typed); what only
+    the engine can tell (a text that cleans to nothing, one too long once normalised) is
+    refused per record when the job runs.
 
     Raises:
         MalformedBodyError: the body is not JSON.
-        InvalidRequestError: it is not an object whose only field is a non-empty
-            ``documents`` array.
+        RequestValidationError: it does not match IngestJobRequest (422 naming each field).
+        InvalidRequestError: a text without a visible character.
     """
     try:
-        parsed = json.load(body)
-    except (ValueError, RecursionError):
-        raise MalformedBodyError from None
-    if not isinstance(parsed, dict) or not isinstance(parsed.get("documents"), list):
-        raise InvalidRequestError("documents", "must be an array of documents")
-    unknown = sorted(set(parsed) - {"documents"})
-    if unknown:
-        raise InvalidRequestError(unknown[0], "Extra inputs are not permitted")
+        request = IngestJobRequest.model_validate_json(body.read())
+    except ValidationError as error:
+        if any(e["type"] == "json_invalid" for e in error.errors()):
+            raise MalformedBodyError from None
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors()]
+        ) from None
+    for index, document in enumerate(request.documents):
+        if not _VISIBLE.search(document.text):
+            raise InvalidRequestError(f"documents[{index}].text", "must contain text")
     return [
-        JobRecord(index, None, index, json.dumps(document, ensure_ascii=False))
-        for index, document in enumerate(parsed["documents"])
+        JobRecord(index, None, index, document.model_dump_json(exclude_unset=True))
+        for index, document in enumerate(request.documents)
     ]
 
 

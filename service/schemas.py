@@ -529,9 +529,10 @@ class IngestJobRequest(_Strict):
     documents: list[NewDocument] = Field(
         min_length=1,
         description="At most SEMSEARCH_MAX_JOB_DOCUMENTS documents (default 1,000,000; 413 "
-        "above). Each is checked when the job runs: a bad one is skipped and listed in the "
-        "job's `errors`, the others are ingested; a later document with an id replaces an "
-        "earlier one.",
+        "above). What only the engine can tell (a text that cleans to nothing, or is too long "
+        "once normalised) is checked when the job runs: such a document is skipped and listed "
+        "in the job's `errors`, the others are ingested; a later document with an id replaces "
+        "an earlier one.",
     )
 
     model_config = _examples(

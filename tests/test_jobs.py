@@ -34,6 +34,7 @@ from service.settings import Settings
 from tests.conftest import assert_problem
 
 NDJSON = {"content-type": "application/x-ndjson"}
+JSON = {"content-type": "application/json"}
 
 
 def _records(count: int, start: int = 0) -> list[JobRecord]:
@@ -303,7 +304,7 @@ def test_an_ndjson_job_is_accepted_at_once_and_reports_each_bad_line(client: Tes
 
 
 def test_a_json_job_names_refused_records_by_index(client: TestClient) -> None:
-    documents = [{"id": "j1", "text": "Tides follow the moon."}, {"id": "j2", "title": "No text"}]
+    documents = [{"id": "j1", "text": "Tides follow the moon."}, {"id": "j2", "text": "t" * 2001}]
     response = client.post("/v1/ingest-jobs", json={"documents": documents})
     assert response.status_code == 202
     job = _finished(client, response.headers["location"])
@@ -346,9 +347,11 @@ def test_job_bodies_beyond_their_limits_are_refused_and_nothing_is_kept(
     ("body", "headers", "status", "field"),
     [
         (b"\n \n", NDJSON, 422, "body"),
-        (b'{"documents": []}', {"content-type": "application/json"}, 422, "body"),
+        (b'{"documents": []}', {"content-type": "application/json"}, 422, "documents"),
         (b'{"docs": [1]}', {"content-type": "application/json"}, 422, "documents"),
         (b'{"documents": [', {"content-type": "application/json"}, 400, None),
+        (b'{"documents": [{"id": "x"}]}', JSON, 422, "documents[0].text"),
+        (b'{"documents": [{"text": " "}]}', JSON, 422, "documents[0].text"),
         (b"text", {"content-type": "text/plain"}, 415, "content-type"),
     ],
 )

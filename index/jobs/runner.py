@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from index.bulk import BatchReport, Item, Preparation, ingest
 from index.engine import SearchEngine
-from index.errors import EngineError, StorageError
+from index.errors import ClusterUnavailableError, EngineError, StorageError
 from index.jobs.models import Job, JobRecord, JobStatus, RecordError, RecordProblem
 from index.jobs.store import JobStore
 from index.models import DocumentInput
@@ -125,9 +125,9 @@ class JobRunner:
                     return  # released on stop: the next start goes on from here
             self._store.finish(job.id, self.owner, JobStatus.SUCCEEDED)
             log.info("ingest job succeeded", extra={"fields": {"job_id": job.id}})
-        except StorageError as error:
-            # The store may come back: the job stays running, and is claimed again once
-            # its lease runs out.
+        except (StorageError, ClusterUnavailableError) as error:
+            # The store or the cluster may come back: the job stays running, and is claimed
+            # again once its lease runs out.
             log.warning("ingest job paused: %s", error, extra={"fields": {"job_id": job.id}})
         except EngineError as error:
             self._fail(job, str(error))
