@@ -76,3 +76,10 @@ def _planted(case: Any, plant: dict[str, Any]) -> Any:
     planted = case.derive(keep_auth=True)
     planted.body = body  # schemathesis re-validates a changed body: this one is invalid
     return planted
+
+
+@schemathesis.serializer("application/x-ndjson")
+def ndjson(_: Any, value: Any) -> bytes:
+    """An ingest job's NDJSON body is declared as raw bytes: sent as they are (the example, a
+    string of lines, as UTF-8)."""
+    return value.encode("utf-8", "surrogatepass") if isinstance(value, str) else bytes(value)

@@ -346,7 +346,6 @@ def test_job_bodies_beyond_their_limits_are_refused_and_nothing_is_kept(
 @pytest.mark.parametrize(
     ("body", "headers", "status", "field"),
     [
-        (b"\n \n", NDJSON, 422, "body"),
         (b'{"documents": []}', {"content-type": "application/json"}, 422, "documents"),
         (b'{"docs": [1]}', {"content-type": "application/json"}, 422, "documents"),
         (b'{"documents": [', {"content-type": "application/json"}, 400, None),
@@ -359,6 +358,13 @@ def test_malformed_job_bodies_are_problems(
     client: TestClient, body: bytes, headers: dict[str, str], status: int, field: str | None
 ) -> None:
     assert_problem(client.post("/v1/ingest-jobs", content=body, headers=headers), status, field)
+
+
+def test_an_empty_ndjson_body_is_a_job_of_no_documents(client: TestClient) -> None:
+    response = client.post("/v1/ingest-jobs", content=b"\n \n", headers=NDJSON)
+    assert response.status_code == 202 and response.json()["total"] == 0
+    job = _finished(client, response.headers["location"])
+    assert (job["status"], job["done"], job["failed"]) == ("succeeded", 0, 0)
 
 
 def test_unknown_and_malformed_job_ids(client: TestClient) -> None:

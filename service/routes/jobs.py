@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import IO, Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response, status
@@ -10,7 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from index.jobs.models import Job, JobNotFoundError, JobStatus, TooManyRecordsError
 from service.auth import READ, WRITE
 from service.deps import AppState, StateDep
-from service.errors import ContentTooLargeError, InvalidRequestError, problem_responses
+from service.errors import ContentTooLargeError, problem_responses
 from service.job_intake import (
     JSON,
     NDJSON,
@@ -27,15 +26,22 @@ JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job's id.")
 _NOT_FOUND = {404: "No such ingest job."}
 _REQUEST_BODY = {
     "required": True,
-    "description": 'The documents, as `application/json` (`{"documents": [...]}`) or '
-    "`application/x-ndjson` (one document per line, streamed). At most "
+    "description": 'The documents, as `application/json` (`{"documents": [...]}`, checked '
+    "against the schema on arrival: 422 naming the field) or `application/x-ndjson` (one "
+    "NewDocument per line, streamed; each line is checked when the job runs, and a bad one is "
+    "skipped and listed in the job's `errors` with its line). At most "
     "SEMSEARCH_MAX_JOB_DOCUMENTS documents (default 1,000,000) and SEMSEARCH_MAX_JOB_BYTES "
-    "bytes (default 1 GiB); 413 above. Each record is checked when the job runs: a bad one "
-    "is skipped and listed in the job's `errors`.",
+    "bytes (default 1 GiB); 413 above.",
     "content": {
         JSON: {"schema": {"$ref": "#/components/schemas/IngestJobRequest"}},
+        # The raw bytes of a file, so a generated client can stream one (JSON lines are not
+        # one JSON value a schema could describe).
         NDJSON: {
-            "schema": {"$ref": "#/components/schemas/NewDocument"},
+            "schema": {
+                "type": "string",
+                "format": "binary",
+                "description": "UTF-8 lines, each one NewDocument as JSON; blank lines skipped.",
+            },
             "example": '{"id": "a", "text": "First document."}\n'
             '{"id": "b", "text": "Second document."}\n',
         },
@@ -103,11 +109,8 @@ async def create_ingest_job(request: Request, response: Response, state: StateDe
 def _create(state: AppState, body: IO[bytes], kind: str) -> Job:
     with body:
         records = ndjson_records(body) if kind == NDJSON else iter(json_records(body))
-        first = next(records, None)
-        if first is None:
-            raise InvalidRequestError("body", "holds no documents")
-        try:
-            return state.jobs.create(chain([first], records), state.settings.max_job_documents)
+        try:  # an empty NDJSON body is a job of no documents, done at once
+            return state.jobs.create(records, state.settings.max_job_documents)
         except TooManyRecordsError as error:
             raise ContentTooLargeError("body", f"{error} (SEMSEARCH_MAX_JOB_DOCUMENTS)") from None
 
