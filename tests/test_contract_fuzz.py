@@ -43,8 +43,6 @@ def test_the_live_server_honours_its_contract(keyed_server: Server, tmp_path: Pa
     seed = os.environ.get("SEMSEARCH_FUZZ_SEED", "20261123")
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
-        "--config-file",
-        str(Path(__file__).with_name("schemathesis.toml")),
         "run",
         str(SPEC),
         "--url",
@@ -53,6 +51,12 @@ def test_the_live_server_honours_its_contract(keyed_server: Server, tmp_path: Pa
         f"Authorization: Bearer {KEY}",
         "--checks",
         "all",
+        # DELETE on an ingest job cancels it: the job stays readable, as `cancelled` with what
+        # it committed (README, Ingest jobs), so a GET after it answers 200 by design. The
+        # check cannot be turned off for one operation in the stateful phase where it runs; a
+        # read after a document's DELETE answering 404 is tested in tests/test_api.py.
+        "--exclude-checks",
+        "use_after_free",
         "--max-examples",
         examples,
         "--workers",
