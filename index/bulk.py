@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
@@ -116,36 +117,62 @@ def ingest(
     already holds, so a later record with the same id replaces an earlier one, as separate
     upserts would.
 
-    With ``preparation``, up to ``window`` records at a time are chunked and embedded there
-    first (only those whose text is new or changed), then written here.
+    With ``preparation``, records are taken ``window`` at a time and chunked and embedded there
+    (only those whose text is new or changed), the next window while this one is written here.
     """
-    pending: list[Item[K]] = []
+    if preparation is None:
+        for part in _parts(items, batch_size):
+            yield from _written_in_batches(engine, part, max_chars, batch_size, {})
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="prepare-ahead") as ahead:
+        windows = _parts(items, window)
+        current = next(windows, None)
+        if current is None:
+            return
+        embedding = ahead.submit(_embedded_elsewhere, engine, current, max_chars, preparation)
+        while current is not None:
+            following = next(windows, None)
+            embedded = embedding.result()
+            if following is not None:
+                embedding = ahead.submit(
+                    _embedded_elsewhere, engine, following, max_chars, preparation
+                )
+            yield from _written_in_batches(engine, current, max_chars, batch_size, embedded)
+            current = following
+
+
+def _parts(items: Iterable[Item[K]], size: int) -> Iterator[list[Item[K]]]:
+    part: list[Item[K]] = []
     for item in items:
-        pending.append(item)
-        if len(pending) >= (window if preparation is not None else batch_size):
-            yield from _window(engine, pending, max_chars, batch_size, preparation)
-            pending = []
-    if pending:
-        yield from _window(engine, pending, max_chars, batch_size, preparation)
+        part.append(item)
+        if len(part) == size:
+            yield part
+            part = []
+    if part:
+        yield part
 
 
-def _window(
+def _embedded_elsewhere(
+    engine: SearchEngine, items: list[Item[K]], max_chars: int | None, preparation: Preparation
+) -> dict[str, PreparedDocument]:
+    """The window's new or changed texts chunked and embedded by ``preparation``, by hash."""
+    checked: list[PreparedDocument] = []
+    for item in items:
+        if item.document is not None:
+            # A refused record is refused again, and reported, when its batch is written.
+            with suppress(InvalidInputError):
+                checked.extend(engine.validated([item.document], max_chars))
+    new = engine.needing_embedding(checked)
+    return {d.content_hash: d for d in preparation.prepared(new)}
+
+
+def _written_in_batches(
     engine: SearchEngine,
     items: list[Item[K]],
     max_chars: int | None,
     batch_size: int,
-    preparation: Preparation | None,
+    embedded: Mapping[str, PreparedDocument],
 ) -> Iterator[BatchReport[K]]:
-    embedded: dict[str, PreparedDocument] = {}
-    if preparation is not None:
-        checked: list[PreparedDocument] = []
-        for item in items:
-            if item.document is not None:
-                # A refused record is refused again, and reported, when its batch is written.
-                with suppress(InvalidInputError):
-                    checked.extend(engine.validated([item.document], max_chars))
-        new = engine.needing_embedding(checked)
-        embedded = {d.content_hash: d for d in preparation.prepared(new)}
     for batch in _batches(items, batch_size):
         yield _written(engine, batch, max_chars, embedded)
 
