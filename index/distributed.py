@@ -124,8 +124,8 @@ class RayPreparation:
 def _check_reachable(address: str, timeout: float = 5.0) -> None:
     """Refuse a host:port nothing listens on at once: ray.init would retry it for minutes."""
     host, _, port = address.rpartition(":")
-    if not host or not port.isdigit():
-        return  # "auto", or a form Ray resolves itself
+    if not host or not port.isdigit() or "://" in address:
+        return  # "auto", a ray:// client address, or another form Ray resolves itself
     try:
         socket.create_connection((host, int(port)), timeout=timeout).close()
     except OSError as error:
