@@ -5,6 +5,7 @@ backends (the PostgreSQL runs belong to the system tier)."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -212,8 +213,9 @@ def test_a_batch_written_but_not_recorded_is_written_again_unchanged_not_embedde
 
 
 def test_bad_records_are_skipped_with_their_lines_and_the_rest_is_ingested(
-    make_engine: Callable[..., SearchEngine], job_store: JobStore
+    make_engine: Callable[..., SearchEngine], job_store: JobStore, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="index.jobs.runner")
     engine = make_engine()
     bodies = [
         json.dumps({"id": "good-1", "text": "The first good document."}),
@@ -245,6 +247,17 @@ def test_bad_records_are_skipped_with_their_lines_and_the_rest_is_ingested(
     assert "over 100 characters" in done.errors[3].message
     assert engine.get("good-2").text == "The second good document, replaced."  # last wins
     assert {d.id for d in engine.list_documents().items} == {"good-1", "good-2"}
+    # One log line per step, each naming the job (JSON lines in the server: service/logs.py).
+    steps = [(r.getMessage(), getattr(r, "fields", {})) for r in caplog.records]
+    assert [message for message, _ in steps] == [
+        "ingest job started",
+        "ingest job batch committed",
+        "ingest job batch committed",
+        "ingest job succeeded",
+    ]
+    assert all(fields["job_id"] == job.id for _, fields in steps)
+    # The second good-2 starts a batch of its own: a batch ends before an id it holds.
+    assert [f["failed"] for m, f in steps if m == "ingest job batch committed"] == [6, 0]
 
 
 # -- over HTTP -------------------------------------------------------------------------------
