@@ -48,7 +48,7 @@ def in_process(
     engine = SearchEngine(EngineConfig(data_dir=scratch / "data"))
     items = [Item(n, document) for n, document in enumerate(documents)]
     started = time.perf_counter()
-    preparation = RayPreparation(ray_address, engine.chunking) if ray_address else None
+    preparation = RayPreparation(ray_address, engine.config) if ray_address else None
     with closing(engine):
         written = sum(
             len(report.written)

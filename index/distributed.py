@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from index.embedding import Embedder
+from index.engine import EngineConfig
 from index.errors import ClusterUnavailableError
 from index.model_export import Precision
 from index.preparation import ChunkingConfig, Preparer
@@ -55,15 +56,10 @@ class _PrepareOnNode:
 
 
 class RayPreparation:
-    """Connects to the Ray cluster at ``address`` ("auto": the one this machine belongs to)."""
+    """Connects to the Ray cluster at ``address`` ("auto": the one this machine belongs to);
+    its actors chunk and embed as an engine with ``config`` does."""
 
-    def __init__(
-        self,
-        address: str,
-        config: ChunkingConfig,
-        precision: Precision = Precision.INT8,
-        cache_dir: Path | None = None,
-    ) -> None:
+    def __init__(self, address: str, config: EngineConfig) -> None:
         try:
             import ray  # an optional extra: semsearch[ray]
             import ray.data
@@ -83,7 +79,13 @@ class RayPreparation:
         context.enable_progress_bars = False
         context.print_on_execution_start = False
         logging.getLogger("ray.data").setLevel(logging.WARNING)
-        self._arguments = {"config": config, "precision": precision, "cache_dir": cache_dir}
+        # What the actors need to chunk and embed as the engine does (never the whole
+        # config: its database URL may hold a password).
+        self._arguments = {
+            "config": config.chunking,
+            "precision": config.model_precision,
+            "cache_dir": config.model_cache_dir,
+        }
         resources = ray.cluster_resources()  # type: ignore[no-untyped-call]
         self.actors = max(1, int(resources.get("CPU", 1)))
         log.info("embedding on the Ray cluster at %s with %d actors", address, self.actors)

@@ -108,6 +108,11 @@ class EngineConfig:
     # Candidates pgvector's HNSW search keeps: higher finds more of the true nearest chunks.
     ef_search: int = DEFAULT_EF_SEARCH
 
+    @property
+    def chunking(self) -> ChunkingConfig:
+        """How documents are cut (a Ray actor must cut them the same way)."""
+        return ChunkingConfig(self.chunk_tokens, self.chunk_overlap_tokens, self.embed_titles)
+
 
 class SearchEngine:
     """Ingest, delete, get, list, search and stats over one data directory."""
@@ -150,20 +155,12 @@ class SearchEngine:
             config.statement_timeout,
             config.ef_search,
         )
-        self._preparer = Preparer(
-            self.embedder,
-            ChunkingConfig(config.chunk_tokens, config.chunk_overlap_tokens, config.embed_titles),
-        )
+        self._preparer = Preparer(self.embedder, config.chunking)
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
         self._chunking_key = (
             f"{self.embedder.name}|{self.embedder.precision}|{config.chunk_tokens}"
             f"|{config.chunk_overlap_tokens}|{config.embed_titles}"
         )
-
-    @property
-    def chunking(self) -> ChunkingConfig:
-        """How this engine cuts documents (a Ray actor must cut them the same way)."""
-        return self._preparer.config
 
     @property
     def last_index_build_seconds(self) -> float | None:

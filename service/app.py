@@ -78,12 +78,7 @@ def start_ingest_jobs(settings: Settings, engine: SearchEngine) -> tuple[JobStor
     if settings.ray_address:
         from index.distributed import RayPreparation
 
-        preparation = RayPreparation(
-            settings.ray_address,
-            engine.chunking,
-            settings.model_precision,
-            settings.model_cache_dir,
-        )
+        preparation = RayPreparation(settings.ray_address, engine.config)
     runner = JobRunner(
         engine,
         jobs,

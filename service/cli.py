@@ -263,9 +263,7 @@ def _preparation(
         return
     from index.distributed import RayPreparation
 
-    preparation = RayPreparation(
-        address, engine.chunking, settings.model_precision, settings.model_cache_dir
-    )
+    preparation = RayPreparation(address, engine.config)
     print(
         f"semsearch: chunking and embedding on the Ray cluster at {address} "
         f"({preparation.actors} actors, one per CPU)",
