@@ -17,6 +17,7 @@ from typing import Generic, Protocol, TypeVar
 
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
+from index.iteration import chunked
 from index.models import DocumentInput, UpsertResult
 from index.store import PreparedDocument
 
@@ -121,11 +122,11 @@ def ingest(
     (only those whose text is new or changed), the next window while this one is written here.
     """
     if preparation is None:
-        for part in _parts(items, batch_size):
+        for part in chunked(items, batch_size):
             yield from _written_in_batches(engine, part, max_chars, batch_size, {})
         return
     with ThreadPoolExecutor(1, thread_name_prefix="prepare-ahead") as ahead:
-        windows = _parts(items, window)
+        windows = chunked(items, window)
         current = next(windows, None)
         if current is None:
             return
@@ -139,17 +140,6 @@ def ingest(
                 )
             yield from _written_in_batches(engine, current, max_chars, batch_size, embedded)
             current = following
-
-
-def _parts(items: Iterable[Item[K]], size: int) -> Iterator[list[Item[K]]]:
-    part: list[Item[K]] = []
-    for item in items:
-        part.append(item)
-        if len(part) == size:
-            yield part
-            part = []
-    if part:
-        yield part
 
 
 def _embedded_elsewhere(

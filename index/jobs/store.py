@@ -37,6 +37,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import OperationalError
 
 from index.errors import StorageUnavailableError
+from index.iteration import chunked
 from index.jobs.models import (
     Job,
     JobFinishedError,
@@ -121,7 +122,7 @@ class JobStore:
         job_id = uuid.uuid4().hex
         total = 0
         with self._transaction() as connection:
-            for rows in _chunked(items, _INSERT_ROWS):
+            for rows in chunked(items, _INSERT_ROWS):
                 total += len(rows)
                 if total > max_records:
                     raise TooManyRecordsError(max_records)  # rolls the records back
@@ -373,17 +374,6 @@ def open_job_store(
     engine = sqlite_engine(data_dir / "jobs.sqlite3")
     metadata.create_all(engine)
     return JobStore(engine, clock)
-
-
-def _chunked(items: Iterable[JobRecord], size: int) -> Iterator[list[JobRecord]]:
-    batch: list[JobRecord] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 def _error(row: Any) -> RecordError:
