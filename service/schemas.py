@@ -259,6 +259,16 @@ class Document(DocumentSummary):
     )
 
 
+# Offset pagination (documents, ingest jobs): the most an offset may be, far beyond any store
+# and well inside SQLite's 64-bit integers.
+MAX_OFFSET = 10**12
+
+
+def next_offset(offset: int, returned: int, total: int) -> int | None:
+    """The offset of the page after one of ``returned`` items at ``offset``; None on the last."""
+    return offset + returned if offset + returned < total else None
+
+
 class DocumentPage(BaseModel):
     items: list[DocumentSummary]
     total: int

@@ -143,10 +143,11 @@ class JobRunner:
             RecordError(r.key.position, r.key.line, r.key.index, r.document_id, r.field, r.message)
             for r in report.refused
         ]
+        next_position = report.keys[-1].position + 1
         status = self._store.advance(
             job.id,
             self.owner,
-            report.keys[-1].position + 1,
+            next_position,
             len(report.written),
             refused,
             self._lease,
@@ -158,7 +159,7 @@ class JobRunner:
             extra={
                 "fields": {
                     "job_id": job.id,
-                    "next_position": report.keys[-1].position + 1,
+                    "next_position": next_position,
                     "ingested": len(report.written),
                     "failed": len(refused),
                 }

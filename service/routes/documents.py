@@ -12,6 +12,7 @@ from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import check_batch_limits, require_json
 from service.schemas import (
+    MAX_OFFSET,
     OFFSET_ENCODING_DESCRIPTION,
     Document,
     DocumentId,
@@ -21,10 +22,10 @@ from service.schemas import (
     UpsertRequest,
     UpsertResponse,
     UpsertResult,
+    next_offset,
 )
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
-MAX_OFFSET = 10**12  # far beyond any store, well inside SQLite's 64-bit integers
 
 
 @router.post(
@@ -70,13 +71,12 @@ async def list_documents(
 ) -> DocumentPage:
     """List documents without their text, ordered by id, offset-paginated, optionally by source."""
     page = await state.run(state.engine.list_documents, offset, limit, source)
-    next_offset = offset + len(page.items) if offset + len(page.items) < page.total else None
     return DocumentPage(
         items=[DocumentSummary.model_validate(i, from_attributes=True) for i in page.items],
         total=page.total,
         offset=page.offset,
         limit=page.limit,
-        next_offset=next_offset,
+        next_offset=next_offset(offset, len(page.items), page.total),
     )
 
 

@@ -18,7 +18,7 @@ from service.job_intake import (
     ndjson_records,
     spooled,
 )
-from service.schemas import IngestJob, IngestJobError, IngestJobPage
+from service.schemas import MAX_OFFSET, IngestJob, IngestJobError, IngestJobPage, next_offset
 
 router = APIRouter(prefix="/v1/ingest-jobs", tags=["ingest jobs"])
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
@@ -108,7 +108,7 @@ async def create_ingest_job(request: Request, response: Response, state: StateDe
 
 def _create(state: AppState, body: IO[bytes], kind: str) -> Job:
     with body:
-        records = ndjson_records(body) if kind == NDJSON else iter(json_records(body))
+        records = ndjson_records(body) if kind == NDJSON else json_records(body)
         try:  # an empty NDJSON body is a job of no documents, done at once
             return state.jobs.create(records, state.settings.max_job_documents)
         except TooManyRecordsError as error:
@@ -124,7 +124,9 @@ def _create(state: AppState, body: IO[bytes], kind: str) -> Job:
 )
 async def list_ingest_jobs(
     state: StateDep,
-    offset: Annotated[int, Query(ge=0, le=10**12, description="Jobs to skip.")] = 0,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Jobs to skip (at most 10^12).")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=500, description="Most jobs returned.")] = 50,
     status: Annotated[
         Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
@@ -135,13 +137,12 @@ async def list_ingest_jobs(
     jobs, total = await state.run_job_call(
         state.jobs.page, offset, limit, JobStatus(status) if status else None
     )
-    next_offset = offset + len(jobs) if offset + len(jobs) < total else None
     return IngestJobPage(
         items=[job_view(job) for job in jobs],
         total=total,
         offset=offset,
         limit=limit,
-        next_offset=next_offset,
+        next_offset=next_offset(offset, len(jobs), total),
     )
 
 
