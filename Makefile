@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-quality train-stance docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-quality train-stance docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -87,6 +87,12 @@ HOSTILE_ARGS ?=
 INGEST_ARGS ?=
 bench-ingest: install
 	$(BIN)/python bench/ingest.py --json bench/ingest.json $(INGEST_ARGS)
+
+# Search p50 on the default collection alone and beside 20 collections of 1,000 SciFact chunks
+# (COLLECTIONS_ARGS="--default-docs 100" for a quick look); figures also in bench/collections.json.
+COLLECTIONS_ARGS ?=
+bench-collections: install
+	$(BIN)/python bench/collections.py --json bench/collections.json $(COLLECTIONS_ARGS)
 
 bench-hostile: install
 	$(BIN)/python bench/hostile.py --json bench/hostile.json $(HOSTILE_ARGS)

@@ -42,7 +42,7 @@ from scale import anchors_and_queries, text_like, uniform
 
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, schema
 from index.backends.postgres.backend import PostgresBackend
-from index.models import SearchFilters
+from index.models import DEFAULT_COLLECTION, SearchFilters
 
 ROOT = Path(__file__).resolve().parent.parent
 CHUNKS_PER_DOCUMENT = 10
@@ -314,7 +314,7 @@ def backend_top(
     for query, source in zip(queries, sources, strict=True):
         filters = SearchFilters(sources=[source]) if source else SearchFilters()
         started = time.perf_counter()
-        with backend.reading() as snapshot:
+        with backend.collection(DEFAULT_COLLECTION) as default, default.reading() as snapshot:
             hits = snapshot.dense(query, k, filters)
         samples.append((time.perf_counter() - started) * 1000)
         results.append([i for i, _ in hits])

@@ -18,7 +18,7 @@ from typing import Generic, Protocol, TypeVar
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
 from index.iteration import chunked
-from index.models import DocumentInput, UpsertResult
+from index.models import DEFAULT_COLLECTION, DocumentInput, UpsertResult
 from index.store import PreparedDocument
 
 _RECORD_FIELD = re.compile(r"^documents\[(\d+)\](?:\.(?P<field>.+))?$")
@@ -46,6 +46,7 @@ def upsert_valid(
     documents: Sequence[DocumentInput],
     max_chars: int | None = None,
     embedded: Mapping[str, PreparedDocument] | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> BatchOutcome:
     """Upsert the records the engine accepts, in one write; report the others.
 
@@ -56,7 +57,9 @@ def upsert_valid(
     rejected: list[Rejected] = []
     while remaining:
         try:
-            results = engine.upsert([documents[i] for i in remaining], max_chars, embedded)
+            results = engine.upsert(
+                [documents[i] for i in remaining], max_chars, embedded, collection
+            )
         except InvalidInputError as error:
             match = _RECORD_FIELD.match(error.field)
             if match is None or int(match.group(1)) >= len(remaining):
@@ -112,38 +115,47 @@ def ingest(
     batch_size: int = 64,
     preparation: Preparation | None = None,
     window: int = 2048,
+    collection: str = DEFAULT_COLLECTION,
 ) -> Iterator[BatchReport[K]]:
     """Write ``items`` in order, in batches of up to ``batch_size`` documents, each one
     transaction; yield a report as each commits. A batch ends before a document whose id it
     already holds, so a later record with the same id replaces an earlier one, as separate
-    upserts would.
+    upserts would. Everything goes into ``collection``.
 
     With ``preparation``, records are taken ``window`` at a time and chunked and embedded there
     (only those whose text is new or changed), the next window while this one is written here.
     """
     if preparation is None:
         for part in chunked(items, batch_size):
-            yield from _written_in_batches(engine, part, max_chars, batch_size, {})
+            yield from _written_in_batches(engine, part, max_chars, batch_size, {}, collection)
         return
     with ThreadPoolExecutor(1, thread_name_prefix="prepare-ahead") as ahead:
         windows = chunked(items, window)
         current = next(windows, None)
         if current is None:
             return
-        embedding = ahead.submit(_embedded_elsewhere, engine, current, max_chars, preparation)
+        embedding = ahead.submit(
+            _embedded_elsewhere, engine, current, max_chars, preparation, collection
+        )
         while current is not None:
             following = next(windows, None)
             embedded = embedding.result()
             if following is not None:
                 embedding = ahead.submit(
-                    _embedded_elsewhere, engine, following, max_chars, preparation
+                    _embedded_elsewhere, engine, following, max_chars, preparation, collection
                 )
-            yield from _written_in_batches(engine, current, max_chars, batch_size, embedded)
+            yield from _written_in_batches(
+                engine, current, max_chars, batch_size, embedded, collection
+            )
             current = following
 
 
 def _embedded_elsewhere(
-    engine: SearchEngine, items: list[Item[K]], max_chars: int | None, preparation: Preparation
+    engine: SearchEngine,
+    items: list[Item[K]],
+    max_chars: int | None,
+    preparation: Preparation,
+    collection: str,
 ) -> dict[str, PreparedDocument]:
     """The window's new or changed texts chunked and embedded by ``preparation``, by hash."""
     checked: list[PreparedDocument] = []
@@ -152,7 +164,7 @@ def _embedded_elsewhere(
             # A refused record is refused again, and reported, when its batch is written.
             with suppress(InvalidInputError):
                 checked.extend(engine.validated([item.document], max_chars))
-    new = engine.needing_embedding(checked)
+    new = engine.needing_embedding(checked, collection)
     return {d.content_hash: d for d in preparation.prepared(new)}
 
 
@@ -162,9 +174,10 @@ def _written_in_batches(
     max_chars: int | None,
     batch_size: int,
     embedded: Mapping[str, PreparedDocument],
+    collection: str,
 ) -> Iterator[BatchReport[K]]:
     for batch in _batches(items, batch_size):
-        yield _written(engine, batch, max_chars, embedded)
+        yield _written(engine, batch, max_chars, embedded, collection)
 
 
 def _batches(items: list[Item[K]], batch_size: int) -> Iterator[list[Item[K]]]:
@@ -190,9 +203,10 @@ def _written(
     batch: list[Item[K]],
     max_chars: int | None,
     embedded: Mapping[str, PreparedDocument],
+    collection: str,
 ) -> BatchReport[K]:
     documents = [(n, item.document) for n, item in enumerate(batch) if item.document is not None]
-    outcome = upsert_valid(engine, [d for _, d in documents], max_chars, embedded)
+    outcome = upsert_valid(engine, [d for _, d in documents], max_chars, embedded, collection)
     refusals = {
         n: Refusal(item.key, item.document_id, item.field, item.problem)
         for n, item in enumerate(batch)

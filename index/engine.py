@@ -25,10 +25,12 @@ import numpy as np
 
 from index import offsets
 from index.backends import open_backend
-from index.backends.base import SearchView, StorageBackend
+from index.backends.base import CollectionStorage, SearchView, StorageBackend
 from index.backends.postgres import DEFAULT_EF_SEARCH
 from index.embedding import Embedder, Vectors
 from index.errors import (
+    CollectionNotFoundError,
+    CollectionProtectedError,
     DocumentNotFoundError,
     InputTooLargeError,
     InvalidInputError,
@@ -37,9 +39,12 @@ from index.errors import (
 from index.metadata import check_metadata, check_text
 from index.model_export import Precision
 from index.models import (
+    COLLECTION_NAME_PATTERN,
+    DEFAULT_COLLECTION,
     DOCUMENT_ID_PATTERN,
     ChunkHit,
     Citation,
+    Collection,
     ConsistencyReport,
     Document,
     DocumentInput,
@@ -70,6 +75,7 @@ from index.vectors import IVF_MIN_VECTORS
 log = logging.getLogger(__name__)
 
 _DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
+_COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
 _SEEDED = "seeded"
 _WRITE_ATTEMPTS = 3
 Row = TypeVar("Row")
@@ -164,8 +170,10 @@ class SearchEngine:
 
     @property
     def last_index_build_seconds(self) -> float | None:
-        """How long the last vector index rebuild took (None: loaded, never rebuilt)."""
-        return self._backend.last_index_build_seconds
+        """How long the default collection's last vector index rebuild took (None: loaded,
+        never rebuilt)."""
+        with self._backend.collection(DEFAULT_COLLECTION) as default:
+            return default.last_index_build_seconds
 
     def close(self) -> None:
         """Close the backend (the embedded one releases its data directory)."""
@@ -180,6 +188,7 @@ class SearchEngine:
         documents: Sequence[DocumentInput],
         max_chars: int | None = None,
         embedded: Mapping[str, PreparedDocument] | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> list[UpsertResult]:
         """Insert or replace documents by id as one all-or-nothing batch.
 
@@ -192,6 +201,7 @@ class SearchEngine:
                 (NFKC can make one character eighteen); None for no limit.
             embedded: documents already chunked and embedded elsewhere (a Ray cluster), by
                 content hash: used instead of embedding here when the hash matches.
+            collection: the collection written to.
 
         Returns:
             One result per input, in order: created, updated or unchanged, with chunk counts.
@@ -200,12 +210,13 @@ class SearchEngine:
             InvalidInputError: a bad or duplicate id, metadata that could not be read back,
                 or a text with nothing left to index.
             InputTooLargeError: a text longer than ``max_chars``.
+            CollectionNotFoundError: no such collection.
         """
         batch = self.validated(documents, max_chars)
-        with self._write_lock:
+        with self._write_lock, self._backend.collection(collection) as storage:
             for attempt in range(1, _WRITE_ATTEMPTS + 1):
                 try:
-                    return self._upsert_locked(list(batch), embedded or {})
+                    return self._upsert_locked(storage, list(batch), embedded or {})
                 except WriteConflictError:
                     # Another server sharing the store changed one of these documents after
                     # they were compared: compare again with what it committed.
@@ -215,9 +226,12 @@ class SearchEngine:
             raise AssertionError("unreachable")
 
     def _upsert_locked(
-        self, batch: list[PreparedDocument], embedded: Mapping[str, PreparedDocument]
+        self,
+        storage: CollectionStorage,
+        batch: list[PreparedDocument],
+        embedded: Mapping[str, PreparedDocument],
     ) -> list[UpsertResult]:
-        existing = self._backend.stored([document.id for document in batch])
+        existing = storage.stored([document.id for document in batch])
         statuses: list[UpsertStatus] = []
         to_embed: list[int] = []
         for position, document in enumerate(batch):
@@ -247,7 +261,7 @@ class SearchEngine:
             batch[position] = document
         changed = [d for d, s in zip(batch, statuses, strict=True) if s != UpsertStatus.UNCHANGED]
         if changed:
-            self._backend.write(changed, deletions=())
+            storage.write(changed, deletions=())
         return [
             UpsertResult(
                 document.id,
@@ -259,10 +273,13 @@ class SearchEngine:
             for document, status in zip(batch, statuses, strict=True)
         ]
 
-    def needing_embedding(self, batch: Sequence[PreparedDocument]) -> list[PreparedDocument]:
-        """The documents of a checked batch whose text is new or changed: those an upsert
-        would embed (what is worth sending to a cluster)."""
-        existing = self._backend.stored([document.id for document in batch])
+    def needing_embedding(
+        self, batch: Sequence[PreparedDocument], collection: str = DEFAULT_COLLECTION
+    ) -> list[PreparedDocument]:
+        """The documents of a checked batch whose text is new or changed in ``collection``:
+        those an upsert would embed (what is worth sending to a cluster)."""
+        with self._backend.collection(collection) as storage:
+            existing = storage.stored([document.id for document in batch])
         return [
             document
             for document in batch
@@ -270,21 +287,23 @@ class SearchEngine:
             or old.content_hash != document.content_hash
         ]
 
-    def delete(self, document_id: str) -> None:
+    def delete(self, document_id: str, collection: str = DEFAULT_COLLECTION) -> None:
         """Delete a document and its chunks.
 
         Raises:
-            DocumentNotFoundError: no document has that id.
+            DocumentNotFoundError: no document has that id in the collection.
+            CollectionNotFoundError: no such collection.
         """
-        with self._write_lock:
-            if self._backend.document(document_id) is None:
+        with self._write_lock, self._backend.collection(collection) as storage:
+            if storage.document(document_id) is None:
                 raise DocumentNotFoundError(document_id)
-            self._backend.write([], deletions=[document_id])
+            storage.write([], deletions=[document_id])
 
     def seed(self, documents: Sequence[DocumentInput]) -> list[UpsertResult] | None:
-        """Index a default corpus once: only into a store that is empty and was never seeded."""
+        """Index a default corpus once into the default collection: only while it is empty
+        and the store was never seeded."""
         with self._backend.seeding():  # servers sharing a store seed it once, not each
-            if self._backend.state(_SEEDED) is not None or self._backend.counts()[0] > 0:
+            if self._backend.state(_SEEDED) is not None or self.stats().documents > 0:
                 return None
             results = self.upsert(documents)
             self._backend.set_state(_SEEDED, "1")
@@ -293,23 +312,34 @@ class SearchEngine:
     # -- reads ---------------------------------------------------------------------------------
 
     def get(
-        self, document_id: str, offset_encoding: OffsetEncoding = OffsetEncoding.UTF32
+        self,
+        document_id: str,
+        offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
+        collection: str = DEFAULT_COLLECTION,
     ) -> Document:
         """The stored document with its cleaned text; ``char_count`` in ``offset_encoding``.
 
         Raises:
-            DocumentNotFoundError: no document has that id.
+            DocumentNotFoundError: no document has that id in the collection.
+            CollectionNotFoundError: no such collection.
         """
-        document = self._backend.document(document_id)
+        with self._backend.collection(collection) as storage:
+            document = storage.document(document_id)
         if document is None:
             raise DocumentNotFoundError(document_id)
         return replace(document, char_count=offsets.length(document.text, offset_encoding))
 
     def list_documents(
-        self, offset: int = 0, limit: int = 50, source: str | None = None
+        self,
+        offset: int = 0,
+        limit: int = 50,
+        source: str | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> DocumentPage:
-        """A page of documents ordered by id, optionally only those from ``source``."""
-        return self._backend.documents(offset, limit, source)
+        """A page of the collection's documents ordered by id, optionally only those from
+        ``source``."""
+        with self._backend.collection(collection) as storage:
+            return storage.documents(offset, limit, source)
 
     def search(
         self,
@@ -319,6 +349,7 @@ class SearchEngine:
         mode: SearchMode = SearchMode.HYBRID,
         min_score: float = 0.0,
         offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
+        collection: str = DEFAULT_COLLECTION,
     ) -> list[SearchHit]:
         """The k chunks most relevant to the query, best first, each with its citation.
 
@@ -330,16 +361,25 @@ class SearchEngine:
             mode: hybrid (dense + BM25), dense or lexical.
             min_score: drop hits scoring below this (scores are in [0, 1] in every mode).
             offset_encoding: the unit citation offsets count in (code points by default).
+            collection: the collection searched; no other's documents are ever returned.
 
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
+
+        Raises:
+            CollectionNotFoundError: no such collection.
         """
         text = self._validated_query(query, "query", k, filters)
         converted = offset_encoding is not OffsetEncoding.UTF32
         # Offsets are counted in the text read under the same lock as the hits, so a write
         # in between cannot shift them.
         ranked, _ = self._ranked(
-            text, k, filters, mode, lambda view, ids: view.hits(ids, prefixes=converted)
+            collection,
+            text,
+            k,
+            filters,
+            mode,
+            lambda view, ids: view.hits(ids, prefixes=converted),
         )
         hits = [(_hit(row, score), row.prefix) for row, score in ranked if score >= min_score]
         return [
@@ -356,6 +396,7 @@ class SearchEngine:
         min_support: float | None = None,
         offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
         min_contradiction: float | None = None,
+        collection: str = DEFAULT_COLLECTION,
     ) -> SupportResult:
         """Find the passages, and the sentences in them, that support or contradict a claim.
 
@@ -369,6 +410,7 @@ class SearchEngine:
             offset_encoding: the unit citation and evidence offsets count in.
             min_contradiction: best contradiction needed for the verdict "contradicted" (it
                 must also beat the best support); the engine's default when None.
+            collection: the collection searched for passages.
 
         Returns:
             The verdict, the best support and contradiction, and the passages in the
@@ -377,6 +419,7 @@ class SearchEngine:
         """
         text = self._validated_query(claim, "claim", k, filters)
         ranked, vector = self._ranked(
+            collection,
             text,
             k * CANDIDATES_PER_PASSAGE,
             filters,
@@ -425,6 +468,7 @@ class SearchEngine:
 
     def _ranked(
         self,
+        collection: str,
         query: str,
         k: int,
         filters: SearchFilters | None,
@@ -449,35 +493,115 @@ class SearchEngine:
         def vector() -> Vectors:
             return embedding.result() if embedding else np.zeros(0, dtype=np.float32)
 
-        with self._backend.reading() as view:
+        with self._backend.collection(collection) as storage, storage.reading() as view:
             ranked = retrieve(view, query, vector, k, filters, mode)
             rows = hydrate(view, [chunk_id for chunk_id, _ in ranked])
         return [(rows[chunk_id], score) for chunk_id, score in ranked], vector()
 
     def check(self) -> ConsistencyReport:
         """Compare the store with itself and with its indexes (documents, chunks, vectors,
-        lexical rows, orphans); ``report.ok`` is False on any mismatch."""
+        lexical rows, orphans) in every collection; ``report.ok`` is False on any mismatch."""
+        reports = []
         with self._write_lock:  # no write in between the backend's reads
-            return self._backend.check()
+            for entry in self._backend.collections():
+                with self._backend.collection(entry.name) as storage:
+                    reports.append(storage.check())
+        return ConsistencyReport(
+            **{
+                name: sum(getattr(report, name) for report in reports)
+                for name in ConsistencyReport.__dataclass_fields__
+            }
+        )
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
-        """Rebuild the vector index from the vectors in the store (no re-embedding); returns the
-        number of vectors. ``progress`` is called with each batch's size."""
+        """Rebuild every collection's vector index from the vectors in the store (no
+        re-embedding); returns the number of vectors. ``progress`` is called with each batch's
+        size."""
+        vectors = 0
         with self._write_lock:
-            return self._backend.reindex(progress)
+            for entry in self._backend.collections():
+                with self._backend.collection(entry.name) as storage:
+                    vectors += storage.reindex(progress)
+        return vectors
 
-    def stats(self) -> Stats:
-        documents, chunks, vectors = self._backend.counts()
+    def stats(self, collection: str = DEFAULT_COLLECTION) -> Stats:
+        """Counts of one collection's documents, chunks and vectors, and how it is stored.
+
+        Raises:
+            CollectionNotFoundError: no such collection.
+        """
+        with self._backend.collection(collection) as storage:
+            documents, chunks, vectors = storage.counts()
+            index_type = storage.index_type
         return Stats(
+            collection=collection,
             documents=documents,
             chunks=chunks,
             vectors=vectors,
             model=self.embedder.name,
             dimension=self.embedder.dimension,
-            index_type=self._backend.index_type,
+            index_type=index_type,
             backend="embedded" if self._backend.database is None else "postgresql",
             database=self._backend.database,
         )
+
+    # -- collections ---------------------------------------------------------------------------
+
+    def collections(self) -> list[Collection]:
+        """Every collection with its counts, by name."""
+        found = []
+        for entry in self._backend.collections():
+            try:
+                found.append(self.collection(entry.name))
+            except CollectionNotFoundError:  # deleted since it was listed
+                continue
+        return found
+
+    def collection(self, name: str) -> Collection:
+        """One collection with its counts.
+
+        Raises:
+            CollectionNotFoundError: no such collection.
+        """
+        with self._backend.collection(name) as storage:
+            documents, chunks, _ = storage.counts()
+            return Collection(name, documents, chunks, storage.created_at)
+
+    def require_collection(self, name: str) -> None:
+        """Nothing, if the collection exists.
+
+        Raises:
+            CollectionNotFoundError: no such collection.
+        """
+        with self._backend.collection(name):
+            pass
+
+    def create_collection(self, name: str) -> Collection:
+        """Create an empty collection.
+
+        Raises:
+            InvalidInputError: a name that does not match COLLECTION_NAME_PATTERN.
+            CollectionExistsError: one of that name exists.
+        """
+        if not _COLLECTION_NAME.fullmatch(name):
+            shown = name if len(name) <= 80 else f"{name[:80]}..."
+            raise InvalidInputError("name", f"{shown!r} must match {COLLECTION_NAME_PATTERN}")
+        with self._write_lock:
+            entry = self._backend.create_collection(name)
+        return Collection(name=entry.name, documents=0, chunks=0, created_at=entry.created_at)
+
+    def delete_collection(self, name: str) -> None:
+        """Delete a collection with its documents, chunks and vectors, whole or not at all.
+        Searches already running in it finish first; later ones find no such collection.
+
+        Raises:
+            CollectionProtectedError: the default collection, which always exists.
+            CollectionNotFoundError: no such collection.
+        """
+        if name == DEFAULT_COLLECTION:
+            raise CollectionProtectedError(name)
+        with self._write_lock:
+            self._backend.drop_collection(name)
 
     # -- internals -----------------------------------------------------------------------------
 

@@ -15,6 +15,32 @@ class DocumentNotFoundError(EngineError):
         self.document_id = document_id
 
 
+class CollectionNotFoundError(EngineError):
+    """No collection has the requested name (or it was deleted while in use)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"no collection named {name!r}")
+        self.name = name
+
+
+class CollectionExistsError(EngineError):
+    """A collection of that name already exists."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"a collection named {name!r} already exists")
+        self.name = name
+
+
+class CollectionProtectedError(EngineError):
+    """The default collection cannot be deleted: the unscoped routes act on it."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(
+            f"the collection {name!r} cannot be deleted: it always exists (delete its documents)"
+        )
+        self.name = name
+
+
 class InvalidInputError(EngineError):
     """A request value the engine cannot accept; ``field`` names it (dotted path)."""
 

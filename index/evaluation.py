@@ -14,7 +14,7 @@ from typing import Any
 
 from index.bulk import upsert_valid
 from index.engine import SearchEngine
-from index.models import DocumentInput, SearchMode, Verdict
+from index.models import DEFAULT_COLLECTION, DocumentInput, SearchMode, Verdict
 from index.text import repair_text
 
 Qrels = dict[str, dict[str, int]]
@@ -66,8 +66,10 @@ def index_corpus(
     documents: Sequence[DocumentInput],
     batch: int = 256,
     progress: Callable[[int], None] | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> list[str]:
-    """Upsert the corpus in batches, reporting each batch's size to ``progress``.
+    """Upsert the corpus into ``collection`` in batches, reporting each batch's size to
+    ``progress``.
 
     Returns:
         The ids of the documents the engine refused (an empty abstract, as two of Cranfield's
@@ -76,17 +78,19 @@ def index_corpus(
     skipped: list[str] = []
     for start in range(0, len(documents), batch):
         chunk = documents[start : start + batch]
-        outcome = upsert_valid(engine, chunk)
+        outcome = upsert_valid(engine, chunk, collection=collection)
         skipped += [chunk[r.position].id or f"#{start + r.position}" for r in outcome.rejected]
         if progress is not None:
             progress(len(chunk))
     return skipped
 
 
-def ranked_documents(engine: SearchEngine, query: str, mode: SearchMode) -> list[str]:
+def ranked_documents(
+    engine: SearchEngine, query: str, mode: SearchMode, collection: str = DEFAULT_COLLECTION
+) -> list[str]:
     """Document ids, best first, each at the rank of its best chunk."""
     seen: dict[str, None] = {}
-    for hit in engine.search(query, CHUNK_DEPTH, mode=mode):
+    for hit in engine.search(query, CHUNK_DEPTH, mode=mode, collection=collection):
         seen.setdefault(hit.citation.document_id, None)
     return list(seen)
 
@@ -112,12 +116,13 @@ def evaluate_retrieval(
     qrels: Qrels,
     mode: SearchMode,
     progress: Callable[[int], None] | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> RetrievalScores:
     """BEIR metrics over every query that has relevance judgements."""
     totals = [0.0, 0.0, 0.0, 0.0]
     judged = [qid for qid in queries if qid in qrels]
     for qid in judged:
-        ranking = ranked_documents(engine, queries[qid], mode)
+        ranking = ranked_documents(engine, queries[qid], mode, collection)
         relevant = qrels[qid]
         for position, value in enumerate(
             (
@@ -164,7 +169,11 @@ class SupportScores:
 
 
 def gold_evidence_spans(
-    engine: SearchEngine, claim: dict[str, Any], raw_texts: dict[str, str], label: str
+    engine: SearchEngine,
+    claim: dict[str, Any],
+    raw_texts: dict[str, str],
+    label: str,
+    collection: str = DEFAULT_COLLECTION,
 ) -> dict[str, list[tuple[int, int]]]:
     """A claim's rationale sentences labelled ``label`` as spans in the stored (cleaned) text
     of each document.
@@ -174,7 +183,7 @@ def gold_evidence_spans(
     """
     spans: dict[str, list[tuple[int, int]]] = {}
     for doc_id, labelled in dict(claim.get("evidence") or {}).items():
-        stored = engine.get(doc_id).text
+        stored = engine.get(doc_id, collection=collection).text
         for annotation in labelled:
             if annotation["label"] != label:
                 continue
@@ -216,6 +225,7 @@ def evaluate_support(
     raw_texts: dict[str, str],
     mode: SearchMode,
     progress: Callable[[int], None] | None = None,
+    collection: str = DEFAULT_COLLECTION,
 ) -> SupportScores:
     """Verdicts on every claim (the 3x3 confusion, macro-F1, contradiction recall), and
     passage hit@5 and evidence hit@1/@3 on SUPPORT and CONTRADICT claims.
@@ -229,13 +239,13 @@ def evaluate_support(
         label = str(claim.get("label"))
         if label not in CLAIM_LABELS:
             continue
-        result = engine.support(str(claim["claim"]), k=5, mode=mode)
+        result = engine.support(str(claim["claim"]), k=5, mode=mode, collection=collection)
         called.append((label, result.verdict))
         if progress is not None:
             progress(1)
         if label not in counts:
             continue
-        gold = gold_evidence_spans(engine, claim, raw_texts, label)
+        gold = gold_evidence_spans(engine, claim, raw_texts, label, collection)
         if not gold:
             continue
         evidence = sorted(

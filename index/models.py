@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 MetadataValue = str | int | float | bool
 Metadata = dict[str, MetadataValue]
 # A document id: what the API accepts in paths and bodies, and the engine checks (fullmatch).
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+# A collection name: lower-case ASCII only, so it is also a safe directory name on any file
+# system (no dots, no case folding, no look-alikes).
+COLLECTION_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+# The collection that always exists: it holds the seeds, and the unscoped routes act on it.
+DEFAULT_COLLECTION = "default"
 
 
 class SearchMode(StrEnum):
@@ -161,7 +166,18 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class Collection:
+    """A named set of documents: its own ids, chunks, vectors and lexical index."""
+
+    name: str
+    documents: int
+    chunks: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class Stats:
+    collection: str
     documents: int
     chunks: int
     vectors: int

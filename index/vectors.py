@@ -171,7 +171,7 @@ class VectorIndex:
         except OSError:
             temporary.unlink(missing_ok=True)  # don't leave a partial file on a full disk
             raise
-        _fsync_directory(path.parent)
+        fsync_directory(path.parent)
 
     @classmethod
     def load(cls, path: Path, dimension: int) -> tuple[VectorIndex, int] | None:
@@ -204,8 +204,8 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(path.name + ".tmp")
 
 
-def _fsync_directory(directory: Path) -> None:
-    """Make the rename itself durable."""
+def fsync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable."""
     descriptor = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(descriptor)

@@ -24,7 +24,8 @@ from service.job_intake import parse_record
 from service.keys import KeyRing
 from service.logs import RequestLog
 from service.metrics import Metrics
-from service.routes import documents, health, jobs, passages, search
+from service.routes import collections, documents, health, jobs, passages, search, stats
+from service.routes.places import PLACES
 from service.settings import Settings
 from service.spec import build_openapi
 from service.ui import install_ui
@@ -162,7 +163,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
-        streamed=frozenset([jobs.router.prefix]),
+        streamed=jobs.STREAMED_PATHS,
     )
     app.add_middleware(KeyGuard, keys=keys, metrics_need_key=settings.metrics_need_key)
     app.add_middleware(HeadAsGet)
@@ -183,9 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_offline_docs(app)
     if settings.ui:
         install_ui(app)
-    app.include_router(documents.router)
-    app.include_router(search.router)
-    app.include_router(passages.router)
-    app.include_router(jobs.router)
+    app.include_router(collections.router)
+    for place in PLACES:  # the unscoped paths (the default collection), then the named
+        for module in (documents, search, passages, jobs, stats):
+            app.include_router(module.router(place))
     app.include_router(health.router)
     return app

@@ -1,5 +1,6 @@
 """API keys with scopes: `read` (search, support, get, list, stats) or `write` (also upsert and
-delete).
+delete), in every collection or (a third field) in one: a key restricted to a collection gets
+403 anywhere else, the default collection included, and cannot create or delete collections.
 
 Off while no key is configured. With keys, every request needs one, sent as
 `Authorization: Bearer <key>` or `X-API-Key: <key>`, except a GET or HEAD of health, readiness,
@@ -14,14 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Path
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from index.models import COLLECTION_NAME_PATTERN, DEFAULT_COLLECTION
 from service.deps import AppState, StateDep
 from service.errors import ForbiddenError, RequestRejectedError, UnauthorizedError, rejection
-from service.keys import KeyRing
+from service.keys import Grant, KeyRing
 from service.keys import Scope as KeyScope
 
 _BEARER = HTTPBearer(
@@ -40,21 +42,25 @@ OPEN_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc
 OPEN_PREFIXES = ("/docs-assets/", "/ui/assets/")  # the search page asks for the key itself
 
 
-def _authorize(keys: KeyRing, bearer: str | None, header: str | None, needed: KeyScope) -> None:
-    """Raise 401 for a missing or unknown key, 403 for a read key where write is needed."""
+def _authorize(
+    keys: KeyRing, bearer: str | None, header: str | None, needed: KeyScope
+) -> tuple[str, Grant] | None:
+    """Raise 401 for a missing or unknown key, 403 for a read key where write is needed;
+    return the header the key came in and what it may do (None: no keys configured)."""
     if not keys:
-        return
+        return None
     field = "Authorization" if bearer else "X-API-Key"
     presented = bearer or header
     if not presented:
         raise UnauthorizedError(
             "Authorization", "an API key is needed: 'Authorization: Bearer KEY' or 'X-API-Key'"
         )
-    scope = keys.scope_of(presented)
-    if scope is None:
+    grant = keys.grant_of(presented)
+    if grant is None:
         raise UnauthorizedError(field, "unknown API key")
-    if needed is KeyScope.WRITE and scope is not KeyScope.WRITE:
+    if needed is KeyScope.WRITE and grant.scope is not KeyScope.WRITE:
         raise ForbiddenError(field, "this key has the read scope; this operation needs write")
+    return field, grant
 
 
 class KeyGuard:
@@ -93,15 +99,69 @@ Bearer = Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)]
 KeyHeader = Annotated[str | None, Depends(_HEADER)]
 
 
-def _check(state: AppState, bearer: Bearer, header: KeyHeader, needed: KeyScope) -> None:
-    _authorize(state.api_keys, bearer.credentials if bearer else None, header, needed)
+def _check(
+    state: AppState,
+    bearer: Bearer,
+    header: KeyHeader,
+    needed: KeyScope,
+    collection: str | None,
+) -> Grant | None:
+    """Let the request through with a key that may do what needs ``needed`` in
+    ``collection`` (None: on the set of collections itself); 403 otherwise."""
+    found = _authorize(state.api_keys, bearer.credentials if bearer else None, header, needed)
+    if found is None:
+        return None
+    field, grant = found
+    denial = grant.denial(needed, collection)
+    if denial is not None:
+        raise ForbiddenError(field, denial)
+    return grant
 
 
 def requires(needed: KeyScope) -> Callable[..., None]:
-    """A dependency that lets a request through only with a key of the ``needed`` scope."""
+    """A dependency for an operation on the set of collections (listing, creating, deleting
+    one): a key of the ``needed`` scope, and for a write, one not restricted to a collection."""
 
     def check(state: StateDep, bearer: Bearer, header: KeyHeader) -> None:
-        _check(state, bearer, header, needed)
+        _check(state, bearer, header, needed, None)
+
+    return check
+
+
+def presented_grant(state: StateDep, bearer: Bearer, header: KeyHeader) -> Grant | None:
+    """What the request's key may do (None: no keys configured); a read key is enough."""
+    return _check(state, bearer, header, KeyScope.READ, None)
+
+
+CollectionPath = Annotated[
+    str,
+    Path(
+        description="The collection's name.",
+        pattern=COLLECTION_NAME_PATTERN,
+        max_length=63,
+        examples=["news"],
+    ),
+]
+
+
+def in_collection(needed: KeyScope) -> Callable[..., str]:
+    """A dependency for an operation in the collection the path names: a key of the
+    ``needed`` scope allowed in it (403 otherwise); yields the name."""
+
+    def check(name: CollectionPath, state: StateDep, bearer: Bearer, header: KeyHeader) -> str:
+        _check(state, bearer, header, needed, name)
+        return name
+
+    return check
+
+
+def in_default(needed: KeyScope) -> Callable[..., str]:
+    """A dependency for an unscoped operation, which acts on the default collection: a key
+    of the ``needed`` scope allowed in it; yields its name."""
+
+    def check(state: StateDep, bearer: Bearer, header: KeyHeader) -> str:
+        _check(state, bearer, header, needed, DEFAULT_COLLECTION)
+        return DEFAULT_COLLECTION
 
     return check
 
@@ -109,8 +169,9 @@ def requires(needed: KeyScope) -> Callable[..., None]:
 def metrics_access(state: StateDep, bearer: Bearer, header: KeyHeader) -> None:
     """/metrics is open unless SEMSEARCH_METRICS_NEED_KEY is set; then it needs a read key."""
     if state.settings.metrics_need_key:
-        _check(state, bearer, header, KeyScope.READ)
+        _check(state, bearer, header, KeyScope.READ, None)
 
 
 READ = Depends(requires(KeyScope.READ))
 WRITE = Depends(requires(KeyScope.WRITE))
+GrantDep = Annotated[Grant | None, Depends(presented_grant)]

@@ -1,4 +1,5 @@
-"""The `semsearch` command: serve, seed, ingest, search, eval, check, reindex, migrate.
+"""The `semsearch` command: serve, seed, ingest, search, eval, check, reindex, migrate,
+collections.
 
 It lives beside the HTTP layer rather than in index/ because `serve` starts the HTTP app; the
 other commands only call the engine.
@@ -26,7 +27,7 @@ from index.embedding import model_dimension
 from index.engine import SearchEngine
 from index.errors import EngineError, InvalidInputError
 from index.lock import DataDirLock
-from index.models import SearchMode
+from index.models import DEFAULT_COLLECTION, SearchMode
 from index.sources import BadRecord, expand_paths, read_records
 from index.stance import CLAIM_SPLITS
 from index.transfer import copy_store
@@ -50,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ingest = commands.add_parser("ingest", help="index .txt/.md/.jsonl files or directories")
     ingest.add_argument("paths", nargs="+", type=Path)
+    _collection_option(ingest, "index into this collection, created if missing")
     ingest.add_argument(
         "--ray",
         metavar="ADDRESS",
@@ -60,6 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     search.add_argument("--mode", choices=[m.value for m in SearchMode], default="hybrid")
+    _collection_option(search, "search this collection")
     evaluate = commands.add_parser("eval", help="retrieval quality on a BEIR-format dataset")
     evaluate.add_argument("dataset", type=Path, help="directory with corpus.jsonl, queries.jsonl")
     evaluate.add_argument("--qrels", type=Path, help="qrels .tsv (default: the one in qrels/)")
@@ -75,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     evaluate.add_argument(
         "--data-dir", type=Path, help="index here and keep it (default: a throw-away directory)"
     )
+    _collection_option(evaluate, "index the dataset into this collection, created if missing")
     evaluate.add_argument(
         "--database-url",
         help="index into this PostgreSQL database instead and keep it (never "
@@ -94,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate.add_argument(
         "--force", action="store_true", help="copy into a target that already holds documents"
     )
+    migrate.add_argument(
+        "--collection",
+        metavar="NAME",
+        help="copy only this collection (default: every collection)",
+    )
+    commands.add_parser("collections", help="list the collections with their counts")
     args = parser.parse_args(argv)
 
     try:
@@ -113,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "seed":
             return _seed(settings)
         if args.command == "ingest":
-            return _ingest(settings, args.paths, args.ray)
+            return _ingest(settings, args.paths, args.ray, args.collection)
         if args.command == "eval":
             return run_eval(settings, args)
         if args.command == "check":
@@ -121,8 +131,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "reindex":
             return _reindex(settings)
         if args.command == "migrate":
-            return _migrate(settings, args.source, args.target, args.force)
-        return _search(settings, args.query, args.k, SearchMode(args.mode))
+            return _migrate(settings, args.source, args.target, args.force, args.collection)
+        if args.command == "collections":
+            return _collections(settings)
+        return _search(settings, args.query, args.k, SearchMode(args.mode), args.collection)
     except (EngineError, EvalInputError, OSError) as error:  # one line, no traceback
         print(f"semsearch: {error}", file=sys.stderr)
         return 1
@@ -205,25 +217,58 @@ def _open_store(settings: Settings, where: str, must_exist: bool) -> StorageBack
     )
 
 
-def _migrate(settings: Settings, source: str, target: str, force: bool) -> int:
+def _migrate(
+    settings: Settings, source: str, target: str, force: bool, collection: str | None
+) -> int:
     shown = {s: urls.redacted(s) if "://" in s else s for s in (source, target)}
     with (
         closing(_open_store(settings, source, must_exist=True)) as origin,
         closing(_open_store(settings, target, must_exist=False)) as destination,
-        tqdm(total=origin.counts()[0], unit="doc", desc="migrate") as bar,
     ):
-        copied = copy_store(origin, destination, force=force, progress=bar.update)
-        documents, chunks, _ = destination.counts()
+        names = [collection] if collection else [c.name for c in origin.collections()]
+        with tqdm(total=_documents(origin, names), unit="doc", desc="migrate") as bar:
+            copied = copy_store(origin, destination, force, bar.update, names)
+        documents = _documents(destination, names)
     print(
-        f"copied {copied} documents from {shown[source]} to {shown[target]}"
-        f" (now {documents} documents, {chunks} chunks there)"
+        f"copied {copied} documents in {len(names)} collection(s) from {shown[source]} to "
+        f"{shown[target]} (now {documents} documents there in those collections)"
     )
     return 0
 
 
-def _ingest(settings: Settings, paths: Sequence[Path], ray_address: str | None) -> int:
-    """Ingest every document the files hold; each bad record (an unreadable file, a malformed
-    line, a record the engine refuses) is named with its file and line and skipped."""
+def _documents(store: StorageBackend, names: Sequence[str]) -> int:
+    """How many documents the named collections of ``store`` hold together."""
+    total = 0
+    for name in names:
+        with store.collection(name) as collection:
+            total += collection.counts()[0]
+    return total
+
+
+def _collections(settings: Settings) -> int:
+    with closing(SearchEngine(settings.engine_config())) as engine:
+        found = engine.collections()
+    print(f"{'name':<24} {'documents':>10} {'chunks':>10}  created")
+    for c in found:
+        print(f"{c.name:<24} {c.documents:>10} {c.chunks:>10}  {c.created_at:%Y-%m-%d %H:%M}")
+    return 0
+
+
+def _collection_option(parser: argparse.ArgumentParser, purpose: str) -> None:
+    parser.add_argument(
+        "--collection",
+        metavar="NAME",
+        default=DEFAULT_COLLECTION,
+        help=f"{purpose} (default: {DEFAULT_COLLECTION})",
+    )
+
+
+def _ingest(
+    settings: Settings, paths: Sequence[Path], ray_address: str | None, collection: str
+) -> int:
+    """Ingest every document the files hold into ``collection`` (created if missing); each
+    bad record (an unreadable file, a malformed line, a record the engine refuses) is named
+    with its file and line and skipped."""
     items: list[Item[str]] = []
     for path in expand_paths(paths):
         for record in read_records(path):
@@ -238,7 +283,11 @@ def _ingest(settings: Settings, paths: Sequence[Path], ray_address: str | None) 
         _preparation(settings, engine, ray_address) as preparation,
         tqdm(total=len(items), unit="doc", desc="ingest") as progress,
     ):
-        for report in ingest(engine, items, preparation=preparation, batch_size=_BATCH):
+        if collection not in {c.name for c in engine.collections()}:
+            engine.create_collection(collection)
+        for report in ingest(
+            engine, items, preparation=preparation, batch_size=_BATCH, collection=collection
+        ):
             for _, result in report.written:
                 counts[result.status.value] += 1
             for refused in report.refused:
@@ -275,9 +324,9 @@ def _preparation(
         preparation.close()
 
 
-def _search(settings: Settings, query: str, k: int, mode: SearchMode) -> int:
+def _search(settings: Settings, query: str, k: int, mode: SearchMode, collection: str) -> int:
     with closing(SearchEngine(settings.engine_config())) as engine:
-        hits = engine.search(query, k, mode=mode)
+        hits = engine.search(query, k, mode=mode, collection=collection)
     for rank, hit in enumerate(hits, start=1):
         c = hit.citation
         where = ", ".join(str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x)

@@ -14,6 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from index.errors import (
+    CollectionExistsError,
+    CollectionNotFoundError,
+    CollectionProtectedError,
     DocumentNotFoundError,
     InputTooLargeError,
     InvalidInputError,
@@ -107,9 +110,11 @@ def _printable(text: str) -> str:
 _DESCRIPTIONS = {
     400: "Malformed JSON: the body does not parse.",
     401: "No API key, or an unknown one (only when the server has keys configured).",
-    403: "The API key's scope does not allow this operation (read keys cannot write).",
-    404: "No such document.",
-    409: "The ingest job already finished: it can no longer be cancelled.",
+    403: "The API key does not allow this operation: read keys cannot write, and a key "
+    "restricted to one collection can act on no other (the default one included) and cannot "
+    "create or delete collections.",
+    404: "Not found: no such document, ingest job or collection (the detail says which).",
+    409: "Conflict with the current state (the detail says which).",
     413: "Too large: the body, a document's text or the batch is above its limit.",
     415: "The body is not sent as application/json.",
     422: "A field is invalid; `errors` names each one.",
@@ -252,6 +257,16 @@ async def _not_found(_: Request, error: Exception) -> JSONResponse:
     return problem_response(404, "Document not found", str(error))
 
 
+async def _collection_not_found(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CollectionNotFoundError)
+    return problem_response(404, "Collection not found", str(error))
+
+
+async def _collection_conflict(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CollectionExistsError | CollectionProtectedError)
+    return problem_response(409, "Conflict", str(error))
+
+
 async def _job_not_found(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, JobNotFoundError)
     return problem_response(404, "Ingest job not found", str(error))
@@ -332,6 +347,9 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverloadedError, _overloaded)
     app.add_exception_handler(DocumentNotFoundError, _not_found)
     app.add_exception_handler(JobNotFoundError, _job_not_found)
+    app.add_exception_handler(CollectionNotFoundError, _collection_not_found)
+    app.add_exception_handler(CollectionExistsError, _collection_conflict)
+    app.add_exception_handler(CollectionProtectedError, _collection_conflict)
     app.add_exception_handler(JobFinishedError, _job_finished)
     app.add_exception_handler(MalformedBodyError, _malformed_body)
     app.add_exception_handler(StorageError, _storage_error)

@@ -22,7 +22,7 @@ from index.evaluation import (
     read_qrels,
     read_queries,
 )
-from index.models import SearchMode
+from index.models import DEFAULT_COLLECTION, SearchMode
 from index.stance import claim_split
 from service.settings import Settings
 
@@ -59,7 +59,11 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         )
         engine = SearchEngine(config)
         try:
-            report = _evaluate(engine, dataset, qrels_path, args.claims, modes, args.claims_split)
+            if args.collection not in {c.name for c in engine.collections()}:
+                engine.create_collection(args.collection)
+            report = _evaluate(
+                engine, dataset, qrels_path, args.claims, modes, args.claims_split, args.collection
+            )
         finally:
             engine.close()
     print(json.dumps(report, indent=2) if args.json else _table(report))
@@ -73,23 +77,27 @@ def _evaluate(
     claims_path: Path | None,
     modes: list[SearchMode],
     claims_split: str = "all",
+    collection: str = DEFAULT_COLLECTION,
 ) -> dict[str, Any]:
     documents = list(corpus_documents(dataset / "corpus.jsonl"))
     started = time.perf_counter()
     with tqdm(total=len(documents), unit="doc", desc="index") as bar:
-        skipped = index_corpus(engine, documents, progress=bar.update)
+        skipped = index_corpus(engine, documents, progress=bar.update, collection=collection)
     report: dict[str, Any] = {
         "dataset": str(dataset),
         "documents": len(documents) - len(skipped),
         "skipped_documents": skipped,
-        "chunks": engine.stats().chunks,
+        "collection": collection,
+        "chunks": engine.stats(collection).chunks,
         "index_seconds": round(time.perf_counter() - started, 1),
         "retrieval": [],
     }
     queries, qrels = read_queries(dataset / "queries.jsonl"), read_qrels(qrels_path)
     for mode in modes:
         with tqdm(total=sum(q in qrels for q in queries), unit="q", desc=mode.value) as bar:
-            scores = evaluate_retrieval(engine, queries, qrels, mode, progress=bar.update)
+            scores = evaluate_retrieval(
+                engine, queries, qrels, mode, progress=bar.update, collection=collection
+            )
         report["retrieval"].append(dataclasses.asdict(scores))
     if claims_path is not None:
         claims = [
@@ -100,7 +108,9 @@ def _evaluate(
         raw = {d.id or "": d.text for d in documents}
         mode = SearchMode.HYBRID if SearchMode.HYBRID in modes else modes[0]
         with tqdm(total=len(claims), unit="claim", desc="support") as bar:
-            support = evaluate_support(engine, claims, raw, mode, progress=bar.update)
+            support = evaluate_support(
+                engine, claims, raw, mode, progress=bar.update, collection=collection
+            )
         report["support"] = dataclasses.asdict(support) | {"claims_split": claims_split}
     report["total_seconds"] = round(time.perf_counter() - started, 1)
     return report

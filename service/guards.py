@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from email.message import Message
 
 from fastapi import Request
@@ -27,7 +28,7 @@ class BodySizeLimit:
     being read; a chunked body is counted as it arrives.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, streamed: frozenset[str]) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, streamed: re.Pattern[str]) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.streamed = streamed  # paths whose route streams the body under its own limit
@@ -36,7 +37,7 @@ class BodySizeLimit:
         if (
             scope["type"] != "http"
             or scope["method"] not in _BODY_METHODS
-            or scope["path"] in self.streamed
+            or self.streamed.fullmatch(scope["path"])
         ):
             await self.app(scope, receive, send)
             return

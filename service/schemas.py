@@ -22,10 +22,12 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from index import metadata
-from index.models import DOCUMENT_ID_PATTERN
+from index.models import COLLECTION_NAME_PATTERN, DOCUMENT_ID_PATTERN
 from index.text import VISIBLE_CHARACTER_PATTERN
 
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
+# Lower-case ASCII letters, digits, `_` and `-`, starting with a letter or digit, at most 63.
+CollectionName = Annotated[str, StringConstraints(pattern=COLLECTION_NAME_PATTERN, max_length=63)]
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -491,6 +493,7 @@ class SupportResponse(BaseModel):
 
 
 class IndexStats(BaseModel):
+    collection: str = Field(description="The collection counted.")
     documents: int
     chunks: int
     vectors: int
@@ -507,6 +510,7 @@ class IndexStats(BaseModel):
 
     model_config = _examples(
         {
+            "collection": "default",
             "documents": 5,
             "chunks": 65,
             "vectors": 65,
@@ -567,6 +571,7 @@ class IngestJobError(BaseModel):
 
 _JOB_EXAMPLE: JsonDict = {
     "id": "5f0c6a1e9b7d4c2a8e3f1d6b0a9c7e21",
+    "collection": "default",
     "status": "succeeded",
     "total": 3,
     "done": 2,
@@ -583,6 +588,7 @@ _JOB_EXAMPLE: JsonDict = {
 
 class IngestJob(BaseModel):
     id: str
+    collection: str = Field(description="The collection the job writes to.")
     status: Literal["queued", "running", "succeeded", "failed", "cancelled"] = Field(
         description="queued, then running, then succeeded (bad records do not fail a job: "
         "`failed` counts them), failed (`error` says why; what was committed stays) or "
@@ -616,5 +622,50 @@ class IngestJobPage(BaseModel):
             "offset": 0,
             "limit": 50,
             "next_offset": None,
+        }
+    )
+
+
+_COLLECTION_EXAMPLE: JsonDict = {
+    "name": "news",
+    "documents": 5,
+    "chunks": 65,
+    "created_at": "2026-11-30T12:00:00.120000Z",
+}
+
+
+class NewCollection(_Strict):
+    name: CollectionName = Field(
+        description="1 to 63 lower-case ASCII letters, digits, `_` or `-`, starting with a "
+        "letter or digit (so no dots, slashes, spaces or look-alike letters)."
+    )
+
+    model_config = _examples({"name": "news"})
+
+
+class Collection(BaseModel):
+    """A named set of documents: ids, search and support stay inside it."""
+
+    name: str
+    documents: int
+    chunks: int
+    created_at: datetime
+
+    model_config = _examples(_COLLECTION_EXAMPLE)
+
+
+class CollectionList(BaseModel):
+    items: list[Collection] = Field(
+        description="By name; `default` always among them (for a key restricted to one "
+        "collection, only that one)."
+    )
+
+    model_config = _examples(
+        {
+            "items": [
+                _COLLECTION_EXAMPLE
+                | {"name": "default", "created_at": "2026-11-01T09:00:00.000000Z"},
+                _COLLECTION_EXAMPLE,
+            ]
         }
     )

@@ -12,7 +12,7 @@ from index.engine import EngineConfig
 from index.model_export import Precision
 from index.support import DEFAULT_MIN_CONTRADICTION, DEFAULT_MIN_SUPPORT
 from index.vectors import IVF_MIN_VECTORS
-from service.keys import Scope, parse_api_keys, read_api_keys_file
+from service.keys import Grant, parse_api_keys, read_api_keys_file
 
 
 class Settings(BaseSettings):
@@ -132,11 +132,12 @@ class Settings(BaseSettings):
     )
     api_keys: str | None = Field(
         None,
-        description="API keys with scopes, 'key1:read,key2:write'; set, every data endpoint "
-        "needs a key. Unset (and no keys file): no authentication.",
+        description="API keys with scopes, 'key1:read,key2:write,key3:read:news' (a third "
+        "field restricts a key to that one collection); set, every data endpoint needs a key. "
+        "Unset (and no keys file): no authentication.",
     )
     api_keys_file: Path | None = Field(
-        None, description="A file of KEY:SCOPE lines (# comments), read at start."
+        None, description="A file of KEY:SCOPE[:COLLECTION] lines (# comments), read at start."
     )
     metrics_need_key: bool = Field(
         False, description="GET /metrics needs a read API key (when keys are configured)."
@@ -171,7 +172,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"cannot read {value}: {error.strerror}") from error
         return value
 
-    def keys(self) -> dict[str, Scope]:
+    def keys(self) -> dict[str, Grant]:
         """Every configured API key with its scope (the variable's and the file's)."""
         keys = parse_api_keys(self.api_keys or "")
         if self.api_keys_file is not None:

@@ -118,3 +118,81 @@ def test_a_bad_key_setting_stops_the_server_with_one_line(tmp_path: Path) -> Non
         RuntimeError, match=r"SEMSEARCH_API_KEYS: .*scope must be 'read' or 'write'"
     ):
         server.start()
+
+
+# -- keys restricted to a collection ---------------------------------------------------------
+
+ADMIN, NEWS_READER, NEWS_WRITER, FILE_NEWS_WRITER = "admin-k", "news-r", "news-w", "file-news-w"
+
+
+@pytest.fixture(scope="module")
+def tenanted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    keys_file = tmp_path_factory.mktemp("tenant-keys") / "keys.txt"
+    keys_file.write_text(f"{FILE_NEWS_WRITER}:write:news\n", encoding="utf-8")
+    server = Server(
+        data_dir=tmp_path_factory.mktemp("tenants") / "data",
+        port=free_port(),
+        env={
+            "SEMSEARCH_API_KEYS": f"{ADMIN}:write,{NEWS_READER}:read:news,{NEWS_WRITER}:write:news",
+            "SEMSEARCH_API_KEYS_FILE": str(keys_file),
+        },
+    )
+    server.start()
+    with httpx.Client(base_url=server.url, timeout=60, headers={"X-API-Key": ADMIN}) as admin:
+        for name in ("news", "papers"):
+            assert admin.post("/v1/collections", json={"name": name}).status_code == 201
+        papers = {"documents": [{"id": "p1", "text": "A paper on harbour sediment and tides."}]}
+        assert admin.post("/v1/collections/papers/documents", json=papers).status_code == 200
+    yield server
+    server.stop()
+
+
+def test_a_key_of_one_collection_works_there_and_nowhere_else(tenanted: Server) -> None:
+    news = {"documents": [{"id": "n1", "text": "The harbour flooded after three days of rain."}]}
+    for key in (NEWS_WRITER, FILE_NEWS_WRITER):
+        with httpx.Client(base_url=tenanted.url, timeout=60, headers={"X-API-Key": key}) as http:
+            assert http.post("/v1/collections/news/documents", json=news).status_code == 200
+            found = http.post("/v1/collections/news/search", json={"query": "harbour"}).json()
+            assert [h["citation"]["document_id"] for h in found["hits"]] == ["n1"]
+            for refused in (
+                http.post("/v1/collections/papers/search", json={"query": "harbour"}),
+                http.get("/v1/collections/papers/documents/p1"),
+                http.post("/v1/collections/papers/documents", json=news),
+                http.post("/v1/search", json={"query": "harbour"}),  # the default collection
+                http.get("/v1/documents"),
+                http.get("/v1/stats"),
+                http.get("/v1/collections/unknown/stats"),  # 403 before 404: nothing leaks
+                http.post("/v1/collections", json={"name": "mine"}),
+                http.delete("/v1/collections/news"),
+                http.delete("/v1/collections/papers"),
+            ):
+                assert_problem(refused, 403, "X-API-Key")
+            listed = http.get("/v1/collections").json()["items"]
+            assert [c["name"] for c in listed] == ["news"]
+
+
+def test_a_read_key_of_one_collection_only_reads_it(tenanted: Server) -> None:
+    headers = {"Authorization": f"Bearer {NEWS_READER}"}
+    with httpx.Client(base_url=tenanted.url, timeout=60, headers=headers) as http:
+        assert http.post("/v1/collections/news/search", json={"query": "rain"}).status_code == 200
+        support = http.post(
+            "/v1/collections/news/passages/support", json={"claim": "The harbour flooded."}
+        )
+        assert support.status_code == 200
+        assert all(p["citation"]["document_id"] != "p1" for p in support.json()["passages"])
+        assert http.get("/v1/collections/news").json()["name"] == "news"
+        write = {"documents": [{"id": "x", "text": "Not allowed."}]}
+        assert_problem(http.post("/v1/collections/news/documents", json=write), 403)
+        assert_problem(http.get("/v1/collections/papers"), 403, "Authorization")
+        assert_problem(http.post("/v1/passages/support", json={"claim": "Tides."}), 403)
+
+
+def test_only_a_key_of_every_collection_creates_and_deletes_them(tenanted: Server) -> None:
+    with httpx.Client(base_url=tenanted.url, timeout=60, headers={"X-API-Key": ADMIN}) as http:
+        assert http.post("/v1/collections", json={"name": "scratch"}).status_code == 201
+        assert http.delete("/v1/collections/scratch").status_code == 204
+        assert_problem(http.delete("/v1/collections/default"), 409)
+        names = [c["name"] for c in http.get("/v1/collections").json()["items"]]
+        assert names == ["default", "news", "papers"]
+        hits = http.post("/v1/collections/papers/search", json={"query": "harbour"}).json()
+        assert {h["citation"]["document_id"] for h in hits["hits"]} == {"p1"}  # no news there

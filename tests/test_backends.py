@@ -20,7 +20,7 @@ from index.backends.postgres.backend import PostgresBackend
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
 from index.errors import InvalidInputError, StorageUnavailableError
-from index.models import DocumentInput, SearchHit, SearchMode, StoredDocument
+from index.models import DEFAULT_COLLECTION, DocumentInput, SearchHit, SearchMode, StoredDocument
 from index.transfer import copy_store
 from service.cli import main as cli
 from tests.conftest import Server, assert_problem, free_port
@@ -234,10 +234,15 @@ def test_a_statement_over_the_timeout_is_cut_off(replica: Replicas, embedder: Em
     assert url is not None
     backend = PostgresBackend(url, embedder.dimension, statement_timeout=0.05)
     try:
-        with pytest.raises(StorageUnavailableError, match="in time"), backend.reading() as view:
+        with (
+            pytest.raises(StorageUnavailableError, match="in time"),
+            backend.collection(DEFAULT_COLLECTION) as default,
+            default.reading() as view,
+        ):
             # a sleep stands in for any statement that runs too long
             view._connection.execute("SELECT pg_sleep(1)")  # type: ignore[attr-defined]
-        assert backend.counts()[0] == 0  # the next call gets a working connection
+        with backend.collection(DEFAULT_COLLECTION) as default:
+            assert default.counts()[0] == 0  # the next call gets a working connection
     finally:
         backend.close()
 

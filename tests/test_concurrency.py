@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import assert_consistent, start_replicas
+from tests.conftest import assert_consistent, running_server, start_replicas
 
 pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
@@ -217,3 +217,61 @@ def test_32_clients_mixing_reads_and_writes_see_only_consistent_results(
         f"{len(work)} clients for {SECONDS:.0f} s on {len(servers)} server(s):"
         f" {dict(run.counts)}, no errors"
     )
+
+
+def test_a_collection_created_and_deleted_in_a_loop_never_leaks_into_searches(
+    tmp_path: Path,
+) -> None:
+    """Searches in the default collection, in a stable one and in one being created, filled
+    and deleted over and over: no 5xx, a missing collection is a 404, and no hit ever comes
+    from another collection."""
+    data_dir = tmp_path / "data"
+    with running_server(data_dir, {"SEMSEARCH_MAX_QUEUED": "256"}) as server:
+        url = server.url
+        with httpx.Client(base_url=url, timeout=60) as admin:
+            admin.post("/v1/collections", json={"name": "stable"})
+            stable = {"documents": [{"id": "s1", "text": "Stable harbour notes on tides."}]}
+            assert admin.post("/v1/collections/stable/documents", json=stable).status_code == 200
+        problems: list[str] = []
+        answered: Counter[tuple[str, int]] = Counter()
+        stop = threading.Event()
+        belongs: dict[str, Callable[[str], bool]] = {
+            "/v1/search": lambda text: "Stable" not in text and "Churn" not in text,
+            "/v1/collections/stable/search": lambda text: text.startswith("Stable"),
+            "/v1/collections/churn/search": lambda text: text.startswith("Churn"),
+        }
+
+        def search(path: str) -> None:
+            with httpx.Client(base_url=url, timeout=60) as http:
+                while not stop.is_set():
+                    response = http.post(path, json={"query": "harbour tides churn", "k": 5})
+                    answered[path, response.status_code] += 1
+                    if response.status_code == 200:
+                        for hit in response.json()["hits"]:
+                            if not belongs[path](hit["text"]):
+                                problems.append(f"{path}: {hit['text'][:60]!r}")
+                    elif not (response.status_code == 404 and "churn" in path):
+                        problems.append(f"{path}: {response.status_code} {response.text[:200]}")
+
+        threads = [threading.Thread(target=search, args=(path,)) for path in belongs for _ in "ab"]
+        for thread in threads:
+            thread.start()
+        rounds = 0
+        try:
+            with httpx.Client(base_url=url, timeout=60) as admin:
+                deadline = time.monotonic() + min(SECONDS, 10)
+                while time.monotonic() < deadline:
+                    assert admin.post("/v1/collections", json={"name": "churn"}).status_code == 201
+                    churn = {"documents": [{"id": "c1", "text": f"Churn {rounds} harbour."}]}
+                    written = admin.post("/v1/collections/churn/documents", json=churn)
+                    assert written.status_code == 200, written.text
+                    assert admin.delete("/v1/collections/churn").status_code == 204
+                    rounds += 1
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        assert problems == [], problems[:5]
+        assert rounds >= 3 and answered["/v1/collections/churn/search", 200] > 0
+        assert answered["/v1/collections/churn/search", 404] > 0
+    assert_consistent(data_dir)

@@ -169,3 +169,44 @@ def test_generated_client_runs_an_ingest_job(generated: ModuleType, server: Serv
             ),
         )
         assert isinstance(typed, models.IngestJob) and typed.total == 1
+
+
+def test_generated_client_works_in_a_collection(generated: ModuleType, server: Server) -> None:
+    models = _module("models")
+    create = _module("api.collections.create_collection")
+    list_collections = _module("api.collections.list_collections")
+    delete_collection = _module("api.collections.delete_collection")
+    upsert = _module("api.documents.upsert_collection_documents")
+    get_document = _module("api.documents.get_collection_document")
+    search = _module("api.search.search_collection_passages")
+    support = _module("api.passages.find_collection_supporting_passages")
+    stats = _module("api.health.get_collection_stats")
+    text = "The ferry to Orkney was cancelled for a week of gales. Islanders ran out of bread."
+    with generated.Client(base_url=server.url, timeout=60) as client:
+        created = create.sync(client=client, body=models.NewCollection(name="client-news"))
+        assert isinstance(created, models.Collection) and created.documents == 0
+        body = models.UpsertRequest(documents=[models.NewDocument(id="ferry", text=text)])
+        assert isinstance(
+            upsert.sync("client-news", client=client, body=body), models.UpsertResponse
+        )
+        hits = search.sync(
+            "client-news", client=client, body=models.SearchRequest(query="Orkney ferry gales")
+        )
+        assert [h.citation.document_id for h in hits.hits] == ["ferry"]
+        document = get_document.sync("client-news", "ferry", client=client)
+        first = hits.hits[0]
+        assert document.text[first.citation.char_start : first.citation.char_end] == first.text
+        found = support.sync(
+            "client-news",
+            client=client,
+            body=models.SupportRequest(claim="The Orkney ferry was cancelled because of gales."),
+        )
+        assert found.verdict == models.SupportResponseVerdict.SUPPORTED
+        assert stats.sync("client-news", client=client).documents == 1
+        listed = list_collections.sync(client=client)
+        assert "client-news" in [c.name for c in listed.items]
+        missing = get_document.sync("client-news", "not-there", client=client)
+        assert isinstance(missing, models.Problem) and missing.status == 404
+        assert delete_collection.sync_detailed("client-news", client=client).status_code == 204
+        gone = stats.sync("client-news", client=client)
+        assert isinstance(gone, models.Problem) and gone.title == "Collection not found"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from index.engine import SearchEngine
 from index.lexical import match_expression
-from index.models import DocumentInput, SearchFilters
+from index.models import DEFAULT_COLLECTION, DocumentInput, SearchFilters
 from tests.markers import embedded_only
 
 MakeEngine = Callable[..., SearchEngine]
@@ -25,7 +25,7 @@ def _lexical(
     engine: SearchEngine, query: str, filters: SearchFilters | None = None
 ) -> list[tuple[str, float]]:
     """(document id, BM25) of the chunks the backend's lexical search finds."""
-    with engine._backend.reading() as view:
+    with engine._backend.collection(DEFAULT_COLLECTION) as default, default.reading() as view:
         found = view.lexical(query, 10, filters or SearchFilters())
         documents = view.hits([chunk_id for chunk_id, _ in found])
     return [(documents[chunk_id].document_id, score) for chunk_id, score in found]

@@ -28,10 +28,39 @@ OPERATIONS = {
     "getStats": ("get", "/v1/stats"),
     "getHealth": ("get", "/healthz"),
     "getReadiness": ("get", "/readyz"),
+    "createCollection": ("post", "/v1/collections"),
+    "listCollections": ("get", "/v1/collections"),
+    "getCollection": ("get", "/v1/collections/{name}"),
+    "deleteCollection": ("delete", "/v1/collections/{name}"),
+    "searchCollectionPassages": ("post", "/v1/collections/{name}/search"),
+    "findCollectionSupportingPassages": ("post", "/v1/collections/{name}/passages/support"),
+    "upsertCollectionDocuments": ("post", "/v1/collections/{name}/documents"),
+    "listCollectionDocuments": ("get", "/v1/collections/{name}/documents"),
+    "getCollectionDocument": ("get", "/v1/collections/{name}/documents/{document_id}"),
+    "deleteCollectionDocument": ("delete", "/v1/collections/{name}/documents/{document_id}"),
+    "createCollectionIngestJob": ("post", "/v1/collections/{name}/ingest-jobs"),
+    "listCollectionIngestJobs": ("get", "/v1/collections/{name}/ingest-jobs"),
+    "getCollectionIngestJob": ("get", "/v1/collections/{name}/ingest-jobs/{job_id}"),
+    "cancelCollectionIngestJob": ("delete", "/v1/collections/{name}/ingest-jobs/{job_id}"),
+    "getCollectionStats": ("get", "/v1/collections/{name}/stats"),
 }
-WRITES = {"upsertDocuments", "deleteDocument", "createIngestJob", "cancelIngestJob"}
+WRITES = {
+    "upsertDocuments",
+    "deleteDocument",
+    "createIngestJob",
+    "cancelIngestJob",
+    "createCollection",
+    "deleteCollection",
+    "upsertCollectionDocuments",
+    "deleteCollectionDocument",
+    "createCollectionIngestJob",
+    "cancelCollectionIngestJob",
+}
 # Bodies that may also come as NDJSON, one document a line (an ingest job, streamed).
-STREAMED = {"createIngestJob": ["application/json", "application/x-ndjson"]}
+STREAMED = {
+    operation: ["application/json", "application/x-ndjson"]
+    for operation in ("createIngestJob", "createCollectionIngestJob")
+}
 OPEN = {"getHealth", "getReadiness"}  # no API key, even when keys are configured
 
 
@@ -108,8 +137,14 @@ def test_every_error_is_declared_as_problem_json(spec: dict[str, Any]) -> None:
             expected |= {"404"}
         if "{job_id}" in OPERATIONS[operation_id][1]:
             expected |= {"404"}
-        if operation_id == "cancelIngestJob":
+        if "{name}" in OPERATIONS[operation_id][1]:
+            expected |= {"404"}  # no such collection
+        if operation_id in {"cancelIngestJob", "cancelCollectionIngestJob"}:
             expected |= {"409"}  # the job already finished
+        if operation_id in {"createCollection", "deleteCollection"}:
+            expected |= {"409"}  # it exists; the default one cannot be deleted
+        if operation_id not in OPEN | {"listCollections"}:
+            expected |= {"403"}  # a key restricted to another collection
         if operation_id in WRITES:
             expected |= {"403", "507"}  # a read key; the disk can refuse a write
         if operation_id != "getHealth":

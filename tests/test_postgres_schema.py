@@ -1,16 +1,22 @@
 """The PostgreSQL backend's schema comes from versioned Alembic migrations: upgrading a fresh
-database creates it, upgrading again changes nothing, and downgrading removes it."""
+database creates it, upgrading again changes nothing, downgrading removes it, and a database of
+an earlier revision keeps its documents through an upgrade."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import psycopg
 import pytest
 
 from index.backends.postgres import schema, urls
+from index.embedding import Embedder
+from index.engine import EngineConfig, SearchEngine
+from index.models import DocumentInput
 from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
-HEAD = "0003"
+HEAD = "0004"
 
 
 def _tables(url: str) -> set[str]:
@@ -54,3 +60,29 @@ def test_migrations_create_upgrade_idempotently_and_downgrade(postgres: Postgres
 def test_only_postgresql_urls_are_taken(url: str) -> None:
     with pytest.raises(ValueError, match="postgresql://"):
         urls.check(url)
+
+
+def test_a_database_from_before_collections_upgrades_into_the_default_one(
+    postgres: Postgres, embedder: Embedder
+) -> None:
+    url = postgres.fresh_database()
+    engine = SearchEngine(EngineConfig(data_dir=Path("unused"), database_url=url), embedder)
+    try:
+        engine.upsert([DocumentInput(id="tide", text="Spring tides follow the new moon.")])
+        engine.create_collection("other")
+        engine.upsert([DocumentInput(id="tide", text="Another tide.")], collection="other")
+    finally:
+        engine.close()
+    schema.downgrade(url, "0003")  # the schema (and the rows) of the release before
+    with psycopg.connect(url) as connection:
+        row = connection.execute("SELECT count(*), min(id) FROM documents").fetchone()
+    assert row == (1, "tide")  # the default collection's document; the other one's is gone
+    schema.upgrade(url)
+    engine = SearchEngine(EngineConfig(data_dir=Path("unused"), database_url=url), embedder)
+    try:
+        assert [c.name for c in engine.collections()] == ["default"]
+        hits = engine.search("when are spring tides", k=1)
+        assert [h.citation.document_id for h in hits] == ["tide"]
+        assert engine.check().ok
+    finally:
+        engine.close()

@@ -19,6 +19,7 @@ from fastapi.testclient import TestClient
 
 from index.backends.embedded import EmbeddedBackend
 from index.embedding import model_dimension
+from index.models import DEFAULT_COLLECTION
 from index.sources import expand_paths, read_documents
 from index.store import PreparedDocument
 from service.app import create_app
@@ -77,7 +78,8 @@ def _ingest(data_dir: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, *ray:
 def _stored(data_dir: Path) -> list[PreparedDocument]:
     backend = EmbeddedBackend(data_dir, model_dimension(), ivf_min_vectors=10**9)
     try:
-        return backend.export(None, 1000)
+        with backend.collection(DEFAULT_COLLECTION) as default:
+            return default.export(None, 1000)
     finally:
         backend.close()
 

@@ -76,4 +76,5 @@ def test_a_strict_typescript_client_slices_every_citation_exactly(
     assert driven.returncode == 0, driven.stdout + driven.stderr
     counts = json.loads(driven.stdout)
     assert counts["citations"] >= 2 and counts["evidence"] >= 1, counts
+    assert counts["collection_hits"] == 1, counts
     assert counts["text_length_utf16"] > len(MIXED_TEXT)  # astral characters count twice

@@ -81,3 +81,25 @@ def test_an_earlier_release_store_is_consistent_and_takes_writes(data_dir: Path)
         assert engine.check().ok and engine.stats().documents == 4
     finally:
         engine.close()
+
+
+def test_an_earlier_release_becomes_the_default_collection_beside_new_ones(
+    client: TestClient,
+) -> None:
+    listed = client.get("/v1/collections").json()["items"]
+    assert [(c["name"], c["documents"]) for c in listed] == [("default", 3)]
+    scoped = client.get("/v1/collections/default/documents/lighthouse").json()
+    assert scoped == client.get("/v1/documents/lighthouse").json()
+    job = client.get(f"/v1/collections/default/ingest-jobs/{JOB_ID}").json()
+    assert (job["collection"], job["status"]) == ("default", "succeeded")
+
+    assert client.post("/v1/collections", json={"name": "papers"}).status_code == 201
+    new = {"id": "lighthouse", "text": "A paper about lighthouse optics and Fresnel lenses."}
+    written = client.post("/v1/collections/papers/documents", json={"documents": [new]})
+    assert written.json()["results"][0]["status"] == "created"  # the same id: a new document
+    assert client.get("/v1/documents/lighthouse").json()["text"].startswith("The lighthouse")
+    hits = client.post("/v1/search", json={"query": "Fresnel lens optics", "k": 5}).json()
+    assert hits["hits"] and not any("Fresnel" in h["text"] for h in hits["hits"])
+    papers = client.post("/v1/collections/papers/search", json={"query": "Fresnel lens optics"})
+    assert [h["citation"]["document_id"] for h in papers.json()["hits"]] == ["lighthouse"]
+    assert client.get(f"/v1/collections/papers/ingest-jobs/{JOB_ID}").status_code == 404

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from index.embedding import Vectors
@@ -23,6 +25,14 @@ from index.models import (
     StoredDocument,
 )
 from index.store import PreparedDocument
+
+
+@dataclass(frozen=True)
+class CollectionEntry:
+    """A collection as the catalog knows it."""
+
+    name: str
+    created_at: datetime
 
 
 class SearchView(Protocol):
@@ -44,18 +54,18 @@ class SearchView(Protocol):
         """Chunks with their sentences and sentence vectors, and their whole documents."""
 
 
-class StorageBackend(Protocol):
-    """Documents, chunks and vectors; one atomic write of prepared documents and deletions."""
+class CollectionStorage(Protocol):
+    """One collection's documents, chunks and vectors: every read and write stays inside it
+    (the same document id in two collections names two documents)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def created_at(self) -> datetime: ...
 
     @property
     def index_type(self) -> str: ...
-
-    @property
-    def database(self) -> str | None:
-        """The shared database, password hidden; None for a store of this process's own."""
-
-    def seeding(self) -> AbstractContextManager[None]:
-        """Held while seeding: one server at a time among all that share the store."""
 
     @property
     def last_index_build_seconds(self) -> float | None: ...
@@ -64,7 +74,11 @@ class StorageBackend(Protocol):
         """The stored documents among ``document_ids`` (fields and content hash, no text)."""
 
     def write(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
-        """Upsert ``documents`` and delete ``deletions`` in one transaction, all or nothing."""
+        """Upsert ``documents`` and delete ``deletions`` in one transaction, all or nothing.
+
+        Raises:
+            CollectionNotFoundError: the collection was deleted meanwhile (nothing written).
+        """
 
     def document(self, document_id: str) -> Document | None: ...
 
@@ -77,15 +91,51 @@ class StorageBackend(Protocol):
         """Up to ``limit`` documents with ids after ``after`` (None: from the first), in id
         order, complete with chunks, vectors and sentence vectors: what a copy writes."""
 
-    def state(self, key: str) -> str | None: ...
-
-    def set_state(self, key: str, value: str) -> None: ...
-
     def counts(self) -> tuple[int, int, int]:
         """(documents, chunks, vectors)."""
 
     def check(self) -> ConsistencyReport: ...
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int: ...
+
+
+class StorageBackend(Protocol):
+    """Named collections of documents, and the store-wide state (seeding, the database)."""
+
+    @property
+    def database(self) -> str | None:
+        """The shared database, password hidden; None for a store of this process's own."""
+
+    def seeding(self) -> AbstractContextManager[None]:
+        """Held while seeding: one server at a time among all that share the store."""
+
+    def collections(self) -> list[CollectionEntry]:
+        """Every collection, by name (``default`` always among them)."""
+
+    def collection(self, name: str) -> AbstractContextManager[CollectionStorage]:
+        """The collection ``name``, in use until the block ends: deleting it waits for (the
+        embedded store) or is isolated from (PostgreSQL) the calls made through it.
+
+        Raises:
+            CollectionNotFoundError: no collection has that name.
+        """
+
+    def create_collection(self, name: str) -> CollectionEntry:
+        """Create an empty collection, durably.
+
+        Raises:
+            CollectionExistsError: one of that name exists.
+        """
+
+    def drop_collection(self, name: str) -> None:
+        """Delete a collection with all its documents, chunks and vectors: whole or not at all.
+
+        Raises:
+            CollectionNotFoundError: no collection has that name.
+        """
+
+    def state(self, key: str) -> str | None: ...
+
+    def set_state(self, key: str, value: str) -> None: ...
 
     def close(self) -> None: ...

@@ -10,15 +10,29 @@ rebuilt from the vectors SQLite keeps, without re-embedding.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import shutil
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
+from index.backends.base import CollectionEntry
 from index.embedding import Vectors
-from index.errors import StorageError
+from index.errors import (
+    CollectionExistsError,
+    CollectionNotFoundError,
+    CollectionProtectedError,
+    StorageError,
+)
 from index.lock import DataDirLock
 from index.models import (
+    COLLECTION_NAME_PATTERN,
+    DEFAULT_COLLECTION,
     ChunkHit,
     ConsistencyReport,
     Document,
@@ -29,9 +43,12 @@ from index.models import (
 )
 from index.rwlock import ReadWriteLock
 from index.store import PreparedDocument, Store
-from index.vectors import VectorIndex, temporary_path, training_size
+from index.vectors import VectorIndex, fsync_directory, temporary_path, training_size
 
 log = logging.getLogger(__name__)
+_COLLECTIONS = "collections"  # the directory other collections than the default live in
+_COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
+_CREATED_AT = "created_at"  # a collection's creation time, in its store's state table
 
 
 class _Snapshot:
@@ -70,45 +87,60 @@ def store_path(data_dir: Path) -> Path:
     return data_dir / "store.sqlite3"
 
 
-class EmbeddedBackend:
-    """SQLite + FAISS in ``data_dir``; ``ivf_min_vectors`` chunks switch the index to IVF."""
+class EmbeddedCollection:
+    """One collection: a SQLite store and its FAISS index in ``directory``;
+    ``ivf_min_vectors`` chunks switch the index to IVF. An index per collection keeps a
+    search's cost that of its own collection, whatever others hold beside it."""
 
-    def __init__(self, data_dir: Path, dimension: int, ivf_min_vectors: int) -> None:
+    def __init__(self, directory: Path, name: str, dimension: int, ivf_min_vectors: int) -> None:
+        self.name = name
+        self.directory = directory
         self._dimension = dimension
         self._ivf_min_vectors = ivf_min_vectors
-        _make_private(data_dir)
-        self._data_lock = DataDirLock(data_dir)  # raises if another process has it
-        self._index_path = data_dir / "vectors.faiss"
-        self._lock = ReadWriteLock()
+        self._index_path = directory / "vectors.faiss"
+        self._lock = ReadWriteLock()  # searches share it; applying a write takes it alone
+        self._life = ReadWriteLock()  # calls in flight share it; closing takes it alone
+        self._closed = False
         self._last_build: float | None = None  # None: loaded, never rebuilt
+        self._store = Store(store_path(directory), dimension)
         try:
-            self._store = Store(store_path(data_dir), dimension)
             self._index = self._load_index()
+            created = self._store.get_state(_CREATED_AT)
+            if created is None:  # a store from before collections: it was made by now
+                created = datetime.now(UTC).isoformat()
+                self._store.set_state(_CREATED_AT, created)
+            self.created_at = datetime.fromisoformat(created)
         except BaseException:
-            self._data_lock.release()
+            self._store.close()
             raise
-
-    database = None  # the data directory is this process's own
 
     @property
     def index_type(self) -> str:
         return self._index.index_type
 
-    @contextmanager
-    def seeding(self) -> Iterator[None]:
-        """Nothing to take: the data-directory lock already makes this process the only one."""
-        yield
-
     @property
     def last_index_build_seconds(self) -> float | None:
         return self._last_build
 
+    @contextmanager
+    def in_use(self) -> Iterator[EmbeddedCollection]:
+        """Keep the collection open for the block: closing it waits until the block ends.
+
+        Raises:
+            CollectionNotFoundError: it was closed (deleted) before the block began.
+        """
+        with self._life.reading():
+            if self._closed:
+                raise CollectionNotFoundError(self.name)
+            yield self
+
     def close(self) -> None:
-        """Close the store and release the data directory. The vector index needs no save
-        here: every write saved it."""
-        with self._lock.writing():
-            self._store.close()
-            self._data_lock.release()
+        """Close the store once no call is using it. The vector index needs no save here:
+        every write saved it."""
+        with self._life.writing(), self._lock.writing():
+            if not self._closed:
+                self._closed = True
+                self._store.close()
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -133,11 +165,11 @@ class EmbeddedBackend:
     def state(self, key: str) -> str | None:
         return self._store.get_state(key)
 
-    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
-        return self._store.export(after, limit)
-
     def set_state(self, key: str, value: str) -> None:
         self._store.set_state(key, value)
+
+    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        return self._store.export(after, limit)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -262,6 +294,139 @@ class EmbeddedBackend:
             self._last_build,
         )
         return index
+
+
+class EmbeddedBackend:
+    """Collections in ``data_dir``, which this process owns: ``default`` in the directory
+    itself (so a data directory from before collections is its default collection, unmoved),
+    every other one in ``collections/<name>/``.
+
+    The directories are the catalog. A collection is created in a hidden directory and renamed
+    into place once complete, and deleted by renaming it hidden first and then removing it, so
+    a crash at any point leaves it whole or gone; hidden leftovers are removed on start.
+    """
+
+    database = None  # the data directory is this process's own
+
+    def __init__(self, data_dir: Path, dimension: int, ivf_min_vectors: int) -> None:
+        self._dimension = dimension
+        self._ivf_min_vectors = ivf_min_vectors
+        _make_private(data_dir)
+        self._data_lock = DataDirLock(data_dir)  # raises if another process has it
+        self._root = data_dir / _COLLECTIONS
+        self._catalog_lock = threading.Lock()  # guards the dict
+        self._changes = threading.Lock()  # one create or drop at a time
+        self._collections: dict[str, EmbeddedCollection] = {}
+        try:
+            self._collections[DEFAULT_COLLECTION] = self._open(data_dir, DEFAULT_COLLECTION)
+            for directory in self._directories():
+                self._collections[directory.name] = self._open(directory, directory.name)
+        except BaseException:
+            self._close_all()
+            raise
+
+    def _open(self, directory: Path, name: str) -> EmbeddedCollection:
+        return EmbeddedCollection(directory, name, self._dimension, self._ivf_min_vectors)
+
+    def _directories(self) -> list[Path]:
+        """The collections' directories, after removing what a crash left half made or half
+        deleted."""
+        if not self._root.is_dir():
+            return []
+        found = []
+        for entry in sorted(self._root.iterdir()):
+            if entry.name.startswith("."):
+                log.warning("removing %s, left by a collection change cut off by a crash", entry)
+                shutil.rmtree(entry)
+            elif _COLLECTION_NAME.fullmatch(entry.name) and entry.is_dir():
+                found.append(entry)
+            else:
+                log.warning("ignoring %s: not a collection's directory", entry)
+        return found
+
+    @contextmanager
+    def seeding(self) -> Iterator[None]:
+        """Nothing to take: the data-directory lock already makes this process the only one."""
+        yield
+
+    def close(self) -> None:
+        """Close every collection and release the data directory."""
+        self._close_all()
+
+    def _close_all(self) -> None:
+        with self._catalog_lock:
+            opened, self._collections = list(self._collections.values()), {}
+        for collection in opened:
+            collection.close()
+        self._data_lock.release()
+
+    # -- the catalog ---------------------------------------------------------------------------
+
+    def collections(self) -> list[CollectionEntry]:
+        with self._catalog_lock:
+            opened = sorted(self._collections.values(), key=lambda c: c.name)
+        return [CollectionEntry(c.name, c.created_at) for c in opened]
+
+    @contextmanager
+    def collection(self, name: str) -> Iterator[EmbeddedCollection]:
+        with self._catalog_lock:
+            found = self._collections.get(name)
+        if found is None:
+            raise CollectionNotFoundError(name)
+        with found.in_use() as collection:
+            yield collection
+
+    def create_collection(self, name: str) -> CollectionEntry:
+        with self._changes:
+            with self._catalog_lock:
+                if name in self._collections:
+                    raise CollectionExistsError(name)
+            target = self._root / name
+            if target.exists():
+                raise StorageError(f"{target} exists but is not an open collection")
+            self._root.mkdir(mode=0o700, exist_ok=True)
+            making = self._root / f".new-{uuid.uuid4().hex}"
+            try:
+                making.mkdir(mode=0o700)
+                self._open(making, name).close()  # the empty store, with its creation time
+                os.replace(making, target)
+                fsync_directory(self._root)
+            except OSError as error:
+                shutil.rmtree(making, ignore_errors=True)
+                raise StorageError(f"could not create the collection: {error}") from error
+            collection = self._open(target, name)
+            with self._catalog_lock:
+                self._collections[name] = collection
+            return CollectionEntry(name, collection.created_at)
+
+    def drop_collection(self, name: str) -> None:
+        if name == DEFAULT_COLLECTION:  # its store is the data directory itself
+            raise CollectionProtectedError(name)
+        with self._changes:
+            with self._catalog_lock:
+                collection = self._collections.pop(name, None)  # new calls find it gone
+            if collection is None:
+                raise CollectionNotFoundError(name)
+            collection.close()  # waits for the calls in flight in it
+            removed = self._root / f".deleted-{uuid.uuid4().hex}"
+            try:
+                os.replace(collection.directory, removed)
+                fsync_directory(self._root)  # deleted from here on, even after a crash
+            except OSError as error:
+                with self._catalog_lock:
+                    self._collections[name] = self._open(collection.directory, name)
+                raise StorageError(f"could not delete the collection: {error}") from error
+            shutil.rmtree(removed, ignore_errors=True)  # what is left is removed on start
+
+    # -- store-wide state, kept in the default collection's store --------------------------------
+
+    def state(self, key: str) -> str | None:
+        with self.collection(DEFAULT_COLLECTION) as default:
+            return default.state(key)
+
+    def set_state(self, key: str, value: str) -> None:
+        with self.collection(DEFAULT_COLLECTION) as default:
+            default.set_state(key, value)
 
 
 def _make_private(directory: Path) -> None:

@@ -47,6 +47,7 @@ class RecordError:
 @dataclass(frozen=True)
 class Job:
     id: str
+    collection: str  # where its documents go
     status: JobStatus
     total: int
     done: int  # records ingested (created, updated or unchanged)

@@ -101,7 +101,12 @@ class JobRunner:
             self._run(job)
 
     def _run(self, job: Job) -> None:
-        fields = {"job_id": job.id, "total": job.total, "from_position": job.next_position}
+        fields = {
+            "job_id": job.id,
+            "collection": job.collection,
+            "total": job.total,
+            "from_position": job.next_position,
+        }
         log.info("ingest job started", extra={"fields": fields})
         heartbeat = _Heartbeat(self._store, job.id, self.owner, self._lease)
         started = time.monotonic()
@@ -113,6 +118,7 @@ class JobRunner:
                 self._max_chars,
                 self._batch_size,
                 self._preparation,
+                collection=job.collection,
             ):
                 status = self._advance(job, report)
                 if status is not JobStatus.RUNNING:

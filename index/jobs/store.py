@@ -48,6 +48,7 @@ from index.jobs.models import (
     TooManyRecordsError,
     timestamp,
 )
+from index.models import DEFAULT_COLLECTION
 from index.store import sqlite_engine, storage_errors
 
 MAX_LISTED_ERRORS = 1000  # per job in a job's view; `failed` counts them all
@@ -58,6 +59,8 @@ jobs = Table(
     "ingest_jobs",
     metadata,
     Column("id", String(32), primary_key=True),
+    # The collection the job writes to (migration 0004; added to older jobs.sqlite3 files)
+    Column("collection", String(63), nullable=False, default=DEFAULT_COLLECTION, index=True),
     Column("status", String(16), nullable=False, index=True),
     Column("total", Integer, nullable=False),
     Column("done", Integer, nullable=False, default=0),
@@ -113,8 +116,14 @@ class JobStore:
 
     # -- what clients do -----------------------------------------------------------------------
 
-    def create(self, items: Iterable[JobRecord], max_records: int) -> Job:
-        """Commit a new queued job with its records, in order; durable once this returns.
+    def create(
+        self,
+        items: Iterable[JobRecord],
+        max_records: int,
+        collection: str = DEFAULT_COLLECTION,
+    ) -> Job:
+        """Commit a new queued job writing to ``collection`` with its records, in order;
+        durable once this returns.
 
         Raises:
             TooManyRecordsError: more than ``max_records`` records (nothing is kept).
@@ -142,6 +151,7 @@ class JobStore:
             connection.execute(
                 insert(jobs).values(
                     id=job_id,
+                    collection=collection,
                     status=JobStatus.QUEUED.value,
                     total=total,
                     done=0,
@@ -155,9 +165,14 @@ class JobStore:
         assert job is not None
         return job
 
-    def get(self, job_id: str) -> Job | None:
+    def get(self, job_id: str, collection: str | None = None) -> Job | None:
+        """The job with its first errors; None when there is none (in ``collection``, if
+        given)."""
+        where = [jobs.c.id == job_id]
+        if collection is not None:
+            where.append(jobs.c.collection == collection)
         with self._transaction() as connection:
-            row = connection.execute(select(jobs).where(jobs.c.id == job_id)).mappings().first()
+            row = connection.execute(select(jobs).where(*where)).mappings().first()
             if row is None:
                 return None
             found = connection.execute(
@@ -168,9 +183,19 @@ class JobStore:
             ).mappings()
             return _job(row, [_error(e) for e in found])
 
-    def page(self, offset: int, limit: int, status: JobStatus | None) -> tuple[list[Job], int]:
-        """A page of jobs, newest first (without their errors), and how many there are."""
-        where = jobs.c.status == status.value if status is not None else sqlalchemy.true()
+    def page(
+        self,
+        offset: int,
+        limit: int,
+        status: JobStatus | None,
+        collection: str | None = None,
+    ) -> tuple[list[Job], int]:
+        """A page of jobs (of ``collection``, if given), newest first (without their errors),
+        and how many there are."""
+        where = sqlalchemy.and_(
+            jobs.c.status == status.value if status is not None else sqlalchemy.true(),
+            jobs.c.collection == collection if collection is not None else sqlalchemy.true(),
+        )
         with self._transaction() as connection:
             total = connection.execute(select(func.count()).select_from(jobs).where(where))
             rows = connection.execute(
@@ -182,13 +207,15 @@ class JobStore:
             ).mappings()
             return [_job(row, []) for row in rows], int(total.scalar_one())
 
-    def cancel(self, job_id: str) -> Job:
+    def cancel(self, job_id: str, collection: str | None = None) -> Job:
         """Stop a queued or running job: what it committed stays, the rest is dropped.
 
         Raises:
-            JobNotFoundError: no such job.
+            JobNotFoundError: no such job (in ``collection``, if given).
             JobFinishedError: the job already succeeded, failed or was cancelled.
         """
+        if self.get(job_id, collection) is None:
+            raise JobNotFoundError(job_id)
         with self._transaction() as connection:
             cancelled = connection.execute(
                 update(jobs)
@@ -373,7 +400,22 @@ def open_job_store(
         return JobStore(engine, clock)
     engine = sqlite_engine(data_dir / "jobs.sqlite3")
     metadata.create_all(engine)
+    _add_collection_column(engine)
     return JobStore(engine, clock)
+
+
+def _add_collection_column(engine: sqlalchemy.Engine) -> None:
+    """Upgrade a jobs.sqlite3 from before collections: its jobs wrote to the default one."""
+    with engine.begin() as connection:
+        present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(ingest_jobs)")}
+        if "collection" not in present:
+            connection.exec_driver_sql(
+                "ALTER TABLE ingest_jobs ADD COLUMN collection VARCHAR(63) NOT NULL"
+                f" DEFAULT '{DEFAULT_COLLECTION}'"
+            )
+            connection.exec_driver_sql(
+                "CREATE INDEX ix_ingest_jobs_collection ON ingest_jobs (collection)"
+            )
 
 
 def _error(row: Any) -> RecordError:
@@ -387,6 +429,7 @@ def _job(row: Any, found: list[RecordError]) -> Job:
     assert created is not None
     return Job(
         id=row["id"],
+        collection=row["collection"],
         status=JobStatus(row["status"]),
         total=row["total"],
         done=row["done"],

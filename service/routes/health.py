@@ -1,14 +1,14 @@
-"""Liveness, readiness and index statistics."""
+"""Liveness, readiness and metrics."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from service.auth import READ, metrics_access
+from service.auth import metrics_access
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.metrics import CONTENT_TYPE
-from service.schemas import Health, IndexStats, Readiness
+from service.schemas import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
@@ -30,18 +30,6 @@ async def readyz(state: StateDep) -> Readiness:
     be used (the PostgreSQL database unreachable), ready again as soon as it can."""
     stats = await state.run_probe(state.engine.stats)
     return Readiness(status="ready", documents=stats.documents, vectors=stats.vectors)
-
-
-@router.get(
-    "/v1/stats",
-    operation_id="getStats",
-    summary="Index statistics",
-    responses=problem_responses(401, 429, 503),
-    dependencies=[READ],
-)
-async def stats(state: StateDep) -> IndexStats:
-    """Counts of documents, chunks and vectors; the model, its dimension and the index type."""
-    return IndexStats.model_validate(await state.run(state.engine.stats), from_attributes=True)
 
 
 @router.get("/metrics", include_in_schema=False, dependencies=[Depends(metrics_access)])

@@ -2,7 +2,8 @@
 // document with emoji, CJK and astral characters, then search and ask for support with
 // offset_encoding "utf-16", and check that every citation and evidence offset slices the
 // document's text exactly with JavaScript's own String.prototype.slice. Metadata read back
-// through the generated types filters to the same document. Prints the counts as JSON;
+// through the generated types filters to the same document; in a collection of its own the same
+// id is another document. Prints the counts as JSON;
 // exits 1 on the first mismatch.
 import createClient from "openapi-fetch";
 import type { paths } from "./generated/schema.js";
@@ -77,4 +78,31 @@ const filtered = await client.POST("/v1/search", {
 if (filtered.error || !filtered.data) fail(`filtered search: ${JSON.stringify(filtered.error)}`);
 if (!filtered.data.hits.some((hit) => hit.citation.document_id === documentId)) fail("metadata read back did not find its document");
 
-console.log(JSON.stringify({ citations, evidence, text_length_utf16: stored.length }));
+// A collection of its own: the same id there is another document, and its search never
+// returns the default collection's.
+const name = "ts-tenant";
+const created = await client.POST("/v1/collections", { body: { name } });
+if (created.error || !created.data || created.data.name !== name) fail(`create collection: ${JSON.stringify(created.error)}`);
+const tenantText = "Tenant notes 📓: the levee held through the night.";
+const tenantUpsert = await client.POST("/v1/collections/{name}/documents", {
+  params: { path: { name } },
+  body: { documents: [{ id: documentId, text: tenantText }] },
+});
+if (tenantUpsert.error) fail(`collection upsert: ${JSON.stringify(tenantUpsert.error)}`);
+const tenantSearch = await client.POST("/v1/collections/{name}/search", {
+  params: { path: { name } },
+  body: { query: "levee flood", k: 10, offset_encoding: "utf-16" },
+});
+if (tenantSearch.error || !tenantSearch.data) fail(`collection search: ${JSON.stringify(tenantSearch.error)}`);
+let collectionHits = 0;
+for (const hit of tenantSearch.data.hits) {
+  const got = tenantText.slice(hit.citation.char_start, hit.citation.char_end);
+  if (got !== hit.text) fail(`collection citation: ${JSON.stringify(got)} is not ${JSON.stringify(hit.text)}`);
+  collectionHits += 1;
+}
+const again = await client.GET("/v1/documents/{document_id}", { params: { path: { document_id: documentId } } });
+if (again.error || !again.data || again.data.text === tenantText) fail("the default collection's document changed");
+const deleted = await client.DELETE("/v1/collections/{name}", { params: { path: { name } } });
+if (deleted.error) fail(`delete collection: ${JSON.stringify(deleted.error)}`);
+
+console.log(JSON.stringify({ citations, evidence, text_length_utf16: stored.length, collection_hits: collectionHits }));

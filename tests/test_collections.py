@@ -1,0 +1,365 @@
+"""Collections: isolated sets of documents in one service, through the engine and the HTTP API
+(in process, on both backends; the PostgreSQL runs belong to the system tier). The same id in
+two collections names two documents; search, support, filters and jobs stay inside their
+collection; deleting one removes it whole."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from index.engine import SearchEngine
+from index.errors import (
+    CollectionExistsError,
+    CollectionNotFoundError,
+    CollectionProtectedError,
+    DocumentNotFoundError,
+    InvalidInputError,
+)
+from index.models import DEFAULT_COLLECTION, DocumentInput, SearchFilters, SearchMode
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import assert_problem
+
+MakeEngine = Callable[..., SearchEngine]
+HOSTILE_NAMES = [
+    "",
+    "..",
+    "../etc",
+    "a/b",
+    "a\\b",
+    "News",  # upper case: two names that differ only in case would share a directory
+    "-news",
+    "_news",
+    "new.s",
+    "news ",
+    "n\u0435ws",  # a Cyrillic letter that looks like the Latin "e"
+    "ｎｅｗｓ",  # full-width
+    "news\n",
+    "news\x00",
+    "a" * 64,
+    "a" * 10_000,
+]
+NEWS = [
+    DocumentInput(
+        id="a",
+        title="Harbour flood",
+        text="The harbour flooded after three days of rain. Boats were moved inland.",
+        source="wire",
+        published_at=date(2025, 5, 1),
+    ),
+    DocumentInput(
+        id="b",
+        title="Harbour festival",
+        text="A festival of boats filled the harbour on Sunday. Crowds watched from the pier.",
+        source="local",
+        published_at=date(2025, 6, 1),
+    ),
+]
+DEFAULT_A = DocumentInput(
+    id="a", title="Glaciers", text="Glaciers carve deep valleys as they move over centuries."
+)
+
+
+def test_the_same_id_in_two_collections_names_two_documents(make_engine: MakeEngine) -> None:
+    engine = make_engine()
+    engine.upsert([DEFAULT_A])
+    assert engine.create_collection("news").name == "news"
+    results = engine.upsert(NEWS, collection="news")
+    assert [r.status.value for r in results] == ["created", "created"]  # "a" is new there
+    assert engine.get("a").text.startswith("Glaciers")
+    assert engine.get("a", collection="news").text.startswith("The harbour flooded")
+    assert engine.stats().documents == 1 and engine.stats("news").documents == 2
+
+    for mode in SearchMode:
+        hits = engine.search("boats in the harbour", k=10, mode=mode)
+        assert {h.citation.document_id for h in hits} <= {"a"}
+        assert all("Glaciers" in h.text for h in hits)
+    support = engine.support("The harbour flooded after rain.")
+    assert all(p.citation.document_id == "a" and "Glaciers" in p.text for p in support.passages)
+
+    engine.delete("a", collection="news")
+    assert engine.get("a").text.startswith("Glaciers")  # the default one is untouched
+    with pytest.raises(DocumentNotFoundError):
+        engine.get("a", collection="news")
+    assert [d.id for d in engine.list_documents(collection="news").items] == ["b"]
+
+
+def test_filters_k_and_citations_hold_within_a_collection(make_engine: MakeEngine) -> None:
+    engine = make_engine()
+    engine.upsert([DEFAULT_A, DocumentInput(id="c", text="Boats crowd the harbour.")])
+    engine.create_collection("news")
+    engine.upsert(NEWS, collection="news")
+    hits = engine.search(
+        "harbour boats", k=5, filters=SearchFilters(sources=["local"]), collection="news"
+    )
+    assert hits and {h.citation.document_id for h in hits} == {"b"}
+    for hit in engine.search("harbour", k=1, collection="news"):
+        text = engine.get(hit.citation.document_id, collection="news").text
+        assert text[hit.citation.char_start : hit.citation.char_end] == hit.text
+    assert len(engine.search("harbour", k=1, collection="news")) == 1
+    support = engine.support("A festival of boats filled the harbour.", collection="news")
+    assert support.verdict.value == "supported"
+    assert support.passages[0].citation.document_id == "b"
+
+
+def test_names_are_checked_and_unknown_or_protected_collections_refused(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine()
+    for name in HOSTILE_NAMES:
+        with pytest.raises(InvalidInputError) as refused:
+            engine.create_collection(name)
+        assert refused.value.field == "name" and len(str(refused.value)) < 300
+    engine.create_collection("news")
+    with pytest.raises(CollectionExistsError):
+        engine.create_collection("news")
+    with pytest.raises(CollectionExistsError):
+        engine.create_collection(DEFAULT_COLLECTION)
+    with pytest.raises(CollectionProtectedError):
+        engine.delete_collection(DEFAULT_COLLECTION)
+    for call in (
+        lambda: engine.search("x", collection="nope"),
+        lambda: engine.support("x", collection="nope"),
+        lambda: engine.upsert(NEWS, collection="nope"),
+        lambda: engine.get("a", collection="nope"),
+        lambda: engine.delete("a", collection="nope"),
+        lambda: engine.stats("nope"),
+        lambda: engine.delete_collection("nope"),
+        lambda: engine.search("x", collection=".."),
+    ):
+        with pytest.raises(CollectionNotFoundError):
+            call()
+    assert [c.name for c in engine.collections()] == ["default", "news"]
+
+
+def test_deleting_a_collection_removes_it_whole_and_survives_a_restart(
+    make_engine: MakeEngine, tmp_path: Path
+) -> None:
+    engine = make_engine()
+    engine.upsert([DEFAULT_A])
+    for name in ("news", "papers"):
+        engine.create_collection(name)
+        engine.upsert(NEWS, collection=name)
+    engine.delete_collection("news")
+    assert [c.name for c in engine.collections()] == ["default", "papers"]
+    assert engine.check().ok
+    engine.close()
+
+    engine = make_engine()  # a restart
+    listed = {c.name: (c.documents, c.chunks) for c in engine.collections()}
+    assert listed.keys() == {"default", "papers"} and listed["papers"][0] == 2
+    engine.create_collection("news")  # the name is free again, and the new one empty
+    assert engine.stats("news").documents == 0
+    assert engine.search("harbour", collection="news") == []
+    assert engine.check().ok
+    if engine.config.database_url is None:
+        assert sorted(p.name for p in (tmp_path / "data" / "collections").iterdir()) == [
+            "news",
+            "papers",
+        ]
+
+
+@pytest.mark.parametrize("backend_kind", ["embedded"])
+def test_a_collection_change_cut_off_by_a_crash_is_undone_on_start(
+    make_engine: MakeEngine, tmp_path: Path
+) -> None:
+    engine = make_engine()
+    engine.create_collection("news")
+    engine.upsert(NEWS, collection="news")
+    engine.close()
+    root = tmp_path / "data" / "collections"
+    # What a crash leaves: a collection renamed away for deletion, one half made.
+    (root / "news").rename(root / ".deleted-1")
+    (root / ".new-2").mkdir()
+    (root / ".new-2" / "store.sqlite3").write_bytes(b"half")
+    engine = make_engine()
+    assert [c.name for c in engine.collections()] == ["default"]
+    assert sorted(p.name for p in root.iterdir()) == []
+    assert engine.check().ok
+
+
+def test_searches_never_cross_collections_while_one_is_created_and_deleted(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine()
+    engine.upsert([DEFAULT_A])
+    engine.create_collection("stable")
+    engine.upsert(NEWS, collection="stable")
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def search(collection: str, belongs: Callable[[str], bool]) -> None:
+        while not stop.is_set():
+            try:
+                for hit in engine.search("harbour glaciers churn", k=5, collection=collection):
+                    if not belongs(hit.text):
+                        problems.append(f"{collection}: {hit.text!r}")
+            except CollectionNotFoundError:
+                if collection != "churn":
+                    problems.append(f"{collection} not found")
+            except Exception as error:  # anything else fails the test
+                problems.append(f"{collection}: {error!r}")
+
+    threads = [
+        threading.Thread(target=search, args=("stable", lambda t: "harbour" in t.lower())),
+        threading.Thread(target=search, args=(DEFAULT_COLLECTION, lambda t: "Glaciers" in t)),
+        threading.Thread(target=search, args=("churn", lambda t: t.startswith("Churn"))),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        for round_ in range(6):
+            engine.create_collection("churn")
+            engine.upsert(
+                [DocumentInput(id="z", text=f"Churn round {round_}.")], collection="churn"
+            )
+            engine.delete_collection("churn")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert problems == []
+    assert [c.name for c in engine.collections()] == ["default", "stable"]
+    assert engine.check().ok
+
+
+# -- over HTTP -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(tmp_path: Path, database_url: str | None) -> Iterator[TestClient]:
+    settings = Settings(data_dir=tmp_path / "data", seed_dir="", database_url=database_url)
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _documents(*documents: DocumentInput) -> dict[str, Any]:
+    return {"documents": [{"id": d.id, "title": d.title, "text": d.text} for d in documents]}
+
+
+def test_collections_are_created_listed_read_and_deleted(client: TestClient) -> None:
+    created = client.post("/v1/collections", json={"name": "news"})
+    assert created.status_code == 201, created.text
+    assert created.headers["location"] == "/v1/collections/news"
+    assert created.json()["name"] == "news" and created.json()["documents"] == 0
+    assert_problem(client.post("/v1/collections", json={"name": "news"}), 409)
+    assert client.post("/v1/collections/news/documents", json=_documents(*NEWS)).status_code == 200
+    listed = client.get("/v1/collections").json()["items"]
+    assert [(c["name"], c["documents"]) for c in listed] == [("default", 0), ("news", 2)]
+    one = client.get("/v1/collections/news").json()
+    assert (one["documents"], one["chunks"]) == (
+        2,
+        client.get("/v1/collections/news/stats").json()["chunks"],
+    )
+    assert client.get("/v1/collections/news/stats").json()["collection"] == "news"
+    assert client.delete("/v1/collections/news").status_code == 204
+    assert_problem(client.get("/v1/collections/news"), 404)
+    assert_problem(client.delete("/v1/collections/news"), 404)
+    assert_problem(client.delete("/v1/collections/default"), 409)
+
+
+def test_hostile_names_are_refused_naming_the_field(client: TestClient) -> None:
+    for name in HOSTILE_NAMES:
+        assert_problem(client.post("/v1/collections", json={"name": name}), 422, "name")
+    assert_problem(client.post("/v1/collections", json={"name": 7}), 422, "name")
+    assert_problem(client.post("/v1/collections", json={"name": "x", "other": 1}), 422)
+    for path in ("News", "n\u0435ws", "a" * 64, "a" * 10_000, "new.s", "..."):
+        assert_problem(client.post(f"/v1/collections/{path}/search", json={"query": "x"}), 422)
+    # A slash or an encoded one never reaches a collection: no route has that shape.
+    for path in ("a/b", "..%2F..%2Fetc", "%2e%2e"):
+        answer = client.post(f"/v1/collections/{path}/search", json={"query": "x"})
+        assert answer.status_code in (404, 422), path
+    assert [c["name"] for c in client.get("/v1/collections").json()["items"]] == ["default"]
+
+
+def test_the_unscoped_routes_act_on_the_default_collection(client: TestClient) -> None:
+    client.post("/v1/collections", json={"name": "news"})
+    client.post("/v1/documents", json=_documents(DEFAULT_A))
+    client.post("/v1/collections/news/documents", json=_documents(*NEWS))
+    assert client.get("/v1/collections/default/documents/a").json() == (
+        client.get("/v1/documents/a").json()
+    )
+    assert client.get("/v1/documents/a").json()["title"] == "Glaciers"
+    assert client.get("/v1/collections/news/documents/a").json()["title"] == "Harbour flood"
+    unscoped = client.post("/v1/search", json={"query": "harbour boats", "k": 10}).json()
+    assert all("Glaciers" in h["text"] for h in unscoped["hits"])
+    scoped = client.post("/v1/collections/news/search", json={"query": "harbour boats"}).json()
+    assert {h["citation"]["document_id"] for h in scoped["hits"]} == {"a", "b"}
+    assert all("Glaciers" not in h["text"] for h in scoped["hits"])
+    support = client.post(
+        "/v1/collections/news/passages/support", json={"claim": "Boats filled the harbour."}
+    ).json()
+    assert support["passages"] and all("Glaciers" not in p["text"] for p in support["passages"])
+    assert client.get("/v1/stats").json()["documents"] == 1
+    assert client.get("/v1/collections/news/documents").json()["total"] == 2
+    assert_problem(client.post("/v1/collections/nope/search", json={"query": "x"}), 404)
+    assert_problem(client.post("/v1/collections/nope/passages/support", json={"claim": "x"}), 404)
+    assert_problem(client.get("/v1/collections/nope/documents/a"), 404)
+    assert_problem(client.get("/v1/collections/nope/stats"), 404)
+
+
+def test_ingest_jobs_write_to_their_collection_and_are_seen_only_there(
+    client: TestClient,
+) -> None:
+    client.post("/v1/collections", json={"name": "news"})
+    body = "\n".join(json.dumps({"id": d.id, "text": d.text}) for d in NEWS) + "\n"
+    headers = {"content-type": "application/x-ndjson"}
+    assert_problem(
+        client.post("/v1/collections/nope/ingest-jobs", content=body, headers=headers), 404
+    )
+    accepted = client.post("/v1/collections/news/ingest-jobs", content=body, headers=headers)
+    assert accepted.status_code == 202, accepted.text
+    location = accepted.headers["location"]
+    assert location == f"/v1/collections/news/ingest-jobs/{accepted.json()['id']}"
+    deadline = time.monotonic() + 60
+    while (job := client.get(location).json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert (job["status"], job["done"], job["collection"]) == ("succeeded", 2, "news")
+    assert client.get("/v1/collections/news/documents").json()["total"] == 2
+    assert client.get("/v1/documents").json()["total"] == 0
+    assert_problem(client.get(f"/v1/ingest-jobs/{job['id']}"), 404)
+    assert_problem(client.delete(f"/v1/ingest-jobs/{job['id']}"), 404)
+    assert client.get("/v1/ingest-jobs").json()["total"] == 0
+    assert client.get("/v1/collections/news/ingest-jobs").json()["total"] == 1
+
+
+def test_a_job_whose_collection_is_deleted_fails_with_a_reason(client: TestClient) -> None:
+    client.post("/v1/collections", json={"name": "gone"})
+    # Larger than one batch, so the collection goes while the job runs or before it starts.
+    body = "".join(
+        json.dumps({"id": f"d{n}", "text": f"Document number {n} about tides."}) + "\n"
+        for n in range(200)
+    )
+    accepted = client.post(
+        "/v1/collections/gone/ingest-jobs",
+        content=body,
+        headers={"content-type": "application/x-ndjson"},
+    )
+    assert client.delete("/v1/collections/gone").status_code == 204
+    location = accepted.headers["location"]
+    deadline = time.monotonic() + 60
+    while (job := client.get(location).json())["status"] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert job["status"] == "failed" and "no collection named 'gone'" in job["error"]
+    assert [c["name"] for c in client.get("/v1/collections").json()["items"]] == ["default"]
+
+
+@pytest.mark.parametrize("backend_kind", ["embedded"])
+def test_metrics_name_the_route_template_never_the_collection(client: TestClient) -> None:
+    client.post("/v1/collections", json={"name": "secret-tenant"})
+    client.post("/v1/collections/secret-tenant/search", json={"query": "x"})
+    client.post("/v1/collections/not-there/search", json={"query": "x"})
+    metrics = client.get("/metrics").text
+    assert 'route="/v1/collections/{name}/search"' in metrics
+    assert "secret-tenant" not in metrics and "not-there" not in metrics
