@@ -36,6 +36,10 @@ DESCRIPTION = """Semantic search over cleaned documents where every hit carries 
 check: `document.text[char_start:char_end]` is exactly the returned text. Given a claim, it finds
 the passages that support it and the exact sentences inside them, with a verdict.
 
+Documents live in collections: the unscoped paths (`/v1/search`, `/v1/documents`, ...) act on
+the collection `default`, and `/v1/collections/{name}/...` on the one named, with its own ids;
+nothing of one collection is ever returned from another.
+
 Errors are RFC 9457 problem details (`application/problem+json`) whose `errors` name each
 failing field. Request bodies must be `application/json`; unknown fields are rejected."""
 
@@ -48,6 +52,10 @@ TAGS = [
         "description": "Large loads, queued and ingested in the background with progress.",
     },
     {"name": "health", "description": "Liveness, readiness and index statistics."},
+    {
+        "name": "collections",
+        "description": "Named, isolated sets of documents: create, list, read and delete them.",
+    },
 ]
 
 

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from index.engine import SearchEngine
+from index.errors import CollectionNotFoundError
 from index.jobs.runner import JobRunner
 from index.jobs.store import JobStore
 
@@ -27,11 +28,20 @@ class _EngineCollector(Collector):
         engine = self._engine()
         if engine is None:  # still starting
             return
-        stats = engine.stats()
+        totals = [0, 0, 0]
+        collections = engine.collections()
+        for collection in collections:  # totals: a label per collection would be unbounded
+            try:
+                stats = engine.stats(collection.name)
+            except CollectionNotFoundError:  # deleted since it was listed
+                continue
+            for position, value in enumerate((stats.documents, stats.chunks, stats.vectors)):
+                totals[position] += value
         for name, value, help_text in (
-            ("documents", stats.documents, "Documents in the store."),
-            ("chunks", stats.chunks, "Chunks in the store."),
-            ("vectors", stats.vectors, "Vectors in the vector index."),
+            ("collections", len(collections), "Collections in the store."),
+            ("documents", totals[0], "Documents in the store, every collection's."),
+            ("chunks", totals[1], "Chunks in the store, every collection's."),
+            ("vectors", totals[2], "Vectors in the vector indexes, every collection's."),
         ):
             yield GaugeMetricFamily(f"semsearch_{name}", help_text, value=value)
         texts, seconds = engine.embedder.totals()

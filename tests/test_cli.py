@@ -172,3 +172,30 @@ def test_failures_exit_non_zero_with_one_line(tmp_path: Path) -> None:
         f"semsearch: bad setting: SEMSEARCH_API_KEYS_FILE: Value error, cannot read {missing}: "
         "No such file or directory"
     ]
+
+
+def test_commands_take_a_collection(tmp_path: Path) -> None:
+    corpus = tmp_path / "news.jsonl"
+    corpus.write_text(
+        json.dumps({"id": "quake", "text": "An earthquake struck Quetta at dawn."}) + "\n"
+    )
+    data = tmp_path / "data"
+    ingest = _semsearch(data, "ingest", str(corpus), "--collection", "news")
+    assert ingest.returncode == 0 and "1 created" in ingest.stdout, ingest.stderr
+    listed = _semsearch(data, "collections")
+    rows = {line.split()[0]: line.split()[1:3] for line in listed.stdout.splitlines()[1:]}
+    assert rows == {"default": ["0", "0"], "news": ["1", "1"]}, listed.stdout
+    found = _semsearch(data, "search", "earthquake", "--collection", "news")
+    assert "quake" in found.stdout, found.stderr
+    assert "quake" not in _semsearch(data, "search", "earthquake").stdout  # not in default
+    missing = _semsearch(data, "search", "earthquake", "--collection", "nope")
+    assert missing.returncode == 1 and "no collection named 'nope'" in missing.stderr
+    bad = _semsearch(data, "ingest", str(corpus), "--collection", "../etc")
+    assert bad.returncode == 1 and "name" in bad.stderr and not (tmp_path / "etc").exists()
+
+    copy = tmp_path / "copy"
+    migrated = _semsearch(data, "migrate", str(data), str(copy), "--collection", "news")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "copied 1 documents in 1 collection(s)" in migrated.stdout
+    assert "quake" in _semsearch(copy, "search", "earthquake", "--collection", "news").stdout
+    assert _semsearch(copy, "check").returncode == 0

@@ -356,10 +356,23 @@ def test_a_job_whose_collection_is_deleted_fails_with_a_reason(client: TestClien
 
 
 @pytest.mark.parametrize("backend_kind", ["embedded"])
-def test_metrics_name_the_route_template_never_the_collection(client: TestClient) -> None:
+def test_metrics_name_the_route_template_never_the_collection_and_sum_them(
+    client: TestClient,
+) -> None:
     client.post("/v1/collections", json={"name": "secret-tenant"})
+    client.post("/v1/documents", json=_documents(DEFAULT_A))
+    client.post("/v1/collections/secret-tenant/documents", json=_documents(*NEWS))
     client.post("/v1/collections/secret-tenant/search", json={"query": "x"})
     client.post("/v1/collections/not-there/search", json={"query": "x"})
     metrics = client.get("/metrics").text
     assert 'route="/v1/collections/{name}/search"' in metrics
     assert "secret-tenant" not in metrics and "not-there" not in metrics
+    gauges = dict(
+        line.split(" ")
+        for line in metrics.splitlines()
+        if line.startswith("semsearch_") and "{" not in line
+    )
+    assert float(gauges["semsearch_collections"]) == 2
+    assert float(gauges["semsearch_documents"]) == 3  # every collection's
+    chunks = sum(c["chunks"] for c in client.get("/v1/collections").json()["items"])
+    assert float(gauges["semsearch_chunks"]) == float(gauges["semsearch_vectors"]) == chunks
