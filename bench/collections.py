@@ -1,6 +1,7 @@
 """Search latency on the default collection alone and beside 20 other collections of about
-1,000 chunks each (SciFact abstracts), through the engine on the embedded store, with the ratio
-of the two; and, for the design choice, the dense half both ways a vector index could hold
+1,000 chunks each (SciFact abstracts), through the engine on the embedded store: two stores with
+the same default collection, one with the 20 beside it, searched in turns, and the ratio of the
+two p50s; and, for the design choice, the dense half both ways a vector index could hold
 collections: one FAISS index per collection (what the embedded store does) against one index
 of every collection restricted to the default's ids (as a filter is applied).
 
@@ -50,11 +51,29 @@ def _p50_ms(run: Callable[[str], object], queries: Sequence[str], repeats: int) 
     return round(statistics.median(samples), 3)
 
 
-def _engine_p50(engine: SearchEngine, queries: Sequence[str], repeats: int) -> dict[str, float]:
-    return {
-        mode.value: _p50_ms(lambda q, m=mode: engine.search(q, K, mode=m), queries, repeats)
-        for mode in MODES
-    }
+def _paired_p50_ms(
+    alone: SearchEngine, beside: SearchEngine, queries: Sequence[str], repeats: int
+) -> dict[str, dict[str, float]]:
+    """p50 of the same searches on two stores with the same default collection, one alone and
+    one beside the others, taken in turns (each query on both, the order alternating), so a
+    drift of the machine's speed weighs on both alike."""
+    figures: dict[str, dict[str, float]] = {}
+    for mode in MODES:
+        samples: dict[str, list[float]] = {"default_alone": [], "default_beside_20": []}
+        for query in queries[:20]:  # warm up
+            alone.search(query, K, mode=mode)
+            beside.search(query, K, mode=mode)
+        for turn in range(repeats * len(queries)):
+            query = queries[turn % len(queries)]
+            pair = [("default_alone", alone), ("default_beside_20", beside)]
+            for name, engine in pair if turn % 2 else reversed(pair):
+                started = time.perf_counter()
+                engine.search(query, K, mode=mode)
+                samples[name].append((time.perf_counter() - started) * 1000)
+        p50 = {name: round(statistics.median(values), 3) for name, values in samples.items()}
+        ratio = round(p50["default_beside_20"] / p50["default_alone"], 3)
+        figures[mode.value] = p50 | {"ratio": ratio}
+    return figures
 
 
 def _prepared(
@@ -122,26 +141,27 @@ def run(default_docs: int, repeats: int) -> dict[str, Any]:
     documents = list(corpus_documents(SCIFACT / "corpus.jsonl"))
     queries = list(read_queries(SCIFACT / "queries.jsonl").values())
     with tempfile.TemporaryDirectory(prefix="bench-collections-") as scratch:
-        engine = SearchEngine(EngineConfig(data_dir=Path(scratch) / "data"))
-        with closing(engine):
-            preparer = Preparer(engine.embedder, engine.config.chunking)
+        alone = SearchEngine(EngineConfig(data_dir=Path(scratch) / "alone"))
+        beside = SearchEngine(EngineConfig(data_dir=Path(scratch) / "beside"), alone.embedder)
+        with closing(alone), closing(beside):
+            preparer = Preparer(alone.embedder, alone.config.chunking)
             started = time.perf_counter()
             default_set = documents[:default_docs]
-            default_prepared = _prepared(engine, preparer, default_set)
-            _upsert_embedded(engine, default_set, default_prepared, DEFAULT_COLLECTION)
-            other_set, other_prepared = _others(engine, preparer, documents[default_docs:])
+            default_prepared = _prepared(alone, preparer, default_set)
+            other_set, other_prepared = _others(alone, preparer, documents[default_docs:])
             embed_seconds = time.perf_counter() - started
-            alone = _engine_p50(engine, queries, repeats)
+            for engine in (alone, beside):
+                _upsert_embedded(engine, default_set, default_prepared, DEFAULT_COLLECTION)
             started = time.perf_counter()
             for n in range(COLLECTIONS):
                 name = f"other-{n:02d}"
-                engine.create_collection(name)
-                _upsert_embedded(engine, other_set, other_prepared, name)
+                beside.create_collection(name)
+                _upsert_embedded(beside, other_set, other_prepared, name)
             build_seconds = time.perf_counter() - started
-            beside = _engine_p50(engine, queries, repeats)
-            default_stats = engine.stats()
-            listed = engine.collections()
-            query_vectors = engine.embedder.embed(queries)
+            latencies = _paired_p50_ms(alone, beside, queries, repeats)
+            default_stats = beside.stats()
+            listed = beside.collections()
+            query_vectors = alone.embedder.embed(queries)
     default_vectors = np.vstack([p.vectors for p in default_prepared if p.vectors is not None])
     other_vectors = np.vstack([p.vectors for p in other_prepared if p.vectors is not None])
     copies = np.vstack([other_vectors] * COLLECTIONS)
@@ -164,14 +184,7 @@ def run(default_docs: int, repeats: int) -> dict[str, Any]:
             "build_seconds": round(build_seconds, 1),
         },
         "embed_seconds": round(embed_seconds, 1),
-        "engine_search_p50_ms": {
-            mode.value: {
-                "default_alone": alone[mode.value],
-                "default_beside_20": beside[mode.value],
-                "ratio": round(beside[mode.value] / alone[mode.value], 3),
-            }
-            for mode in MODES
-        },
+        "engine_search_p50_ms": latencies,
         "dense_half_p50_ms_one_thread": _faiss_p50(default_vectors, copies, query_vectors, repeats),
     }
 
