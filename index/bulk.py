@@ -18,11 +18,13 @@ from typing import Generic, Protocol, TypeVar
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
 from index.iteration import chunked
-from index.models import DEFAULT_COLLECTION, DocumentInput, UpsertResult
+from index.models import CollectionRef, DocumentInput, UpsertResult
 from index.store import PreparedDocument
 
 _RECORD_FIELD = re.compile(r"^documents\[(\d+)\](?:\.(?P<field>.+))?$")
 K = TypeVar("K")
+
+_DEFAULT = CollectionRef()  # the default collection, whichever it is
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def upsert_valid(
     documents: Sequence[DocumentInput],
     max_chars: int | None = None,
     embedded: Mapping[str, PreparedDocument] | None = None,
-    collection: str = DEFAULT_COLLECTION,
+    collection: CollectionRef = _DEFAULT,
 ) -> BatchOutcome:
     """Upsert the records the engine accepts, in one write; report the others.
 
@@ -58,7 +60,11 @@ def upsert_valid(
     while remaining:
         try:
             results = engine.upsert(
-                [documents[i] for i in remaining], max_chars, embedded, collection
+                [documents[i] for i in remaining],
+                max_chars,
+                embedded,
+                collection.name,
+                collection.created_at,
             )
         except InvalidInputError as error:
             match = _RECORD_FIELD.match(error.field)
@@ -115,7 +121,7 @@ def ingest(
     batch_size: int = 64,
     preparation: Preparation | None = None,
     window: int = 2048,
-    collection: str = DEFAULT_COLLECTION,
+    collection: CollectionRef = _DEFAULT,
 ) -> Iterator[BatchReport[K]]:
     """Write ``items`` in order, in batches of up to ``batch_size`` documents, each one
     transaction; yield a report as each commits. A batch ends before a document whose id it
@@ -155,7 +161,7 @@ def _embedded_elsewhere(
     items: list[Item[K]],
     max_chars: int | None,
     preparation: Preparation,
-    collection: str,
+    collection: CollectionRef,
 ) -> dict[str, PreparedDocument]:
     """The window's new or changed texts chunked and embedded by ``preparation``, by hash."""
     checked: list[PreparedDocument] = []
@@ -164,7 +170,7 @@ def _embedded_elsewhere(
             # A refused record is refused again, and reported, when its batch is written.
             with suppress(InvalidInputError):
                 checked.extend(engine.validated([item.document], max_chars))
-    new = engine.needing_embedding(checked, collection)
+    new = engine.needing_embedding(checked, collection.name)
     return {d.content_hash: d for d in preparation.prepared(new)}
 
 
@@ -174,7 +180,7 @@ def _written_in_batches(
     max_chars: int | None,
     batch_size: int,
     embedded: Mapping[str, PreparedDocument],
-    collection: str,
+    collection: CollectionRef,
 ) -> Iterator[BatchReport[K]]:
     for batch in _batches(items, batch_size):
         yield _written(engine, batch, max_chars, embedded, collection)
@@ -203,7 +209,7 @@ def _written(
     batch: list[Item[K]],
     max_chars: int | None,
     embedded: Mapping[str, PreparedDocument],
-    collection: str,
+    collection: CollectionRef,
 ) -> BatchReport[K]:
     documents = [(n, item.document) for n, item in enumerate(batch) if item.document is not None]
     outcome = upsert_valid(engine, [d for _, d in documents], max_chars, embedded, collection)

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -189,6 +190,7 @@ class SearchEngine:
         max_chars: int | None = None,
         embedded: Mapping[str, PreparedDocument] | None = None,
         collection: str = DEFAULT_COLLECTION,
+        created_at: datetime | None = None,
     ) -> list[UpsertResult]:
         """Insert or replace documents by id as one all-or-nothing batch.
 
@@ -202,6 +204,8 @@ class SearchEngine:
             embedded: documents already chunked and embedded elsewhere (a Ray cluster), by
                 content hash: used instead of embedding here when the hash matches.
             collection: the collection written to.
+            created_at: the creation time of the collection meant, if known: one made since
+                under the same name is refused.
 
         Returns:
             One result per input, in order: created, updated or unchanged, with chunk counts.
@@ -214,6 +218,8 @@ class SearchEngine:
         """
         batch = self.validated(documents, max_chars)
         with self._write_lock, self._backend.collection(collection) as storage:
+            if created_at is not None and storage.created_at != created_at:
+                raise CollectionNotFoundError(collection)  # deleted, and made again since
             for attempt in range(1, _WRITE_ATTEMPTS + 1):
                 try:
                     return self._upsert_locked(storage, list(batch), embedded or {})
@@ -567,14 +573,15 @@ class SearchEngine:
             documents, chunks, _ = storage.counts()
             return Collection(name, documents, chunks, storage.created_at)
 
-    def require_collection(self, name: str) -> None:
-        """Nothing, if the collection exists.
+    def created_at(self, collection: str) -> datetime:
+        """When the collection was created: with its name, it tells it from one deleted
+        before it or made after it under the same name.
 
         Raises:
             CollectionNotFoundError: no such collection.
         """
-        with self._backend.collection(name):
-            pass
+        with self._backend.collection(collection) as storage:
+            return storage.created_at
 
     def create_collection(self, name: str) -> Collection:
         """Create an empty collection.

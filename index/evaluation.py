@@ -14,7 +14,7 @@ from typing import Any
 
 from index.bulk import upsert_valid
 from index.engine import SearchEngine
-from index.models import DEFAULT_COLLECTION, DocumentInput, SearchMode, Verdict
+from index.models import DEFAULT_COLLECTION, CollectionRef, DocumentInput, SearchMode, Verdict
 from index.text import repair_text
 
 Qrels = dict[str, dict[str, int]]
@@ -78,7 +78,7 @@ def index_corpus(
     skipped: list[str] = []
     for start in range(0, len(documents), batch):
         chunk = documents[start : start + batch]
-        outcome = upsert_valid(engine, chunk, collection=collection)
+        outcome = upsert_valid(engine, chunk, collection=CollectionRef(collection))
         skipped += [chunk[r.position].id or f"#{start + r.position}" for r in outcome.rejected]
         if progress is not None:
             progress(len(chunk))

@@ -166,6 +166,16 @@ class SearchHit:
 
 
 @dataclass(frozen=True)
+class CollectionRef:
+    """A collection by name and, when known, by the creation time of the one meant: a write
+    meant for a collection that was deleted and made again under its name is refused instead of
+    landing in the new one (a job queued in the old one, say)."""
+
+    name: str = DEFAULT_COLLECTION
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Collection:
     """A named set of documents: its own ids, chunks, vectors and lexical index."""
 

@@ -27,7 +27,7 @@ from index.embedding import model_dimension
 from index.engine import SearchEngine
 from index.errors import EngineError, InvalidInputError
 from index.lock import DataDirLock
-from index.models import DEFAULT_COLLECTION, SearchMode
+from index.models import DEFAULT_COLLECTION, CollectionRef, SearchMode
 from index.sources import BadRecord, expand_paths, read_records
 from index.stance import CLAIM_SPLITS
 from index.transfer import copy_store
@@ -286,7 +286,11 @@ def _ingest(
         if collection not in {c.name for c in engine.collections()}:
             engine.create_collection(collection)
         for report in ingest(
-            engine, items, preparation=preparation, batch_size=_BATCH, collection=collection
+            engine,
+            items,
+            preparation=preparation,
+            batch_size=_BATCH,
+            collection=CollectionRef(collection),
         ):
             for _, result in report.written:
                 counts[result.status.value] += 1

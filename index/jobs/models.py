@@ -48,6 +48,8 @@ class RecordError:
 class Job:
     id: str
     collection: str  # where its documents go
+    # when that collection was created (None: a job from before collections, the default's)
+    collection_created_at: datetime | None
     status: JobStatus
     total: int
     done: int  # records ingested (created, updated or unchanged)

@@ -22,7 +22,7 @@ from index.engine import SearchEngine
 from index.errors import ClusterUnavailableError, EngineError, StorageError
 from index.jobs.models import Job, JobRecord, JobStatus, RecordError, RecordProblem
 from index.jobs.store import JobStore
-from index.models import DocumentInput
+from index.models import CollectionRef, DocumentInput
 
 log = logging.getLogger(__name__)
 _RECORDS_PER_READ = 1000
@@ -118,7 +118,7 @@ class JobRunner:
                 self._max_chars,
                 self._batch_size,
                 self._preparation,
-                collection=job.collection,
+                collection=CollectionRef(job.collection, job.collection_created_at),
             ):
                 status = self._advance(job, report)
                 if status is not JobStatus.RUNNING:

@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from index.jobs.models import (
     TooManyRecordsError,
     timestamp,
 )
-from index.models import DEFAULT_COLLECTION
+from index.models import DEFAULT_COLLECTION, CollectionRef
 from index.store import sqlite_engine, storage_errors
 
 MAX_LISTED_ERRORS = 1000  # per job in a job's view; `failed` counts them all
@@ -61,6 +62,8 @@ jobs = Table(
     Column("id", String(32), primary_key=True),
     # The collection the job writes to (migration 0004; added to older jobs.sqlite3 files)
     Column("collection", String(63), nullable=False, default=DEFAULT_COLLECTION, index=True),
+    # ISO 8601: which collection of that name (one deleted and made again is another)
+    Column("collection_created_at", Text),
     Column("status", String(16), nullable=False, index=True),
     Column("total", Integer, nullable=False),
     Column("done", Integer, nullable=False, default=0),
@@ -94,6 +97,7 @@ errors = Table(
     Column("message", Text, nullable=False),
 )
 _ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+_DEFAULT = CollectionRef()
 
 
 class JobStore:
@@ -120,7 +124,7 @@ class JobStore:
         self,
         items: Iterable[JobRecord],
         max_records: int,
-        collection: str = DEFAULT_COLLECTION,
+        collection: CollectionRef = _DEFAULT,
     ) -> Job:
         """Commit a new queued job writing to ``collection`` with its records, in order;
         durable once this returns.
@@ -151,7 +155,8 @@ class JobStore:
             connection.execute(
                 insert(jobs).values(
                     id=job_id,
-                    collection=collection,
+                    collection=collection.name,
+                    collection_created_at=_iso(collection.created_at),
                     status=JobStatus.QUEUED.value,
                     total=total,
                     done=0,
@@ -165,14 +170,15 @@ class JobStore:
         assert job is not None
         return job
 
-    def get(self, job_id: str, collection: str | None = None) -> Job | None:
+    def get(self, job_id: str, collection: CollectionRef | None = None) -> Job | None:
         """The job with its first errors; None when there is none (in ``collection``, if
         given)."""
-        where = [jobs.c.id == job_id]
-        if collection is not None:
-            where.append(jobs.c.collection == collection)
         with self._transaction() as connection:
-            row = connection.execute(select(jobs).where(*where)).mappings().first()
+            row = (
+                connection.execute(select(jobs).where(jobs.c.id == job_id, _in(collection)))
+                .mappings()
+                .first()
+            )
             if row is None:
                 return None
             found = connection.execute(
@@ -188,13 +194,13 @@ class JobStore:
         offset: int,
         limit: int,
         status: JobStatus | None,
-        collection: str | None = None,
+        collection: CollectionRef | None = None,
     ) -> tuple[list[Job], int]:
         """A page of jobs (of ``collection``, if given), newest first (without their errors),
         and how many there are."""
         where = sqlalchemy.and_(
             jobs.c.status == status.value if status is not None else sqlalchemy.true(),
-            jobs.c.collection == collection if collection is not None else sqlalchemy.true(),
+            _in(collection),
         )
         with self._transaction() as connection:
             total = connection.execute(select(func.count()).select_from(jobs).where(where))
@@ -207,7 +213,7 @@ class JobStore:
             ).mappings()
             return [_job(row, []) for row in rows], int(total.scalar_one())
 
-    def cancel(self, job_id: str, collection: str | None = None) -> Job:
+    def cancel(self, job_id: str, collection: CollectionRef | None = None) -> Job:
         """Stop a queued or running job: what it committed stays, the rest is dropped.
 
         Raises:
@@ -230,6 +236,17 @@ class JobStore:
         if cancelled.rowcount != 1:
             raise JobFinishedError(job_id, job.status)
         return job
+
+    def forget(self, collection: str) -> int:
+        """Delete every job of a deleted collection, with its records and errors (their ids
+        and messages are that collection's data, and a new collection of the same name must
+        not list them); returns how many. A worker running one stops at its next batch."""
+        with self._transaction() as connection:
+            ids = select(jobs.c.id).where(jobs.c.collection == collection)
+            connection.execute(delete(records).where(records.c.job_id.in_(ids)))
+            connection.execute(delete(errors).where(errors.c.job_id.in_(ids)))
+            removed = connection.execute(delete(jobs).where(jobs.c.collection == collection))
+            return int(removed.rowcount)
 
     def counts(self) -> dict[JobStatus, int]:
         """How many jobs are in each status."""
@@ -400,14 +417,18 @@ def open_job_store(
         return JobStore(engine, clock)
     engine = sqlite_engine(data_dir / "jobs.sqlite3")
     metadata.create_all(engine)
-    _add_collection_column(engine)
+    _add_collection_columns(engine)
     return JobStore(engine, clock)
 
 
-def _add_collection_column(engine: sqlalchemy.Engine) -> None:
+def _add_collection_columns(engine: sqlalchemy.Engine) -> None:
     """Upgrade a jobs.sqlite3 from before collections: its jobs wrote to the default one."""
     with engine.begin() as connection:
         present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(ingest_jobs)")}
+        if "collection_created_at" not in present:
+            connection.exec_driver_sql(
+                "ALTER TABLE ingest_jobs ADD COLUMN collection_created_at TEXT"
+            )
         if "collection" not in present:
             connection.exec_driver_sql(
                 "ALTER TABLE ingest_jobs ADD COLUMN collection VARCHAR(63) NOT NULL"
@@ -416,6 +437,31 @@ def _add_collection_column(engine: sqlalchemy.Engine) -> None:
             connection.exec_driver_sql(
                 "CREATE INDEX ix_ingest_jobs_collection ON ingest_jobs (collection)"
             )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    """A creation time as stored: ISO 8601 in UTC, so equal instants are equal strings."""
+    return None if moment is None else moment.astimezone(UTC).isoformat()
+
+
+def _moment(stored: str | None) -> datetime | None:
+    return None if stored is None else datetime.fromisoformat(stored)
+
+
+def _in(collection: CollectionRef | None) -> sqlalchemy.ColumnElement[bool]:
+    """Jobs of ``collection`` (every job when None): of that name and, when its creation time
+    is given, of that very collection (a job kept from before collections is the default's)."""
+    if collection is None:
+        return sqlalchemy.true()
+    if collection.created_at is None:
+        return jobs.c.collection == collection.name
+    return and_(
+        jobs.c.collection == collection.name,
+        or_(
+            jobs.c.collection_created_at.is_(None),
+            jobs.c.collection_created_at == _iso(collection.created_at),
+        ),
+    )
 
 
 def _error(row: Any) -> RecordError:
@@ -430,6 +476,7 @@ def _job(row: Any, found: list[RecordError]) -> Job:
     return Job(
         id=row["id"],
         collection=row["collection"],
+        collection_created_at=_moment(row["collection_created_at"]),
         status=JobStatus(row["status"]),
         total=row["total"],
         done=row["done"],

@@ -87,7 +87,8 @@ async def get_collection(name: Readable, state: StateDep) -> Collection:
     dependencies=[WRITE],  # a key of every collection's
 )
 async def delete_collection(name: CollectionPath, state: StateDep) -> None:
-    """Delete a collection with all its documents, chunks and vectors, whole or not at all.
-    Searches already running in it finish; later requests get 404. Needs a write key not
-    restricted to a collection; `default` cannot be deleted (409)."""
+    """Delete a collection with all its documents, chunks and vectors, whole or not at all,
+    and its ingest jobs. Searches already running in it finish; later requests get 404.
+    Needs a write key not restricted to a collection; `default` cannot be deleted (409)."""
     await state.run_write(state.engine.delete_collection, name)
+    await state.run_job_call(state.jobs.forget, name)

@@ -10,6 +10,7 @@ from typing import IO, Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
 from index.jobs.models import Job, JobNotFoundError, JobStatus, TooManyRecordsError
+from index.models import CollectionRef
 from service.deps import AppState, StateDep
 from service.errors import ContentTooLargeError, problem_responses
 from service.job_intake import (
@@ -114,14 +115,13 @@ def router(place: Place) -> APIRouter:
         """Store the documents as a job and answer at once; a worker ingests them in committed
         batches. Nothing accepted is lost: a server stopped mid-job goes on from its last batch
         when it (or, on PostgreSQL, another replica) runs again."""
-        # An unknown collection is refused before the body is read.
-        await state.run_job_call(state.engine.require_collection, collection)
+        target = await _resolved(state, collection)  # before the body is read: 404 first
         kind = body_format(request.headers.get("content-type"))
         settings = state.settings
         body = await spooled(
             request.stream(), request.headers.get("content-length"), settings.max_job_bytes
         )
-        job = await state.run_job_call(_create, state, body, kind, collection)
+        job = await state.run_job_call(_create, state, body, kind, target)
         state.job_runner.wake()
         response.headers["Location"] = f"{request.url.path}/{job.id}"
         return job_view(job)
@@ -145,9 +145,9 @@ def router(place: Place) -> APIRouter:
         ] = None,
     ) -> IngestJobPage:
         """The collection's jobs newest first, without their errors (get a job to see them)."""
-        await state.run_job_call(state.engine.require_collection, collection)
+        target = await _resolved(state, collection)
         jobs, total = await state.run_job_call(
-            state.jobs.page, offset, limit, JobStatus(status) if status else None, collection
+            state.jobs.page, offset, limit, JobStatus(status) if status else None, target
         )
         return IngestJobPage(
             items=[job_view(job) for job in jobs],
@@ -165,7 +165,7 @@ def router(place: Place) -> APIRouter:
     )
     async def get_ingest_job(job_id: JobId, state: StateDep, collection: Readable) -> IngestJob:
         """The job's progress: `done` and `failed` of `total`, and the records it refused."""
-        job = await state.run_job_call(state.jobs.get, job_id, collection)
+        job = await state.run_job_call(state.jobs.get, job_id, await _resolved(state, collection))
         if job is None:
             raise JobNotFoundError(job_id)
         return job_view(job)
@@ -181,12 +181,20 @@ def router(place: Place) -> APIRouter:
     async def cancel_ingest_job(job_id: JobId, state: StateDep, collection: Writable) -> IngestJob:
         """Stop a queued or running job: the batches it committed stay, the rest is dropped.
         A job that already finished answers 409."""
-        return job_view(await state.run_job_call(state.jobs.cancel, job_id, collection))
+        target = await _resolved(state, collection)
+        return job_view(await state.run_job_call(state.jobs.cancel, job_id, target))
 
     return routes
 
 
-def _create(state: AppState, body: IO[bytes], kind: str, collection: str) -> Job:
+async def _resolved(state: AppState, collection: str) -> CollectionRef:
+    """The collection by name and creation time: a job belongs to the one it was queued in,
+    not to one made later under its name (CollectionNotFoundError, 404, when there is none)."""
+    created_at = await state.run_job_call(state.engine.created_at, collection)
+    return CollectionRef(collection, created_at)
+
+
+def _create(state: AppState, body: IO[bytes], kind: str, collection: CollectionRef) -> Job:
     with body:
         records = ndjson_records(body) if kind == NDJSON else json_records(body)
         try:  # an empty NDJSON body is a job of no documents, done at once

@@ -47,6 +47,9 @@ def upgrade() -> None:
         f"ALTER TABLE ingest_jobs ADD COLUMN collection varchar(63) NOT NULL DEFAULT '{DEFAULT}'"
     )
     op.execute("CREATE INDEX ix_ingest_jobs_collection ON ingest_jobs (collection)")
+    # Which collection of that name: its creation time (null for jobs from before collections,
+    # all of the default one's)
+    op.execute("ALTER TABLE ingest_jobs ADD COLUMN collection_created_at text")
 
 
 def _documents_up() -> None:
@@ -123,6 +126,7 @@ def downgrade() -> None:
     # documents, chunks, postings and totals follow by cascade
     op.execute(f"DELETE FROM collections WHERE name <> '{DEFAULT}'")
     op.execute("DROP INDEX ix_ingest_jobs_collection")
+    op.execute("ALTER TABLE ingest_jobs DROP COLUMN collection_created_at")
     op.execute("ALTER TABLE ingest_jobs DROP COLUMN collection")
 
     op.execute("ALTER TABLE lexical_totals DROP COLUMN collection")  # with its key and FK
