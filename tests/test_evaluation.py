@@ -99,6 +99,8 @@ def test_eval_command_indexes_and_scores_every_mode(tmp_path: Path) -> None:
             "--json",
             "--claims",
             str(dataset / "claims.jsonl"),
+            "--collection",
+            "bench",  # made in the throw-away data directory
         ],
         env={**os.environ, "SEMSEARCH_LOG_LEVEL": "warning"},
         cwd=ROOT,
@@ -109,6 +111,7 @@ def test_eval_command_indexes_and_scores_every_mode(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["documents"] == 4 and report["chunks"] == 4
+    assert report["collection"] == "bench"
     assert report["skipped_documents"] == ["empty"]
     assert [r["mode"] for r in report["retrieval"]] == ["hybrid", "dense", "lexical"]
     for scores in report["retrieval"]:
