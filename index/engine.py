@@ -570,8 +570,8 @@ class SearchEngine:
             CollectionNotFoundError: no such collection.
         """
         with self._backend.collection(name) as storage:
-            documents, chunks, _ = storage.counts()
-            return Collection(name, documents, chunks, storage.created_at)
+            documents, chunks, vectors = storage.counts()
+            return Collection(name, documents, chunks, vectors, storage.created_at)
 
     def created_at(self, collection: str) -> datetime:
         """When the collection was created: with its name, it tells it from one deleted
@@ -595,7 +595,7 @@ class SearchEngine:
             raise InvalidInputError("name", f"{shown!r} must match {COLLECTION_NAME_PATTERN}")
         with self._write_lock:
             entry = self._backend.create_collection(name)
-        return Collection(name=entry.name, documents=0, chunks=0, created_at=entry.created_at)
+        return Collection(entry.name, 0, 0, 0, entry.created_at)
 
     def delete_collection(self, name: str) -> None:
         """Delete a collection with its documents, chunks and vectors, whole or not at all.

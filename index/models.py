@@ -182,6 +182,7 @@ class Collection:
     name: str
     documents: int
     chunks: int
+    vectors: int
     created_at: datetime
 
 

@@ -10,7 +10,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from index.engine import SearchEngine
-from index.errors import CollectionNotFoundError
 from index.jobs.runner import JobRunner
 from index.jobs.store import JobStore
 
@@ -28,22 +27,19 @@ class _EngineCollector(Collector):
         engine = self._engine()
         if engine is None:  # still starting
             return
-        totals = [0, 0, 0]
-        collections = engine.collections()
-        for collection in collections:  # totals: a label per collection would be unbounded
-            try:
-                stats = engine.stats(collection.name)
-            except CollectionNotFoundError:  # deleted since it was listed
-                continue
-            for position, value in enumerate((stats.documents, stats.chunks, stats.vectors)):
-                totals[position] += value
-        for name, value, help_text in (
-            ("collections", len(collections), "Collections in the store."),
-            ("documents", totals[0], "Documents in the store, every collection's."),
-            ("chunks", totals[1], "Chunks in the store, every collection's."),
-            ("vectors", totals[2], "Vectors in the vector indexes, every collection's."),
+        collections = engine.collections()  # totals: a label per collection is unbounded
+        yield GaugeMetricFamily(
+            "semsearch_collections", "Collections in the store.", value=len(collections)
+        )
+        for name, what in (
+            ("documents", "Documents in the store"),
+            ("chunks", "Chunks in the store"),
+            ("vectors", "Vectors in the vector indexes"),
         ):
-            yield GaugeMetricFamily(f"semsearch_{name}", help_text, value=value)
+            total = sum(getattr(collection, name) for collection in collections)
+            yield GaugeMetricFamily(
+                f"semsearch_{name}", f"{what}, every collection's.", value=total
+            )
         texts, seconds = engine.embedder.totals()
         yield CounterMetricFamily(
             "semsearch_embedded_texts", "Texts run through the model.", value=texts

@@ -129,6 +129,7 @@ class StorageBackend(Protocol):
 
     def drop_collection(self, name: str) -> None:
         """Delete a collection with all its documents, chunks and vectors: whole or not at all.
+        Never asked for ``default`` (the engine refuses it, on every backend).
 
         Raises:
             CollectionNotFoundError: no collection has that name.

@@ -26,7 +26,6 @@ from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
     CollectionNotFoundError,
-    CollectionProtectedError,
     StorageError,
 )
 from index.lock import DataDirLock
@@ -400,8 +399,6 @@ class EmbeddedBackend:
             return CollectionEntry(name, collection.created_at)
 
     def drop_collection(self, name: str) -> None:
-        if name == DEFAULT_COLLECTION:  # its store is the data directory itself
-            raise CollectionProtectedError(name)
         with self._changes:
             with self._catalog_lock:
                 collection = self._collections.pop(name, None)  # new calls find it gone

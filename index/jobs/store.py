@@ -220,17 +220,15 @@ class JobStore:
             JobNotFoundError: no such job (in ``collection``, if given).
             JobFinishedError: the job already succeeded, failed or was cancelled.
         """
-        if self.get(job_id, collection) is None:
-            raise JobNotFoundError(job_id)
         with self._transaction() as connection:
             cancelled = connection.execute(
                 update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.status.in_(_ACTIVE))
+                .where(jobs.c.id == job_id, _in(collection), jobs.c.status.in_(_ACTIVE))
                 .values(status=JobStatus.CANCELLED.value, finished_at=self._clock())
             )
             if cancelled.rowcount == 1:
                 connection.execute(delete(records).where(records.c.job_id == job_id))
-        job = self.get(job_id)
+        job = self.get(job_id, collection)
         if job is None:
             raise JobNotFoundError(job_id)
         if cancelled.rowcount != 1:
