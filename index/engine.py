@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import TypeVar
 
@@ -59,6 +60,7 @@ from index.models import (
     SupportResult,
     UpsertResult,
     UpsertStatus,
+    page_span,
 )
 from index.preparation import ChunkingConfig, Preparer
 from index.retrieval import retrieve
@@ -333,7 +335,14 @@ class SearchEngine:
             document = storage.document(document_id)
         if document is None:
             raise DocumentNotFoundError(document_id)
-        return replace(document, char_count=offsets.length(document.text, offset_encoding))
+        at = offsets.converter(document.text, offset_encoding)
+        return replace(
+            document,
+            char_count=offsets.length(document.text, offset_encoding),
+            page_starts=None
+            if document.page_starts is None
+            else tuple(at(start) for start in document.page_starts),
+        )
 
     def list_documents(
         self,
@@ -638,8 +647,13 @@ class SearchEngine:
             for name in ("title", "source", "url"):
                 check_text(getattr(document, name), f"{field}.{name}")
             check_metadata(document.metadata, f"{field}.metadata")
-            text = _cleaned_text(document.text, f"{field}.text", max_chars)
+            if document.page_starts:
+                text, pages = _cleaned_pages(document, f"{field}.text", max_chars)
+            else:
+                text, pages = _cleaned_text(document.text, f"{field}.text", max_chars), None
             title = repair_text(document.title) or None if document.title else None
+            # Pages are part of what is stored: the same text cut into other pages is a change.
+            page_key = "" if pages is None else f"\npages {','.join(map(str, pages))}"
             out.append(
                 PreparedDocument(
                     id=document_id,
@@ -650,8 +664,11 @@ class SearchEngine:
                     metadata=dict(document.metadata),
                     text=text,
                     content_hash=hashlib.sha256(
-                        f"{self._chunking_key}\n{self._preparer.embedded_title(title)}\n{text}".encode()
+                        f"{self._chunking_key}\n{self._preparer.embedded_title(title)}\n{text}"
+                        f"{page_key}".encode()
                     ).hexdigest(),
+                    format=document.format,
+                    page_starts=pages,
                 )
             )
         return out
@@ -674,6 +691,43 @@ def _cleaned_text(raw: str, field: str, limit: int | None) -> str:
     if limit is not None and len(text) > limit:
         raise InputTooLargeError(field, f"has {len(text)} characters; the limit is {limit}")
     return text
+
+
+def _cleaned_pages(
+    document: DocumentInput, field: str, limit: int | None
+) -> tuple[str, tuple[int, ...]]:
+    """The text cleaned page by page and joined with a blank line between pages, and where each
+    page starts in it (an empty page starts where the next page's text does)."""
+    raw, starts = document.text, document.page_starts
+    if starts[0] != 0 or any(b < a for a, b in pairwise(starts)) or starts[-1] > len(raw):
+        raise InvalidInputError(
+            field.removesuffix(".text") + ".page_starts",
+            "must start at 0 and never decrease, within the text",
+        )
+    if limit is not None and (normalised := _normalised_length(raw, limit)) > limit:
+        raise InputTooLargeError(
+            field,
+            f"has over {limit} characters once Unicode-normalised (NFKC): at least {normalised}",
+        )
+    text = ""
+    cleaned_starts: list[int] = []
+    waiting = 0  # empty pages before the next page with text
+    for start, end in zip(starts, (*starts[1:], len(raw)), strict=True):
+        page = clean_text(raw[start:end])
+        if not page:
+            waiting += 1
+            continue
+        if text:
+            text += "\n\n"
+        cleaned_starts.extend([len(text)] * (waiting + 1))
+        waiting = 0
+        text += page
+    cleaned_starts.extend([len(text)] * waiting)
+    if not text:
+        raise InvalidInputError(field, "must contain text")
+    if limit is not None and len(text) > limit:
+        raise InputTooLargeError(field, f"has {len(text)} characters; the limit is {limit}")
+    return text, tuple(cleaned_starts)
 
 
 def _normalised_length(text: str, limit: int, piece: int = 65_536) -> int:
@@ -699,6 +753,8 @@ def _hit(row: ChunkHit, score: float) -> SearchHit:
         char_start=row.char_start,
         char_end=row.char_end,
     )
+    page, page_end = page_span(row.page_starts, row.char_start, row.char_end)
+    citation = replace(citation, page=page, page_end=page_end)
     return SearchHit(chunk_id=row.chunk_id, text=row.text, score=score, citation=citation)
 
 
@@ -709,6 +765,7 @@ def _same_fields(row: StoredDocument, document: PreparedDocument) -> bool:
         and row.url == document.url
         and row.published_at == document.published_at
         and row.metadata == document.metadata
+        and row.format == document.format
     )
 
 

@@ -75,3 +75,30 @@ class WriteConflictError(StorageError):
 class ClusterUnavailableError(EngineError):
     """The Ray cluster embedding is sent to cannot be reached, lacks the ray extra, or failed
     mid-way; nothing of the batch in hand was written."""
+
+
+class FileError(InvalidInputError):
+    """A file that cannot be made a document (422). ``message`` says what is wrong with it,
+    the file's name first once it is known ("'report.pdf' is encrypted: ...")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("file", message)
+
+    def __reduce__(self) -> tuple[type[FileError], tuple[str]]:
+        return type(self), (self.message,)  # crosses from the parsing process intact
+
+    def naming(self, filename: str) -> FileError:
+        """The same error with the file's name in front of its message."""
+        return type(self)(f"{filename!r} {self.message}")
+
+
+class UnreadableFileError(FileError):
+    """Corrupt, truncated, encrypted or empty of text, or too costly to parse (422)."""
+
+
+class UnsupportedFileError(FileError):
+    """A type we do not read, or bytes that are not the type declared (415)."""
+
+
+class FileTooLargeError(FileError):
+    """More bytes than SEMSEARCH_MAX_FILE_BYTES, or an archive that unpacks to too many (413)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -42,6 +43,10 @@ class DocumentInput:
     url: str | None = None
     published_at: date | None = None
     metadata: Metadata = field(default_factory=dict)
+    format: str | None = None  # the file it was read from: "pdf", "html"...; None for text
+    # Where each page of ``text`` starts (a PDF's); the engine cleans page by page and keeps
+    # where each starts in the cleaned text.
+    page_starts: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,12 @@ class DocumentSummary:
     metadata: Metadata
     char_count: int
     chunk_count: int
+    format: str | None
+    page_starts: tuple[int, ...] | None  # where each page starts in the text; None: no pages
+
+    @property
+    def pages(self) -> int | None:
+        return None if self.page_starts is None else len(self.page_starts)
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,7 @@ class ChunkHit:
     url: str | None
     published_at: date | None
     prefix: str | None = None  # document.text[:char_start], when asked for
+    page_starts: tuple[int, ...] | None = None  # the document's, when it has pages
 
 
 class UpsertStatus(StrEnum):
@@ -155,6 +167,21 @@ class Citation:
     chunk_index: int
     char_start: int
     char_end: int
+    page: int | None = None  # 1-based page of char_start, for a document with pages (PDF)
+    page_end: int | None = None  # and of the last character
+
+
+def page_span(
+    page_starts: tuple[int, ...] | None, char_start: int, char_end: int
+) -> tuple[int | None, int | None]:
+    """The 1-based pages of a span's first and last characters (None, None without pages). A
+    page starts where the previous one's text and the blank line after it end."""
+    if not page_starts:
+        return None, None
+    return (
+        bisect_right(page_starts, char_start),
+        bisect_right(page_starts, max(char_start, char_end - 1)),
+    )
 
 
 @dataclass(frozen=True)

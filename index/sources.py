@@ -1,4 +1,5 @@
-"""Documents from files: .txt/.md articles (id = file stem) and .jsonl batches."""
+"""Documents from files: .txt articles, HTML, PDF, Word and Markdown files (id = file stem) and
+.jsonl batches."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from datetime import date
 from pathlib import Path
 
 from index.article import parse_article
+from index.errors import FileError
+from index.files import SUFFIXES, SUPPORTED, FileFields, FileReader, extract, file_document
 from index.models import DocumentInput
 
-TEXT_SUFFIXES = (".txt", ".md")
+ARTICLE_SUFFIX = ".txt"
 JSONL_SUFFIX = ".jsonl"
+READ_SUFFIXES = (*SUFFIXES, JSONL_SUFFIX)
 _JSONL_FIELDS = {"id", "title", "text", "source", "url", "published_at", "metadata"}
 
 
@@ -39,9 +43,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
         if path.is_dir():
             found.extend(
                 sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in (*TEXT_SUFFIXES, JSONL_SUFFIX)
+                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in READ_SUFFIXES
                 )
             )
         else:
@@ -50,7 +52,7 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 def document_from_article(path: Path) -> DocumentInput:
-    """A .txt/.md web article: cleaned, with the metadata its text states; id = file stem."""
+    """A .txt web article: cleaned, with the metadata its text states; id = file stem."""
     article = parse_article(path.read_text(encoding="utf-8"))
     return DocumentInput(
         id=path.stem,
@@ -107,21 +109,32 @@ def _jsonl_records(path: Path) -> Iterator[Record | BadRecord]:
                 yield BadRecord(where, str(error))
 
 
-def read_records(path: Path) -> Iterator[Record | BadRecord]:
+def read_records(path: Path, files: FileReader | None = None) -> Iterator[Record | BadRecord]:
     """Every document in one file with where it was, and every part that is not one: a
-    malformed .jsonl line is one bad record and the lines around it are still read; a text file
-    that cannot be read, or a file of an unsupported type, is one bad record."""
+    malformed .jsonl line is one bad record and the lines around it are still read; a file that
+    cannot be read, or a file of an unsupported type, is one bad record. HTML, PDF, Word and
+    Markdown files are read by ``files`` (bounded worker processes), or here without one."""
     suffix = path.suffix.lower()
     if suffix == JSONL_SUFFIX:
         yield from _jsonl_records(path)
-    elif suffix in TEXT_SUFFIXES:
+    elif suffix == ARTICLE_SUFFIX:
         try:
             yield Record(document_from_article(path), str(path))
         except UnicodeDecodeError as error:
             yield BadRecord(str(path), f"not valid UTF-8 (byte {error.start})")
+    elif suffix in SUFFIXES:
+        try:
+            data = path.read_bytes()
+            extracted = files.read(data, path.name, None) if files else extract(data, path.name)
+        except FileError as error:
+            yield BadRecord(str(path), error.message)
+        except OSError as error:
+            yield BadRecord(str(path), f"cannot be read: {error.strerror or error}")
+        else:
+            yield Record(file_document(extracted, FileFields(id=path.stem)), str(path))
     else:
         yield BadRecord(
-            str(path), f"unsupported file type {suffix or '(none)'}; use .txt, .md or .jsonl"
+            str(path), f"unsupported file type {suffix or '(none)'}; use {SUPPORTED} or .jsonl"
         )
 
 

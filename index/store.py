@@ -7,6 +7,7 @@ vectors kept here, without re-embedding.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -59,6 +60,11 @@ class DocumentRow(SQLModel, table=True):
     content_hash: str
     char_count: int = 0
     chunk_count: int = 0
+    format: str | None = None  # the file it was read from ("pdf", "html"...); NULL for text
+    # where each page starts in text (a PDF's); NULL: no pages
+    page_starts: list[int] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True), nullable=True)
+    )
     created_at: datetime = Field(default_factory=_utcnow)
     updated_at: datetime = Field(default_factory=_utcnow)
 
@@ -115,6 +121,8 @@ class PreparedDocument:
     # per chunk: one row per sentence span (None for a chunk copied from a store written
     # before sentence vectors were kept)
     sentence_vectors: Sequence[NDArray[np.floating[Any]] | None] | None = None
+    format: str | None = None
+    page_starts: tuple[int, ...] | None = None  # where each page starts in text; None: no pages
 
 
 @dataclass(frozen=True)
@@ -153,10 +161,18 @@ class Store:
 
     def _add_missing_columns(self) -> None:
         """Upgrade a store made before a nullable column existed (create_all adds tables only)."""
+        added = {
+            "chunks": {"sentence_vectors": "BLOB"},
+            "documents": {"format": "VARCHAR", "page_starts": "JSON"},
+        }
         with self._engine.begin() as connection:
-            present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(chunks)")}
-            if "sentence_vectors" not in present:
-                connection.exec_driver_sql("ALTER TABLE chunks ADD COLUMN sentence_vectors BLOB")
+            for table, columns in added.items():
+                present = {
+                    row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")
+                }
+                for name, kind in columns.items():
+                    if name not in present:
+                        connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def _ensure_lexical_index(self) -> None:
         """Create the FTS5 table; refill it from the chunks if it does not match them.
@@ -239,7 +255,7 @@ class Store:
             rows = connection.exec_driver_sql(
                 "SELECT c.id, c.chunk_index, c.char_start, c.char_end,"
                 " substr(d.text, c.char_start + 1, c.char_end - c.char_start),"
-                f" d.id, d.title, d.source, d.url, d.published_at, {prefix}"
+                f" d.id, d.title, d.source, d.url, d.published_at, {prefix}, d.page_starts"
                 f" FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})",
                 tuple(chunk_ids),
             ).all()
@@ -256,6 +272,7 @@ class Store:
                 url=row[8],
                 published_at=date.fromisoformat(row[9]) if row[9] else None,
                 prefix=row[10],
+                page_starts=_page_starts(row[11]),
             )
             for row in rows
         }
@@ -512,6 +529,8 @@ def exported(
         metadata=document.metadata,
         text=document.text,
         content_hash=content_hash,
+        format=document.format,
+        page_starts=document.page_starts,
         chunks=[chunk for chunk, _, _ in chunks],
         vectors=np.frombuffer(b"".join(v for _, v, _ in chunks), dtype=np.float32).reshape(
             len(chunks), dimension
@@ -534,7 +553,15 @@ def _summary(row: DocumentRow) -> dict[str, Any]:
         "metadata": dict(row.metadata_json),
         "char_count": row.char_count,
         "chunk_count": row.chunk_count,
+        "format": row.format,
+        "page_starts": tuple(row.page_starts) if row.page_starts is not None else None,
     }
+
+
+def _page_starts(stored: str | None) -> tuple[int, ...] | None:
+    """A page_starts column read as text: NULL (a store from before it) or JSON null mean none."""
+    starts = json.loads(stored) if stored else None
+    return tuple(starts) if starts is not None else None
 
 
 def _stored_chunk(chunk: ChunkRow) -> StoredChunk:
@@ -557,6 +584,8 @@ def _update_row(row: DocumentRow, prepared: PreparedDocument) -> None:
     row.metadata_json = dict(prepared.metadata)
     row.text = prepared.text
     row.content_hash = prepared.content_hash
+    row.format = prepared.format
+    row.page_starts = list(prepared.page_starts) if prepared.page_starts is not None else None
     row.char_count = len(prepared.text)
     if prepared.chunks is not None:
         row.chunk_count = len(prepared.chunks)

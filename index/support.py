@@ -28,6 +28,7 @@ from index.models import (
     SupportingPassage,
     SupportResult,
     Verdict,
+    page_span,
 )
 from index.stance import STANCES, StanceModel
 
@@ -270,6 +271,7 @@ def _evidence(
 
 def _citation(passage: _Passage) -> Citation:
     document = passage.document
+    page, page_end = page_span(document.page_starts, passage.char_start, passage.char_end)
     return Citation(
         document_id=document.id,
         title=document.title,
@@ -279,4 +281,6 @@ def _citation(passage: _Passage) -> Citation:
         chunk_index=passage.chunk_index,
         char_start=passage.char_start,
         char_end=passage.char_end,
+        page=page,
+        page_end=page_end,
     )

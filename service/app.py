@@ -19,12 +19,12 @@ from service.auth import KeyGuard
 from service.deps import AppState
 from service.docs import install_offline_docs
 from service.errors import install_error_handlers
-from service.guards import BodySizeLimit, HeadAsGet
+from service.guards import UPLOAD_FORM_BYTES, BodySizeLimit, HeadAsGet
 from service.job_intake import parse_record
 from service.keys import KeyRing
 from service.logs import RequestLog
 from service.metrics import Metrics
-from service.routes import collections, documents, health, jobs, passages, search, stats
+from service.routes import collections, documents, files, health, jobs, passages, search, stats
 from service.routes.places import PLACES
 from service.settings import Settings
 from service.spec import build_openapi
@@ -41,12 +41,18 @@ the collection `default`, and `/v1/collections/{name}/...` on the one named, wit
 nothing of one collection is ever returned from another.
 
 Errors are RFC 9457 problem details (`application/problem+json`) whose `errors` name each
-failing field. Request bodies must be `application/json`; unknown fields are rejected."""
+failing field. Request bodies must be `application/json` (file uploads: `multipart/form-data`);
+unknown fields are rejected."""
 
 TAGS = [
     {"name": "search", "description": "Similarity search with citations."},
     {"name": "passages", "description": "Passages and sentences that support a claim."},
     {"name": "documents", "description": "Insert, replace, read and delete documents."},
+    {
+        "name": "files",
+        "description": "HTML, PDF, Word and Markdown files read into documents, with page-aware "
+        "citations for PDF.",
+    },
     {
         "name": "ingest jobs",
         "description": "Large loads, queued and ingested in the background with progress.",
@@ -136,12 +142,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except BaseException:
             await to_thread.run_sync(engine.close)
             raise
+        file_reader = settings.file_reader()
         app.state.semsearch = AppState(
-            settings=settings, engine=engine, api_keys=keys, jobs=job_store, job_runner=runner
+            settings=settings,
+            engine=engine,
+            api_keys=keys,
+            jobs=job_store,
+            job_runner=runner,
+            files=file_reader,
         )
         try:
             yield
         finally:
+            await to_thread.run_sync(file_reader.close)
             await to_thread.run_sync(runner.stop)
             job_store.close()
             await to_thread.run_sync(engine.close)
@@ -172,6 +185,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         BodySizeLimit,
         max_bytes=settings.max_request_bytes,
         streamed=jobs.STREAMED_PATHS,
+        uploads=files.UPLOAD_PATHS,
+        upload_max_bytes=settings.max_file_bytes + UPLOAD_FORM_BYTES,
     )
     app.add_middleware(KeyGuard, keys=keys, metrics_need_key=settings.metrics_need_key)
     app.add_middleware(HeadAsGet)
@@ -194,7 +209,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_ui(app)
     app.include_router(collections.router)
     for place in PLACES:  # the unscoped paths (the default collection), then the named
-        for module in (documents, search, passages, jobs, stats):
+        for module in (documents, files, search, passages, jobs, stats):
             app.include_router(module.router(place))
     app.include_router(health.router)
     return app

@@ -49,7 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="index SEMSEARCH_SEED_DIR into an empty, never-seeded store, as serve does on "
         "first start (the Docker build bakes its index this way)",
     )
-    ingest = commands.add_parser("ingest", help="index .txt/.md/.jsonl files or directories")
+    ingest = commands.add_parser(
+        "ingest", help="index .txt, .html, .pdf, .docx, .md and .jsonl files or directories"
+    )
     ingest.add_argument("paths", nargs="+", type=Path)
     _collection_option(ingest, "index into this collection, created if missing")
     ingest.add_argument(
@@ -270,12 +272,13 @@ def _ingest(
     bad record (an unreadable file, a malformed line, a record the engine refuses) is named
     with its file and line and skipped."""
     items: list[Item[str]] = []
-    for path in expand_paths(paths):
-        for record in read_records(path):
-            if isinstance(record, BadRecord):
-                items.append(Item(record.where, None, "", record.reason))
-            else:
-                items.append(Item(record.where, record.document))
+    with closing(settings.file_reader()) as files:
+        for path in expand_paths(paths):
+            for record in read_records(path, files):
+                if isinstance(record, BadRecord):
+                    items.append(Item(record.where, None, "", record.reason))
+                else:
+                    items.append(Item(record.where, record.document))
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     skipped = 0
     with (

@@ -10,6 +10,7 @@ from anyio import CapacityLimiter, to_thread
 from fastapi import Depends, Request
 
 from index.engine import SearchEngine
+from index.files import ExtractedFile, FileReader
 from index.jobs.runner import JobRunner
 from index.jobs.store import JobStore
 from service.errors import OverloadedError
@@ -48,12 +49,14 @@ class AppState:
     api_keys: KeyRing  # empty: no authentication
     jobs: JobStore
     job_runner: JobRunner
+    files: FileReader  # reads uploaded files in bounded worker processes
     # Reads take up to max_concurrency threads; writes one (the engine runs one writer at a
     # time, so a second would only hold a thread while it waits); readiness and metrics one of
     # their own, so a busy server still answers its health checks.
     reads: WorkLine = field(init=False)
     writes: WorkLine = field(init=False)
     job_calls: WorkLine = field(init=False)
+    file_reads: WorkLine = field(init=False)
     probes: CapacityLimiter = field(init=False)
 
     def __post_init__(self) -> None:
@@ -62,6 +65,8 @@ class AppState:
         # Ingest job calls touch the job store only, never the engine: a line of their own,
         # so taking in a large job waits neither for searches nor for writers.
         self.job_calls = WorkLine(2, self.settings.max_queued)
+        # Reading a file runs in a worker process; its thread here only waits for it.
+        self.file_reads = WorkLine(self.settings.file_workers, self.settings.max_queued)
         self.probes = CapacityLimiter(1)
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -75,6 +80,12 @@ class AppState:
     async def run_job_call(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """A call on the ingest job store, in its own line."""
         return await self.job_calls.run(lambda: function(*args, **kwargs))
+
+    async def read_file(
+        self, data: bytes, filename: str | None, content_type: str | None
+    ) -> ExtractedFile:
+        """A file's text and metadata, read in a worker process, in the line of file reads."""
+        return await self.file_reads.run(lambda: self.files.read(data, filename, content_type))
 
     async def run_probe(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Readiness and metrics: never refused, never behind requests."""

@@ -18,10 +18,12 @@ from index.errors import (
     CollectionNotFoundError,
     CollectionProtectedError,
     DocumentNotFoundError,
+    FileTooLargeError,
     InputTooLargeError,
     InvalidInputError,
     StorageError,
     StorageFullError,
+    UnsupportedFileError,
 )
 from index.jobs.models import JobFinishedError, JobNotFoundError
 from service.schemas import FieldError, Problem
@@ -227,8 +229,10 @@ async def _validation_error(_: Request, error: Exception) -> JSONResponse:
 async def _invalid_input(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, InvalidInputError)
     field_error = FieldError(field=error.field, message=error.message)
-    if isinstance(error, InputTooLargeError):
+    if isinstance(error, InputTooLargeError | FileTooLargeError):
         return problem_response(413, "Content Too Large", str(error), [field_error])
+    if isinstance(error, UnsupportedFileError):
+        return problem_response(415, "Unsupported Media Type", str(error), [field_error])
     return problem_response(422, "Invalid request", str(error), [field_error])
 
 
@@ -300,8 +304,12 @@ async def _storage_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    if error.status_code == 400:  # FastAPI's answer to a body json.loads gave up on (nesting)
-        return _malformed_json()
+    if error.status_code == 400:
+        if request.headers.get("content-type", "").lower().startswith("multipart/"):
+            return problem_response(
+                400, "Malformed body", "The multipart/form-data body does not parse."
+            )
+        return _malformed_json()  # FastAPI's answer to a body json.loads gave up on (nesting)
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = ", ".join(_allowed_methods(request))

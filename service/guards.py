@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import tempfile
 from email.message import Message
 
 from fastapi import Request
@@ -19,19 +20,33 @@ from service.errors import (
 from service.schemas import FieldError
 
 _BODY_METHODS = {"POST", "PUT", "PATCH"}
+_IN_MEMORY = 1024 * 1024  # a body larger than this is spooled to a temporary file
+_REPLAYED_CHUNK = 64 * 1024
+# What an upload's body may hold beyond its file: the other form fields and the boundaries.
+UPLOAD_FORM_BYTES = 1024 * 1024
 
 
 class BodySizeLimit:
     """ASGI middleware: buffer a request body up to ``max_bytes`` and answer 413 beyond it.
 
     The declared Content-Length is checked first, so an oversized upload is refused without
-    being read; a chunked body is counted as it arrives.
+    being read; a chunked body is counted as it arrives. File uploads (``uploads``) may be up
+    to ``upload_max_bytes`` and are spooled to a temporary file past 1 MiB, not held in memory.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int, streamed: re.Pattern[str]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        streamed: re.Pattern[str],
+        uploads: re.Pattern[str],
+        upload_max_bytes: int,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.streamed = streamed  # paths whose route streams the body under its own limit
+        self.uploads = uploads
+        self.upload_max_bytes = upload_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -41,35 +56,46 @@ class BodySizeLimit:
         ):
             await self.app(scope, receive, send)
             return
+        upload = bool(self.uploads.fullmatch(scope["path"]))
+        limit = self.upload_max_bytes if upload else self.max_bytes
         declared = Headers(scope=scope).get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self._too_large(scope, receive, send)
+        if declared.isdigit() and int(declared) > limit:
+            await self._too_large(scope, receive, send, upload)
             return
-        body = bytearray()
-        more = True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client went away; nothing to answer
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await self._too_large(scope, receive, send)
-                return
-            more = message.get("more_body", False)
+        with tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY) as body:
+            size = 0
+            more = True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client went away; nothing to answer
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > limit:
+                    await self._too_large(scope, receive, send, upload)
+                    return
+                body.write(chunk)
+                more = message.get("more_body", False)
+            body.seek(0)
+            done = False
 
-        replayed = False
+            async def replay() -> AsgiMessage:
+                nonlocal done
+                if done:
+                    return await receive()
+                chunk = body.read(_REPLAYED_CHUNK)
+                done = body.tell() >= size
+                return {"type": "http.request", "body": chunk, "more_body": not done}
 
-        async def replay() -> AsgiMessage:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": bytes(body), "more_body": False}
+            await self.app(scope, replay, send)
 
-        await self.app(scope, replay, send)
-
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
-        message = f"is larger than {self.max_bytes} bytes (SEMSEARCH_MAX_REQUEST_BYTES)"
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, upload: bool) -> None:
+        message = (
+            f"is larger than {self.upload_max_bytes} bytes (SEMSEARCH_MAX_FILE_BYTES and "
+            f"{UPLOAD_FORM_BYTES} for the form's other fields)"
+            if upload
+            else f"is larger than {self.max_bytes} bytes (SEMSEARCH_MAX_REQUEST_BYTES)"
+        )
         response = problem_response(
             413,
             "Content Too Large",
@@ -115,6 +141,17 @@ def require_json(request: Request) -> None:
         return
     shown = repr(content_type) if content_type else "none"
     raise UnsupportedMediaTypeError("content-type", f"must be application/json, not {shown}")
+
+
+def require_multipart(request: Request) -> None:
+    """Route dependency: a file upload must be sent as multipart/form-data."""
+    content_type = request.headers.get("content-type")
+    parsed = Message()
+    parsed["content-type"] = content_type or ""
+    if content_type and parsed.get_content_type() == "multipart/form-data":
+        return
+    shown = repr(content_type) if content_type else "none"
+    raise UnsupportedMediaTypeError("content-type", f"must be multipart/form-data, not {shown}")
 
 
 def check_batch_limits(texts: list[str], max_documents: int, max_document_chars: int) -> None:

@@ -230,6 +230,9 @@ class UpsertResponse(BaseModel):
     )
 
 
+FileFormatOut = Literal["html", "pdf", "docx", "markdown", "text"]
+
+
 class DocumentSummary(BaseModel):
     id: str
     title: str | None
@@ -239,6 +242,11 @@ class DocumentSummary(BaseModel):
     metadata: StoredMetadata
     char_count: int
     chunk_count: int
+    format: FileFormatOut | None = Field(
+        description="The kind of file it was read from (POST /v1/files); null when it was sent "
+        "as text."
+    )
+    pages: int | None = Field(description="Pages of the PDF it was read from; null otherwise.")
 
 
 _SUMMARY_EXAMPLE: JsonDict = {
@@ -250,14 +258,44 @@ _SUMMARY_EXAMPLE: JsonDict = {
     "metadata": {"lang": "en"},
     "char_count": 50,
     "chunk_count": 1,
+    "format": None,
+    "pages": None,
 }
 
 
 class Document(DocumentSummary):
     text: str = Field(description="The cleaned text; citation offsets index into it.")
+    page_starts: list[int] | None = Field(
+        description="Where each page of a PDF starts in the text, in the offset encoding asked "
+        "for (pages are joined with a blank line); null for a document without pages."
+    )
 
     model_config = _examples(
-        _SUMMARY_EXAMPLE | {"text": "Pakistan and China agreed on Monday to enhance ..."}
+        _SUMMARY_EXAMPLE
+        | {"text": "Pakistan and China agreed on Monday to enhance ...", "page_starts": None}
+    )
+
+
+class UploadedFile(DocumentSummary):
+    status: Literal["created", "updated", "unchanged"] = Field(
+        description="created: a new id; updated: the id held another document, now replaced; "
+        "unchanged: the same text and fields were already stored."
+    )
+
+    model_config = _examples(
+        _SUMMARY_EXAMPLE
+        | {
+            "id": "annual-report-2025",
+            "title": "Annual Report 2025",
+            "source": None,
+            "published_at": "2025-02-03",
+            "metadata": {"author": "Jane Roe"},
+            "char_count": 5120,
+            "chunk_count": 9,
+            "format": "pdf",
+            "pages": 3,
+            "status": "created",
+        }
     )
 
 
@@ -335,6 +373,14 @@ class Citation(BaseModel):
     chunk_index: int
     char_start: int = Field(description="document.text[char_start:char_end] == hit.text")
     char_end: int
+    page: int | None = Field(
+        None,
+        description="The 1-based page of char_start, in a document read from a PDF; null for "
+        "a document without pages.",
+    )
+    page_end: int | None = Field(
+        None, description="The page of the passage's last character (null without pages)."
+    )
 
 
 class SearchHit(BaseModel):

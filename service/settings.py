@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, urls
 from index.engine import EngineConfig
+from index.files import FileReader
 from index.model_export import Precision
 from index.support import DEFAULT_MIN_CONTRADICTION, DEFAULT_MIN_SUPPORT
 from index.vectors import IVF_MIN_VECTORS
@@ -95,6 +96,27 @@ class Settings(BaseSettings):
         1024**3,
         ge=1024,
         description="Largest ingest job body (413 above); streamed to disk, not held in memory.",
+    )
+    max_file_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1024,
+        description="Largest file accepted by the file upload (413 above).",
+    )
+    file_parse_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Time one file may take to read (PDF layout analysis is the slow part); "
+        "then 422 and its reading process is replaced.",
+    )
+    file_parse_memory_mb: int = Field(
+        1024,
+        ge=256,
+        description="Memory (address space, MiB) of each process reading files; a file that "
+        "needs more gets 422.",
+    )
+    file_workers: int = Field(
+        1, ge=1, le=64, description="Processes reading uploaded files, each one file at a time."
     )
     job_lease_seconds: float = Field(
         60.0,
@@ -192,6 +214,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_disables(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    def file_reader(self) -> FileReader:
+        """The bounded reader of uploaded and ingested files these settings describe."""
+        return FileReader(
+            max_bytes=self.max_file_bytes,
+            seconds=self.file_parse_seconds,
+            memory_bytes=self.file_parse_memory_mb * 2**20,
+            workers=self.file_workers,
+        )
 
     def engine_config(self) -> EngineConfig:
         return EngineConfig(

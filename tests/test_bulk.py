@@ -76,10 +76,14 @@ def test_an_unreadable_file_is_one_bad_record_and_the_seeds_stay_all_or_nothing(
     broken = tmp_path / "broken.txt"
     broken.write_bytes(b"caf\xe9")
     assert [type(i) for i in read_records(broken)] == [BadRecord]
-    odd = tmp_path / "notes.pdf"
-    odd.write_bytes(b"%PDF")
+    odd = tmp_path / "notes.odt"
+    odd.write_bytes(b"PK\x03\x04")
     (item,) = read_records(odd)
-    assert isinstance(item, BadRecord) and "unsupported file type .pdf" in item.reason
+    assert isinstance(item, BadRecord) and "unsupported file type .odt" in item.reason
+    fake = tmp_path / "notes.pdf"
+    fake.write_bytes(b"%PDF")  # a header cut short: a .pdf file that is not one
+    (item,) = read_records(fake)
+    assert isinstance(item, BadRecord) and "is not a PDF" in item.reason
     half = tmp_path / "half.jsonl"
     half.write_bytes(b'{"text": "fine"}\n{"text": "caf\xe9"}\n')
     items = list(read_records(half))

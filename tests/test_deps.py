@@ -26,12 +26,14 @@ async def test_reads_and_writes_wait_in_separate_lines(
 ) -> None:
     engine = make_engine()
     jobs = open_job_store(tmp_path, None)
+    settings = Settings(max_concurrency=1, max_queued=1)
     state = AppState(
-        settings=Settings(max_concurrency=1, max_queued=1),
+        settings=settings,
         engine=engine,
         api_keys=KeyRing({}),
         jobs=jobs,
         job_runner=JobRunner(engine, jobs, parse_record),  # not started: no job runs here
+        files=settings.file_reader(),  # never started: no file is read here
     )
     release = threading.Event()
     results: list[str] = []

@@ -48,7 +48,11 @@ from index.models import (
 from index.store import NewChunk, PreparedDocument, exported, sentence_bytes
 
 log = logging.getLogger(__name__)
-_SUMMARY = "d.id, d.title, d.source, d.url, d.published_at, d.metadata, d.char_count, d.chunk_count"
+_SUMMARY = (
+    "d.id, d.title, d.source, d.url, d.published_at, d.metadata, d.char_count, d.chunk_count,"
+    " d.format, d.page_starts"
+)
+_AFTER_SUMMARY = 10  # the column after the summary's in a row that starts with them
 _WORD = re.compile(r"\w+")
 # A chunk's postings: its terms as the `english` text search configuration makes them (Snowball
 # stemming, stop words dropped), a title term counting twice (as TITLE_WEIGHT does for FTS5).
@@ -124,6 +128,8 @@ def _summary(row: Sequence[Any]) -> dict[str, Any]:
         "metadata": dict(row[5]),
         "char_count": row[6],
         "chunk_count": row[7],
+        "format": row[8],
+        "page_starts": tuple(row[9]) if row[9] is not None else None,
     }
 
 
@@ -159,6 +165,8 @@ def _fields(document: PreparedDocument) -> list[Any]:
         document.text,
         document.content_hash,
         len(document.text),
+        document.format,
+        None if document.page_starts is None else list(document.page_starts),
     ]
 
 
@@ -257,7 +265,7 @@ class _Snapshot:
         rows = self._connection.execute(
             "SELECT c.id, c.chunk_index, c.char_start, c.char_end,"
             " substr(d.text, c.char_start + 1, c.char_end - c.char_start),"
-            f" d.id, d.title, d.source, d.url, d.published_at, {prefix}"
+            f" d.id, d.title, d.source, d.url, d.published_at, {prefix}, d.page_starts"
             f" FROM {_WITH_DOCUMENT} WHERE c.collection = %s AND c.id = ANY(%s)",
             [self._collection, list(chunk_ids)],
         ).fetchall()
@@ -274,6 +282,7 @@ class _Snapshot:
                 url=r[8],
                 published_at=r[9],
                 prefix=r[10],
+                page_starts=tuple(r[11]) if r[11] is not None else None,
             )
             for r in rows
         }
@@ -288,7 +297,9 @@ class _Snapshot:
         out: dict[int, tuple[StoredChunk, Document]] = {}
         documents: dict[str, Document] = {}
         for r in rows:
-            document = documents.setdefault(r[6], Document(**_summary(r[6:14]), text=r[14]))
+            document = documents.setdefault(
+                r[6], Document(**_summary(r[6:]), text=r[6 + _AFTER_SUMMARY])
+            )
             chunk = StoredChunk(
                 id=int(r[0]),
                 document_id=document.id,
@@ -516,12 +527,14 @@ class _Collection:
         assert document.vectors is not None and document.sentence_vectors is not None
         connection.execute(
             "INSERT INTO documents (collection, id, title, source, url, published_at, metadata,"
-            " text, content_hash, char_count, chunk_count) VALUES (%s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s, %s) ON CONFLICT (collection, id) DO UPDATE SET title = EXCLUDED.title,"
+            " text, content_hash, char_count, format, page_starts, chunk_count)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s::integer[], %s)"
+            " ON CONFLICT (collection, id) DO UPDATE SET title = EXCLUDED.title,"
             " source = EXCLUDED.source, url = EXCLUDED.url,"
             " published_at = EXCLUDED.published_at, metadata = EXCLUDED.metadata,"
             " text = EXCLUDED.text, content_hash = EXCLUDED.content_hash,"
-            " char_count = EXCLUDED.char_count, chunk_count = EXCLUDED.chunk_count,"
+            " char_count = EXCLUDED.char_count, format = EXCLUDED.format,"
+            " page_starts = EXCLUDED.page_starts, chunk_count = EXCLUDED.chunk_count,"
             " updated_at = now()",
             [self._name, *_fields(document), len(document.chunks)],
         )
@@ -566,7 +579,7 @@ class _Collection:
         one this write compared with (another server may have replaced or deleted it since)."""
         updated = connection.execute(
             "UPDATE documents SET title = %s, source = %s, url = %s, published_at = %s,"
-            " metadata = %s, updated_at = now()"
+            " metadata = %s, format = %s, updated_at = now()"
             " WHERE collection = %s AND id = %s AND content_hash = %s",
             [
                 document.title,
@@ -574,6 +587,7 @@ class _Collection:
                 document.url,
                 document.published_at,
                 Jsonb(document.metadata),
+                document.format,
                 self._name,
                 document.id,
                 document.content_hash,
@@ -591,7 +605,7 @@ class _Collection:
                 " WHERE d.collection = %s AND d.id = ANY(%s)",
                 [self._name, list(document_ids)],
             ).fetchall()
-        return {r[0]: StoredDocument(**_summary(r), content_hash=r[8]) for r in rows}
+        return {r[0]: StoredDocument(**_summary(r), content_hash=r[_AFTER_SUMMARY]) for r in rows}
 
     def document(self, document_id: str) -> Document | None:
         with self._backend.transaction() as connection:
@@ -599,7 +613,7 @@ class _Collection:
                 f"SELECT {_SUMMARY}, d.text FROM documents d WHERE d.collection = %s AND d.id = %s",
                 [self._name, document_id],
             ).fetchone()
-        return None if row is None else Document(**_summary(row), text=row[8])
+        return None if row is None else Document(**_summary(row), text=row[_AFTER_SUMMARY])
 
     def documents(self, offset: int, limit: int, source: str | None) -> DocumentPage:
         where, params = ("d.source = %s", [source]) if source is not None else ("TRUE", [])
@@ -652,7 +666,12 @@ class _Collection:
             by_document.setdefault(c[0], []).append((chunk, vector, sentences))
         dimension = self._backend.dimension
         return [
-            exported(Document(**_summary(r), text=r[8]), r[9], by_document.get(r[0], []), dimension)
+            exported(
+                Document(**_summary(r), text=r[_AFTER_SUMMARY]),
+                r[_AFTER_SUMMARY + 1],
+                by_document.get(r[0], []),
+                dimension,
+            )
             for r in rows
         ]
 
