@@ -16,7 +16,7 @@ from index.models import DocumentInput
 from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
-HEAD = "0004"
+HEAD = "0005"
 
 
 def _tables(url: str) -> set[str]:

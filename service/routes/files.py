@@ -12,6 +12,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, UploadFile, status
 from pydantic import TypeAdapter, ValidationError
 
+from index.errors import (
+    FileTooLargeError,
+    InputTooLargeError,
+    InvalidInputError,
+    UnreadableFileError,
+)
 from index.files import SUPPORTED, FileFields, file_document
 from index.models import Metadata as MetadataValues
 from service.deps import StateDep
@@ -117,14 +123,31 @@ def router(place: Place) -> APIRouter:
         data = await file.read()
         extracted = await state.read_file(data, file.filename, file.content_type)
         document = file_document(extracted, fields)
-        settings = state.settings
-        [result] = await state.run_write(
-            state.engine.upsert, [document], settings.max_document_chars, collection=collection
-        )
+        try:
+            [result] = await state.run_write(
+                state.engine.upsert,
+                [document],
+                state.settings.max_document_chars,
+                collection=collection,
+            )
+        except InvalidInputError as error:
+            raise _as_upload_error(error, file.filename) from None
         stored = await state.run(state.engine.get, result.id, collection=collection)
         return UploadedFile.model_validate({**_summary(stored), "status": result.status.value})
 
     return routes
+
+
+def _as_upload_error(error: InvalidInputError, filename: str | None) -> InvalidInputError:
+    """The engine names an upsert's fields (documents[0].text); an upload's are the form's,
+    and the text is the file's."""
+    field = error.field.removeprefix("documents[0].")
+    if field != "text":
+        return type(error)(field, error.message)
+    name = repr(filename or "(unnamed)")
+    if isinstance(error, InputTooLargeError):
+        return FileTooLargeError(f"{name}: its text {error.message} (SEMSEARCH_MAX_DOCUMENT_CHARS)")
+    return UnreadableFileError(f"{name}: its text {error.message}")
 
 
 def _summary(document: object) -> dict[str, object]:
