@@ -11,6 +11,9 @@
 #     JavaTimeFeature the generated code imports; the bundled set is 2.21/2.22, close to
 #     the 2.21.6 the generated pom.xml pins)
 #   - jakarta.annotation-api: Debian package libjakarta-annotation-api-java
+#   - Apache HttpClient 4.5 (httpclient, httpcore, httpmime), which the file upload operations
+#     use for multipart bodies: Debian packages libhttpclient-java, libhttpcore-java,
+#     libhttpmime-java
 # Everything is built under $WORK (default /tmp/javaclient); the server runs on a free
 # port with a throw-away data dir and is stopped on exit.
 #
@@ -32,7 +35,8 @@ log() { printf '[java-roundtrip] %s\n' "$*"; }
 mkdir -p "$WORK"
 
 # 1. Debian packages (only when missing).
-APT_PKGS=(libjakarta-annotation-api-java)
+# Apache HttpClient and HttpMime: the native library builds multipart bodies (file uploads) with them.
+APT_PKGS=(libjakarta-annotation-api-java libhttpclient-java libhttpcore-java libhttpmime-java)
 missing=()
 for p in "${APT_PKGS[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -86,7 +90,8 @@ log "generating: java --library native --additional-properties=$GEN_OPTS"
 # 5. Compile client + driver with plain javac.
 CLASSES="$WORK/classes"
 rm -rf "$CLASSES"; mkdir -p "$CLASSES"
-CP="$JACKSON_DIR:$JAKARTA_JAR"
+CP="$JACKSON_DIR:$JAKARTA_JAR:/usr/share/java/httpclient.jar:/usr/share/java/httpcore.jar"
+CP="$CP:/usr/share/java/httpmime.jar"
 find "$GEN_DIR/src/main/java" -name '*.java' >"$WORK/sources.txt"
 echo "$DRIVER" >>"$WORK/sources.txt"
 log "javac $(wc -l <"$WORK/sources.txt") files"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -230,7 +231,14 @@ class UpsertResponse(BaseModel):
     )
 
 
-FileFormatOut = Literal["html", "pdf", "docx", "markdown", "text"]
+class FileFormat(StrEnum):
+    """The kind of file a document was read from (POST /v1/files)."""
+
+    HTML = "html"
+    PDF = "pdf"
+    DOCX = "docx"
+    MARKDOWN = "markdown"
+    TEXT = "text"
 
 
 class DocumentSummary(BaseModel):
@@ -242,7 +250,7 @@ class DocumentSummary(BaseModel):
     metadata: StoredMetadata
     char_count: int
     chunk_count: int
-    format: FileFormatOut | None = Field(
+    format: FileFormat | None = Field(
         description="The kind of file it was read from (POST /v1/files); null when it was sent "
         "as text."
     )

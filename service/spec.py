@@ -59,6 +59,10 @@ def _upload_body_schema(spec: dict[str, Any]) -> None:
     schema = bodies[0]
     schema["title"] = UPLOAD_SCHEMA
     schema["properties"]["file"]["format"] = "binary"
+    schema["description"] = "A form field sent empty counts as not sent, as HTML forms send them."
+    for name, field in schema["properties"].items():
+        if name not in schema["required"]:  # the form's empty string stands for "not given"
+            field["anyOf"].insert(-1, {"type": "string", "maxLength": 0})
     schema["examples"] = [_UPLOAD_EXAMPLE]
     components[UPLOAD_SCHEMA] = schema
     for operation in _operations(spec):

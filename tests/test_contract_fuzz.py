@@ -44,6 +44,8 @@ def test_the_live_server_honours_its_contract(keyed_server: Server, tmp_path: Pa
     seed = os.environ.get("SEMSEARCH_FUZZ_SEED", "20261123")
     command = [
         str(Path(sys.executable).parent / "schemathesis"),
+        "--config-file",
+        str(ROOT / "tests" / "schemathesis.toml"),
         "run",
         str(SPEC),
         "--url",

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Server
+from tests.file_fixtures import report_pdf
 
 pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
@@ -210,3 +211,56 @@ def test_generated_client_works_in_a_collection(generated: ModuleType, server: S
         assert delete_collection.sync_detailed("client-news", client=client).status_code == 204
         gone = stats.sync("client-news", client=client)
         assert isinstance(gone, models.Problem) and gone.title == "Collection not found"
+
+
+def test_generated_client_uploads_a_pdf_and_cites_its_pages(
+    generated: ModuleType, server: Server
+) -> None:
+    models = _module("models")
+    types = _module("types")
+    upload = _module("api.files.upload_file")
+    search = _module("api.search.search_passages")
+    get_document = _module("api.documents.get_document")
+    delete_document = _module("api.documents.delete_document")
+    report = report_pdf()
+    with generated.Client(base_url=server.url, timeout=60) as client:
+        body = models.FileUpload(
+            file=types.File(payload=io.BytesIO(report.data), file_name="report.pdf"),
+            id="client-report",
+            metadata='{"desk": "port"}',
+        )
+        stored = upload.sync(client=client, body=body)
+        assert isinstance(stored, models.UploadedFile), stored
+        assert (stored.id, stored.format_, stored.pages) == (
+            "client-report",
+            models.FileFormat.PDF,
+            3,
+        )
+        assert stored.status == models.UploadedFileStatus.CREATED
+        assert stored.metadata.additional_properties == {
+            "author": "Harbour Authority",
+            "desk": "port",
+        }
+        hits = search.sync(
+            client=client,
+            body=models.SearchRequest(
+                query="passenger ferries carried more travellers",
+                k=1,
+                filters=models.SearchFilters(document_ids=["client-report"]),
+            ),
+        )
+        citation = hits.hits[0].citation
+        document = get_document.sync("client-report", client=client)
+        assert document.text[citation.char_start : citation.char_end] == hits.hits[0].text
+        assert citation.page == citation.page_end == 3
+        assert document.page_starts[2] <= citation.char_start
+
+        refused = upload.sync_detailed(
+            client=client,
+            body=models.FileUpload(
+                file=types.File(payload=io.BytesIO(b"MZ" + bytes(64)), file_name="setup.pdf")
+            ),
+        )
+        assert refused.status_code == 415 and isinstance(refused.parsed, models.Problem)
+        assert [error.field for error in refused.parsed.errors] == ["file"]
+        assert delete_document.sync_detailed("client-report", client=client).status_code == 204

@@ -9,7 +9,9 @@ from typing import get_args
 
 import pytest
 
+from index.files import FileFormat
 from index.models import OffsetEncoding, SearchMode
+from service.schemas import FileFormat as FileFormatOut
 from service.schemas import OffsetEncodingIn, SearchModeIn
 from tests.conftest import ROOT
 
@@ -17,6 +19,7 @@ from tests.conftest import ROOT
 def test_the_schemas_literals_are_the_engines_values() -> None:
     assert set(get_args(SearchModeIn)) == {mode.value for mode in SearchMode}
     assert set(get_args(OffsetEncodingIn)) == {encoding.value for encoding in OffsetEncoding}
+    assert {kind.value for kind in FileFormatOut} == {kind.value for kind in FileFormat}
 
 
 @pytest.mark.system
