@@ -413,3 +413,58 @@ def test_metadata_numbers_compare_as_numbers(seeded: SearchEngine) -> None:
     assert ids(3.0) == {"int-three"}
     assert ids("2") == {"text-two"}  # a string never equals a number
     assert ids(True) == set()
+
+
+def test_pages_are_cleaned_one_by_one_and_cited_by_where_they_start(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine(chunk_tokens=16, chunk_overlap_tokens=0)  # about a sentence
+    pages = [
+        "Tidal  gauges were\u00a0installed at the harbour mouth in January.",
+        "Share this on Facebook",  # page chrome only: the page cleans to nothing
+        "Pilots reported calmer water after the new breakwater was finished.",
+        "The ferry timetable changes on the first of May.",
+        "",
+    ]
+    raw, starts = "", []
+    for page in pages:
+        starts.append(len(raw))
+        raw += page + "\n\n"
+    document = DocumentInput(id="p", text=raw, format="pdf", page_starts=tuple(starts))
+    engine.upsert([document])
+    stored = engine.get("p")
+    assert stored.format == "pdf" and stored.pages == 5
+    assert stored.text == (
+        "Tidal gauges were installed at the harbour mouth in January.\n\n"
+        "Pilots reported calmer water after the new breakwater was finished.\n\n"
+        "The ferry timetable changes on the first of May."
+    )
+    third = stored.text.index("Pilots")
+    fourth = stored.text.index("The ferry")
+    # The empty page starts where the next page's text does; the trailing one at the end.
+    assert stored.page_starts == (0, third, third, fourth, len(stored.text))
+    [hit] = engine.search("calmer water for pilots at the breakwater", 1)
+    assert (hit.citation.page, hit.citation.page_end) == (3, 3)
+    assert stored.text[hit.citation.char_start : hit.citation.char_end] == hit.text
+    [ferry] = engine.search("ferry timetable", 1, mode=SearchMode.LEXICAL)
+    assert ferry.citation.page == 4
+    # The same text cut into other pages is a change; no pages at all is too.
+    shifted = DocumentInput(id="p", text=raw, format="pdf", page_starts=(0, starts[2]))
+    assert engine.upsert([shifted])[0].status is UpsertStatus.UPDATED
+    assert engine.get("p").page_starts == (0, third)
+    plain = engine.upsert([DocumentInput(id="p", text=raw)])[0]
+    assert plain.status is UpsertStatus.UPDATED
+    assert (engine.get("p").page_starts, engine.get("p").format) == (None, None)
+    assert engine.search("calmer water", 1)[0].citation.page is None
+
+
+@pytest.mark.parametrize("starts", [(5, 10), (0, 10, 4), (0, 10_000)])
+def test_page_starts_must_start_at_zero_and_stay_in_the_text(
+    make_engine: MakeEngine, starts: tuple[int, ...]
+) -> None:
+    engine = make_engine()
+    document = DocumentInput(id="p", text="Page one text here. " * 20, page_starts=starts)
+    with pytest.raises(InvalidInputError) as raised:
+        engine.upsert([document])
+    assert raised.value.field == "documents[0].page_starts"
+    assert engine.stats().documents == 0
