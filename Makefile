@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-quality train-stance docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-files bench-quality train-stance docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -93,6 +93,11 @@ bench-ingest: install
 COLLECTIONS_ARGS ?=
 bench-collections: install
 	$(BIN)/python bench/collections.py --json bench/collections.json $(COLLECTIONS_ARGS)
+
+# Reading files: time per format (in process and through the bounded worker) and what the HTML
+# extractor keeps of the seed pages; figures land in bench/files.json.
+bench-files: install
+	$(BIN)/python bench/files.py --json bench/files.json
 
 bench-hostile: install
 	$(BIN)/python bench/hostile.py --json bench/hostile.json $(HOSTILE_ARGS)

@@ -236,6 +236,7 @@ class Evidence:
     score: float  # how strongly it bears on the claim: ranks evidence
     stance: Stance  # toward the claim, by the stance model
     stance_probability: float
+    page: int | None = None  # the 1-based page it starts on, in a document with pages (PDF)
 
 
 @dataclass(frozen=True)

@@ -266,6 +266,7 @@ def _evidence(
         score=max(s.rank for s in run),
         stance=stance,
         stance_probability=float(decided.max()),
+        page=page_span(passages[run[0].passage].document.page_starts, start, end)[0],
     )
 
 

@@ -297,9 +297,9 @@ class UploadedFile(DocumentSummary):
             "title": "Annual Report 2025",
             "source": None,
             "published_at": "2025-02-03",
-            "metadata": {"author": "Jane Roe"},
-            "char_count": 5120,
-            "chunk_count": 9,
+            "metadata": {"author": "Harbour Authority", "team": "finance"},
+            "char_count": 777,
+            "chunk_count": 2,
             "format": "pdf",
             "pages": 3,
             "status": "created",
@@ -472,6 +472,11 @@ class Evidence(BaseModel):
     )
     stance_probability: float = Field(
         ge=0.0, le=1.0, description="Calibrated probability of that stance."
+    )
+    page: int | None = Field(
+        None,
+        description="The 1-based page the sentence starts on, in a document read from a "
+        "PDF; null for a document without pages.",
     )
 
 

@@ -112,8 +112,8 @@ class Settings(BaseSettings):
     file_parse_memory_mb: int = Field(
         1024,
         ge=256,
-        description="Memory (address space, MiB) of each process reading files; a file that "
-        "needs more gets 422.",
+        description="Memory (address space, MiB) a file may take to read, beyond what its "
+        "reading process holds once started; a file that needs more gets 422.",
     )
     file_workers: int = Field(
         1, ge=1, le=64, description="Processes reading uploaded files, each one file at a time."

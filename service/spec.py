@@ -46,7 +46,7 @@ _UPLOAD_EXAMPLE = {
     "file": "(the bytes of annual-report-2025.pdf)",
     "id": "annual-report-2025",
     "metadata": '{"team": "finance"}',
-}
+}  # the report tests/file_fixtures.py builds: the UploadedFile example is its answer
 
 
 def _upload_body_schema(spec: dict[str, Any]) -> None:

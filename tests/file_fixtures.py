@@ -224,14 +224,18 @@ BOILERPLATE = (
 )
 
 
-def article_page(seed: Path = BOMBING_SEED) -> tuple[bytes, list[str]]:
-    """A saved web page holding a seed article's paragraphs amid navigation, a cookie banner,
-    a share bar, a comment form, scripts and styles, with its metadata in the head (title,
-    og:title, article:published_time, JSON-LD author, canonical link). Returns the page and the
+def article_page(
+    seed: Path = BOMBING_SEED, lines: list[str] | None = None
+) -> tuple[bytes, list[str]]:
+    """A saved web page holding a seed article (or ``lines``) as a site would mark it up
+    (headings, paragraphs, lists, tables) amid navigation, a cookie banner, a share bar, a
+    comment form, scripts and styles, with its metadata in the head (title, og:title,
+    article:published_time, JSON-LD author, canonical link). Returns the page and the
     article's paragraphs (each must survive; nothing of BOILERPLATE may)."""
     article = document_from_article(seed)
-    paragraphs = [line for line in article.text.split("\n") if len(line.split()) > 8]
-    body = "\n".join(f"<p>{_escaped(p)}</p>" for p in paragraphs)
+    body_lines = article.text.split("\n") if lines is None else lines
+    paragraphs = [line for line in body_lines if len(line.split()) > 8]
+    body = article_markup(body_lines)
     title = _escaped(article.title or "Untitled")
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -263,6 +267,39 @@ def article_page(seed: Path = BOMBING_SEED) -> tuple[bytes, list[str]]:
 <footer><p>&copy; 2025 The Daily Courier. All rights reserved.</p></footer>
 </body></html>"""
     return page.encode(), paragraphs
+
+
+def article_markup(lines: Sequence[str]) -> str:
+    """Lines of an article as HTML: "•" items as a list, "a | b |" rows as a table (their
+    "---|---|" rule dropped), short lines without a full stop as headings, the rest paragraphs."""
+    out: list[str] = []
+    open_list = open_table = False
+    for raw in lines:
+        line = raw.strip()
+        item = line.startswith("•")
+        row = line.count("|") >= 2
+        if open_list and not item:
+            out.append("</ul>")
+            open_list = False
+        if open_table and not row:
+            out.append("</table>")
+            open_table = False
+        if not line or set(line) <= set("-| "):
+            continue
+        if item:
+            out.append(("" if open_list else "<ul>") + f"<li>{_escaped(line[1:].strip())}</li>")
+            open_list = True
+        elif row:
+            cells = "".join(f"<td>{_escaped(c.strip())}</td>" for c in line.split("|") if c.strip())
+            out.append(("" if open_table else "<table>") + f"<tr>{cells}</tr>")
+            open_table = True
+        elif len(line.split()) <= 14 and not line.endswith((".", "?", "!", '"', "”", ":")):
+            out.append(f"<h2>{_escaped(line)}</h2>")
+        else:
+            out.append(f"<p>{_escaped(line)}</p>")
+    out.append("</ul>" if open_list else "")
+    out.append("</table>" if open_table else "")
+    return "\n".join(out)
 
 
 def _escaped(text: str) -> str:

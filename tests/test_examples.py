@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import ROOT, SEEDS
+from tests.file_fixtures import report_pdf
 
 README = ROOT / "README.md"
 ELIDED = " ..."
@@ -73,6 +74,8 @@ def _readme_examples() -> list[tuple[str, str, dict[str, Any], str]]:
     examples = []
     for command, answer in pattern.findall(text):
         words = shlex.split(command.replace("\\\n", " "))
+        if "-F" in words:
+            continue  # a file upload: test_the_upload_examples_are_live checks it
         url = next(w for w in words if "localhost:8000" in w)
         body = json.loads(words[words.index("-d") + 1]) if "-d" in words else {}
         path = url.split("localhost:8000", 1)[1]
@@ -123,6 +126,21 @@ def test_the_document_examples_of_the_spec_are_live(empty: TestClient) -> None:
     document = _example(spec, "Document")
     assert_shown(document, empty.get(f"/v1/documents/{document['id']}").json(), "Document")
     assert_shown(_example(spec, "DocumentPage"), empty.get("/v1/documents").json(), "DocumentPage")
+
+
+def test_the_upload_examples_are_live(empty: TestClient) -> None:
+    """The README's and the spec's upload example: the three-page report the file tests build,
+    uploaded with the spec's example fields."""
+    spec = empty.get("/openapi.json").json()
+    fields = {k: v for k, v in _example(spec, "FileUpload").items() if k != "file"}
+    report = ("annual-report-2025.pdf", report_pdf().data, "application/pdf")
+    uploaded = empty.post("/v1/files", files={"file": report}, data=fields)
+    assert uploaded.status_code == 201, uploaded.text
+    assert_shown(_example(spec, "UploadedFile"), uploaded.json(), "UploadedFile")
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"-F 'file=@annual-report-2025.pdf'.*?```\n```json\n(.*?)```", text, re.S)
+    assert block, "the README's upload example"
+    assert_shown(json.loads(block.group(1)), uploaded.json(), "README upload")
 
 
 @pytest.mark.parametrize(

@@ -104,6 +104,8 @@ def test_a_pdf_round_trips_with_its_pages_cited(client: TestClient) -> None:
     text = _exact(client, best)
     for evidence in best["evidence"]:
         assert text[evidence["char_start"] : evidence["char_end"]] == evidence["text"]
+        assert evidence["text"][:40] in pages[evidence["page"] - 1]
+    assert any(e["page"] == 2 and "eleven days" in e["text"] for e in best["evidence"])
 
     again = _upload(client, "report.pdf", report.data, id="report", metadata='{"desk": "port"}')
     assert again.status_code == 201 and again.json()["status"] == "unchanged"

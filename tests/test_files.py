@@ -133,7 +133,7 @@ def test_plain_text_reads_like_a_seed_article_and_legacy_encodings_decode() -> N
         (b"\x7fELF" + bytes(200), "tool", None, UnsupportedFileError, "Linux program"),
         (b"plain words", "run.exe", None, UnsupportedFileError, "(.exe)"),
         (bytes(range(256)) * 4, None, "application/octet-stream", UnsupportedFileError, "no kind"),
-        (b"%PDF-1.4\n" + bytes(300), "memo.docx", None, UnsupportedFileError, "bytes are pdf"),
+        (b"%PDF-1.4\n" + bytes(300), "memo.docx", None, UnsupportedFileError, "are a pdf file"),
         (b"not a zip at all", "memo.docx", None, UnreadableFileError, "not a zip archive"),
         (b"PK\x03\x04 truncated", "memo.docx", None, UnreadableFileError, "not a readable zip"),
         (b"just text", "report.pdf", None, UnreadableFileError, "no %PDF- header"),

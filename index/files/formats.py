@@ -106,8 +106,8 @@ def resolve_format(data: bytes, filename: str | None, content_type: str | None) 
     declared = declared_format(filename, content_type)
     sniffed = sniffed_format(data)
     if isinstance(sniffed, str) and not isinstance(sniffed, FileFormat):
-        claimed = f" named as {declared.value}" if declared else ""
-        raise UnsupportedFileError(f"is {sniffed}{claimed}, not a file read here; send {SUPPORTED}")
+        named = f"is named as a {declared.value} file but " if declared else ""
+        raise UnsupportedFileError(f"{named}is {sniffed}; send {SUPPORTED}")
     if declared is None:
         if sniffed is not None:
             return sniffed
@@ -121,12 +121,14 @@ def resolve_format(data: bytes, filename: str | None, content_type: str | None) 
             raise UnreadableFileError("is not a Word (.docx) file: it is not a zip archive")
         if declared in _TEXT_FAMILY and not _looks_like_text(data):
             raise UnsupportedFileError(
-                f"is named as {declared.value} but holds binary data; send {SUPPORTED}"
+                f"is named as a {declared.value} file but holds binary data; send {SUPPORTED}"
             )
         return declared
     if declared in _TEXT_FAMILY and sniffed in _TEXT_FAMILY:
         return declared  # HTML saved as .txt is read as the user named it
-    raise UnsupportedFileError(f"is named as {declared.value} but its bytes are {sniffed.value}")
+    raise UnsupportedFileError(
+        f"is named as a {declared.value} file but its bytes are a {sniffed.value} file"
+    )
 
 
 def _other_zip(data: bytes) -> bool:

@@ -102,9 +102,15 @@ def file_document(extracted: ExtractedFile, fields: FileFields) -> DocumentInput
     )
 
 
-def _bound_memory(max_bytes: int) -> None:
-    """A worker's address space is capped: a file that needs more fails with MemoryError."""
-    resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes))
+def _bound_memory(budget: int) -> None:
+    """A worker's address space is capped at what it holds once started plus ``budget``: a
+    file that needs more fails with MemoryError. (A spawned worker first imports its parent's
+    main module: under a server, the model runtime's 600 MB of address space, little of it
+    resident, which the budget should not have to cover.)"""
+    with open("/proc/self/statm") as statm:  # Linux: the size in pages comes first
+        held = int(statm.read().split()[0]) * resource.getpagesize()
+    limit = held + budget
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
 class FileReader:
