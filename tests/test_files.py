@@ -190,6 +190,7 @@ def test_a_zip_bomb_is_refused_before_it_is_unpacked() -> None:
         extract(out.getvalue(), "bomb.docx")
 
 
+@pytest.mark.system  # seconds of a worker process cut off at its bounds
 def test_the_reader_bounds_size_time_and_memory_and_keeps_working(reader: FileReader) -> None:
     with pytest.raises(FileTooLargeError, match="SEMSEARCH_MAX_FILE_BYTES"):
         reader.read(bytes(reader.max_bytes + 1), "big.pdf", None)
