@@ -1,8 +1,9 @@
 """Check a running semsearch container over HTTP; scripts/docker-test.sh calls it.
 
     python scripts/docker_smoke.py URL fresh      seeds answer search and support with exact
-                                                  citations; then a marker document is written,
-                                                  and another by an ingest job
+                                                  citations; a web page is uploaded as a file,
+                                                  found and deleted; then a marker document is
+                                                  written, and another by an ingest job
     python scripts/docker_smoke.py URL restarted  the marker document survived, searchable
 
 Standard library only, so any Python 3 on the host can run it. Exits 1 with a one-line reason.
@@ -71,9 +72,36 @@ def fresh(base: str) -> None:
     texts = [e["text"] for p in result["passages"] for e in p["evidence"]]
     check(any("killed 12 people" in t for t in texts), "no evidence sentence about 12 killed")
 
+    uploaded_file(base)
     written = call(base, "POST", "/v1/documents", {"documents": [MARKER]})["results"][0]
     check(written["status"] in {"created", "unchanged"}, f"marker upsert {written}")
     ingest_job(base)
+
+
+def uploaded_file(base: str) -> None:
+    """A web page through POST /v1/files (read in the image's worker process): 201 with its
+    title and format, found by search, then deleted."""
+    page = (
+        "<html><head><title>Tide tables</title></head><body><nav><a href='/'>Home</a></nav>"
+        "<article><h1>Tide tables</h1><p>The spring tide at Port Ellis rose higher than any "
+        "recorded since the harbour wall was built, flooding the fish market twice.</p>"
+        "</article></body></html>"
+    )
+    boundary = "docker-smoke-boundary"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="tides.html"'
+        f"\r\nContent-Type: text/html\r\n\r\n{page}\r\n--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="id"\r\n\r\ntides\r\n--{boundary}--\r\n'
+    )
+    request = urllib.request.Request(base + "/v1/files", data=body.encode(), method="POST")
+    request.add_header("content-type", f"multipart/form-data; boundary={boundary}")
+    with urllib.request.urlopen(request, timeout=120) as response:
+        stored = json.loads(response.read())
+        check(response.status == 201, f"file upload answered {response.status}")
+    check((stored["format"], stored["title"]) == ("html", "Tide tables"), f"upload {stored}")
+    hits = call(base, "POST", "/v1/search", {"query": "spring tide flooded the fish market"})
+    check(hits["hits"][0]["citation"]["document_id"] == "tides", "the uploaded page not found")
+    call(base, "DELETE", "/v1/documents/tides")
 
 
 def ingest_job(base: str) -> None:
