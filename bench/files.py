@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import re
 import statistics
 import sys
+import textwrap
 import time
 from collections.abc import Callable
 from io import BytesIO
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import docx
+from speed import _cpu_model
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -134,8 +135,6 @@ def _seed_paragraphs(seeds: list[Path]) -> list[str]:
 
 def _long_pdf(paragraphs: list[str]) -> tuple[bytes, int]:
     """The paragraphs laid out 11 pt on US-letter pages (Latin-1 only, as Helvetica encodes)."""
-    import textwrap
-
     pages: list[list[Line]] = []
     lines: list[Line] = []
     y = 700.0
@@ -219,17 +218,7 @@ def main() -> None:
             print(f"    - {line}")
     after = html["raw_chrome_stored_after_cleaning"]
     print(f"  chrome left in the stored text after the engine's cleaning: {after or 'none'}")
-    figures = {
-        "cpu": platform.processor() or platform.machine(),
-        "timings": timings,
-        "html": html,
-    }
-    try:
-        from speed import _cpu_model
-
-        figures["cpu"] = _cpu_model()
-    except ImportError:
-        pass
+    figures = {"cpu": _cpu_model(), "timings": timings, "html": html}
     print(f"\nCPU: {figures['cpu']}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")

@@ -648,9 +648,11 @@ class SearchEngine:
                 check_text(getattr(document, name), f"{field}.{name}")
             check_metadata(document.metadata, f"{field}.metadata")
             if document.page_starts:
-                text, pages = _cleaned_pages(document, f"{field}.text", max_chars)
-            else:
-                text, pages = _cleaned_text(document.text, f"{field}.text", max_chars), None
+                _check_page_starts(document, f"{field}.page_starts")
+            text, starts = _cleaned_text(
+                document.text, f"{field}.text", max_chars, document.page_starts or (0,)
+            )
+            pages = starts if document.page_starts else None
             title = repair_text(document.title) or None if document.title else None
             # Pages are part of what is stored: the same text cut into other pages is a change.
             page_key = "" if pages is None else f"\npages {','.join(map(str, pages))}"
@@ -674,9 +676,19 @@ class SearchEngine:
         return out
 
 
-def _cleaned_text(raw: str, field: str, limit: int | None) -> str:
-    """The cleaned text, within ``limit`` characters. The normalised length is checked before
-    the slower repair runs (18 M characters took it 10 s), and the cleaned length after."""
+def _check_page_starts(document: DocumentInput, field: str) -> None:
+    starts = document.page_starts
+    if starts[0] != 0 or any(b < a for a, b in pairwise(starts)) or starts[-1] > len(document.text):
+        raise InvalidInputError(field, "must start at 0 and never decrease, within the text")
+
+
+def _cleaned_text(
+    raw: str, field: str, limit: int | None, page_starts: tuple[int, ...]
+) -> tuple[str, tuple[int, ...]]:
+    """The text cleaned page by page (one page: the whole text) and joined with a blank line
+    between pages, within ``limit`` characters; and where each page starts in it (an empty page
+    starts where the next page's text does). The normalised length is checked before the slower
+    repair runs (18 M characters took it 10 s), and the cleaned length after."""
     if limit is not None:
         normalised = _normalised_length(raw, limit)
         if normalised > limit:
@@ -685,34 +697,10 @@ def _cleaned_text(raw: str, field: str, limit: int | None) -> str:
                 f"has over {limit} characters once Unicode-normalised (NFKC): at least "
                 f"{normalised}",
             )
-    text = clean_text(raw)
-    if not text:
-        raise InvalidInputError(field, "must contain text")
-    if limit is not None and len(text) > limit:
-        raise InputTooLargeError(field, f"has {len(text)} characters; the limit is {limit}")
-    return text
-
-
-def _cleaned_pages(
-    document: DocumentInput, field: str, limit: int | None
-) -> tuple[str, tuple[int, ...]]:
-    """The text cleaned page by page and joined with a blank line between pages, and where each
-    page starts in it (an empty page starts where the next page's text does)."""
-    raw, starts = document.text, document.page_starts
-    if starts[0] != 0 or any(b < a for a, b in pairwise(starts)) or starts[-1] > len(raw):
-        raise InvalidInputError(
-            field.removesuffix(".text") + ".page_starts",
-            "must start at 0 and never decrease, within the text",
-        )
-    if limit is not None and (normalised := _normalised_length(raw, limit)) > limit:
-        raise InputTooLargeError(
-            field,
-            f"has over {limit} characters once Unicode-normalised (NFKC): at least {normalised}",
-        )
     text = ""
     cleaned_starts: list[int] = []
     waiting = 0  # empty pages before the next page with text
-    for start, end in zip(starts, (*starts[1:], len(raw)), strict=True):
+    for start, end in zip(page_starts, (*page_starts[1:], len(raw)), strict=True):
         page = clean_text(raw[start:end])
         if not page:
             waiting += 1
@@ -743,6 +731,7 @@ def _normalised_length(text: str, limit: int, piece: int = 65_536) -> int:
 
 
 def _hit(row: ChunkHit, score: float) -> SearchHit:
+    page, page_end = page_span(row.page_starts, row.char_start, row.char_end)
     citation = Citation(
         document_id=row.document_id,
         title=row.title,
@@ -752,9 +741,9 @@ def _hit(row: ChunkHit, score: float) -> SearchHit:
         chunk_index=row.chunk_index,
         char_start=row.char_start,
         char_end=row.char_end,
+        page=page,
+        page_end=page_end,
     )
-    page, page_end = page_span(row.page_starts, row.char_start, row.char_end)
-    citation = replace(citation, page=page, page_end=page_end)
     return SearchHit(chunk_id=row.chunk_id, text=row.text, score=score, citation=citation)
 
 

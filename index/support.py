@@ -253,20 +253,20 @@ def _evidence(
 ) -> Evidence:
     """A run of adjacent sentences; its stance is that of its most decided sentence (the
     highest probability of supporting or contradicting)."""
-    text = passages[run[0].passage].document.text
+    document = passages[run[0].passage].document
     start, end = run[0].start, run[-1].end
     decided = max(
         (probabilities[(s.passage, s.start, s.end)] for s in run), key=lambda p: float(p[:2].max())
     )
     stance = STANCES[int(decided.argmax())]
     return Evidence(
-        text=text[start:end],
+        text=document.text[start:end],
         char_start=start,
         char_end=end,
         score=max(s.rank for s in run),
         stance=stance,
         stance_probability=float(decided.max()),
-        page=page_span(passages[run[0].passage].document.page_starts, start, end)[0],
+        page=page_span(document.page_starts, start, end)[0],
     )
 
 

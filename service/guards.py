@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from email.message import Message
+from typing import NoReturn
 
 from fastapi import Request
 from starlette.datastructures import Headers
@@ -130,28 +131,34 @@ class HeadAsGet:
                 scope["route"] = as_get["route"]
 
 
+def media_type(content_type: str | None) -> str:
+    """A Content-Type header's type/subtype, lower-cased, parameters off; "" without one."""
+    if not content_type:
+        return ""
+    parsed = Message()
+    parsed["content-type"] = content_type
+    return parsed.get_content_type()
+
+
+def refuse_media_type(content_type: str | None, wanted: str) -> NoReturn:
+    """415 naming the Content-Type a body was sent with and the one it must have."""
+    shown = repr(content_type) if content_type else "none"
+    raise UnsupportedMediaTypeError("content-type", f"must be {wanted}, not {shown}")
+
+
 def require_json(request: Request) -> None:
     """Route dependency: a body must be declared application/json (or a +json type)."""
     content_type = request.headers.get("content-type")
-    parsed = Message()
-    parsed["content-type"] = content_type or ""
-    subtype = parsed.get_content_subtype()
-    is_json = subtype == "json" or subtype.endswith("+json")
-    if content_type and parsed.get_content_maintype() == "application" and is_json:
-        return
-    shown = repr(content_type) if content_type else "none"
-    raise UnsupportedMediaTypeError("content-type", f"must be application/json, not {shown}")
+    main, _, subtype = media_type(content_type).partition("/")
+    if main != "application" or not (subtype == "json" or subtype.endswith("+json")):
+        refuse_media_type(content_type, "application/json")
 
 
 def require_multipart(request: Request) -> None:
     """Route dependency: a file upload must be sent as multipart/form-data."""
     content_type = request.headers.get("content-type")
-    parsed = Message()
-    parsed["content-type"] = content_type or ""
-    if content_type and parsed.get_content_type() == "multipart/form-data":
-        return
-    shown = repr(content_type) if content_type else "none"
-    raise UnsupportedMediaTypeError("content-type", f"must be multipart/form-data, not {shown}")
+    if media_type(content_type) != "multipart/form-data":
+        refuse_media_type(content_type, "multipart/form-data")
 
 
 def check_batch_limits(texts: list[str], max_documents: int, max_document_chars: int) -> None:

@@ -9,7 +9,6 @@ import json
 import re
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from email.message import Message
 from typing import IO
 
 from fastapi.exceptions import RequestValidationError
@@ -22,9 +21,9 @@ from service.errors import (
     ContentTooLargeError,
     InvalidRequestError,
     MalformedBodyError,
-    UnsupportedMediaTypeError,
     field_path,
 )
+from service.guards import media_type, refuse_media_type
 from service.schemas import IngestJobRequest, NewDocument
 
 NDJSON = "application/x-ndjson"
@@ -37,13 +36,10 @@ _VISIBLE = re.compile(
 
 def body_format(content_type: str | None) -> str:
     """NDJSON or JSON, from the Content-Type header; 415 for anything else."""
-    parsed = Message()
-    parsed["content-type"] = content_type or ""
-    kind = parsed.get_content_type()
-    if content_type and kind in (NDJSON, JSON):
+    kind = media_type(content_type)
+    if kind in (NDJSON, JSON):
         return kind
-    shown = repr(content_type) if content_type else "none"
-    raise UnsupportedMediaTypeError("content-type", f"must be {JSON} or {NDJSON}, not {shown}")
+    refuse_media_type(content_type, f"{JSON} or {NDJSON}")
 
 
 async def spooled(chunks: AsyncIterator[bytes], declared: str | None, max_bytes: int) -> IO[bytes]:

@@ -84,6 +84,9 @@ def _pdf_objects(
     return bytes(out)
 
 
+REPORT_HEADER = "Harbour Authority - Annual Report 2025"
+
+
 @dataclass(frozen=True)
 class Report:
     """A three-page PDF report: a running header and a page-number footer on every page, a
@@ -93,7 +96,7 @@ class Report:
     title: str
     author: str
     pages: tuple[tuple[str, ...], ...]  # each page's paragraphs, as the reader must give them
-    header: str = "Harbour Authority - Annual Report 2025"
+    header: str = REPORT_HEADER
 
 
 REPORT_PAGES = (
@@ -119,10 +122,9 @@ REPORT_PAGES = (
 
 def report_pdf() -> Report:
     """The report, page 1's first paragraph wrapped so that "expansion" is cut "expan-"/"sion"."""
-    header = Report.__dataclass_fields__["header"].default
     pages = []
     for number, paragraphs in enumerate(REPORT_PAGES, start=1):
-        lines: list[Line] = [(72, 750, 9, header)]
+        lines: list[Line] = [(72, 750, 9, REPORT_HEADER)]
         y = 700.0
         for paragraph in paragraphs:
             for text in _wrapped(paragraph, hyphenate="expansion" if number == 1 else None):

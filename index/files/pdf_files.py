@@ -47,8 +47,6 @@ def read_pdf(data: bytes) -> ExtractedFile:
         info = _info(document)
     except (PDFPasswordIncorrect, PDFEncryptionError):
         raise UnreadableFileError("is encrypted with a password; send it unencrypted") from None
-    except UnreadableFileError:
-        raise
     except (PSException, ValueError, TypeError, KeyError, IndexError, AttributeError,
             AssertionError, ZeroDivisionError, OverflowError, RecursionError, UnicodeError,
             LookupError, EOFError, OSError) as error:  # fmt: skip
