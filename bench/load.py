@@ -1,8 +1,9 @@
 """Bounded HTTP load on loopback: latency percentiles and throughput at 1, 8 and 32 clients.
 
 Usage: python bench/load.py [--seconds 10] [--clients 1 8 32] [--json]
-Starts a `semsearch serve` over the seed corpus, then for search (hybrid, k=10) and find
-supporting passages (k=5) runs N keep-alive clients for a fixed time each, and prints
+Starts a `semsearch serve` over the seed corpus, then for search (hybrid, k=10), find
+supporting passages (k=5) and the liveness probe (the floor: a request that does no work) runs
+N keep-alive clients for a fixed time each, and prints
 p50/p95/p99 latency (ms), requests/s and errors (transport errors and non-2xx answers).
 """
 
@@ -13,7 +14,7 @@ import json
 import statistics
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import httpx
@@ -26,9 +27,12 @@ QUERIES = [
     "attacks claimed by militant groups in Balochistan",
 ]
 CLAIM = "A suicide bombing near the Islamabad district courts killed 12 people."
-ENDPOINTS = {
-    "search": ("/v1/search", lambda i: {"query": QUERIES[i % len(QUERIES)], "k": 10}),
-    "support": ("/v1/passages/support", lambda i: {"claim": CLAIM, "k": 5}),
+# name: (method, path, the i-th request's JSON body); healthz is the floor: a request that
+# does no work, through the same server and middleware.
+ENDPOINTS: dict[str, tuple[str, str, Callable[[int], object] | None]] = {
+    "search": ("POST", "/v1/search", lambda i: {"query": QUERIES[i % len(QUERIES)], "k": 10}),
+    "support": ("POST", "/v1/passages/support", lambda i: {"claim": CLAIM, "k": 5}),
+    "healthz": ("GET", "/healthz", None),
 }
 
 
@@ -58,7 +62,7 @@ def run_load(url: str | Sequence[str], endpoint: str, clients: int, seconds: flo
     """``clients`` keep-alive clients on one server, or on several (replicas) taken in turn:
     client n talks to the (n mod their number)-th."""
     urls = [url] if isinstance(url, str) else list(url)
-    path, body = ENDPOINTS[endpoint]
+    method, path, body = ENDPOINTS[endpoint]
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -73,7 +77,8 @@ def run_load(url: str | Sequence[str], endpoint: str, clients: int, seconds: flo
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 try:
-                    ok = http.post(path, json=body(i)).is_success
+                    sent = None if body is None else body(i)
+                    ok = http.request(method, path, json=sent).is_success
                 except httpx.TransportError:
                     ok = False
                 own.append((time.perf_counter() - started) * 1000)

@@ -49,14 +49,25 @@ import psycopg
 from live_server import SEEDS, LiveServer, live_server, rss_mb
 from load import percentiles, run_load
 
+from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
-from index.evaluation import corpus_documents, read_queries
+from index.evaluation import (
+    corpus_documents,
+    evaluate_retrieval,
+    evaluate_support,
+    read_jsonl,
+    read_qrels,
+    read_queries,
+)
 from index.models import DocumentInput, SearchMode
 from index.sources import expand_paths, read_documents
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
 INGEST_BATCH = 64  # documents per upsert, as `semsearch ingest` sends them
+QRELS = "qrels/train.tsv"
+MODEL_LIMIT_CHUNKS = 2000
+FLOOR_SECONDS = 4.0
 EMBEDDED, POSTGRES = "embedded", "postgres"
 CHOICES = {EMBEDDED: [EMBEDDED], POSTGRES: [POSTGRES], "both": [EMBEDDED, POSTGRES]}
 LOAD_CLIENTS = 8
@@ -90,7 +101,7 @@ class Backend:
     def bytes_on_disk(self) -> int:
         if self.database_url:
             return int(self._scalar("SELECT pg_database_size(current_database())"))
-        return sum(f.stat().st_size for f in self.data_dir.iterdir() if f.is_file())
+        return sum(f.stat().st_size for f in self.data_dir.rglob("*") if f.is_file())
 
     def planner_statistics(self) -> dict[str, Any]:
         """On PostgreSQL, per search table whether autovacuum has analysed it and the rows
@@ -154,7 +165,7 @@ def timed(function: Callable[[str], object], inputs: Sequence[str]) -> dict[str,
 
 
 def engine_figures(
-    backend: Backend, documents: list[DocumentInput], queries: list[str]
+    backend: Backend, documents: list[DocumentInput], queries: list[str], corpus: Path
 ) -> dict[str, Any]:
     engine = SearchEngine(backend.config())
     start = time.perf_counter()
@@ -177,10 +188,60 @@ def engine_figures(
         "tokens_per_s": round(tokens / ingest_s),
         **_planner_statistics(backend),
         **{name: timed(search, queries) for name, search in searches.items()},
+        "quality": quality_figures(engine, documents, corpus),
     }
     engine.close()
     figures["index_bytes"] = backend.bytes_on_disk()
     return figures
+
+
+def quality_figures(
+    engine: SearchEngine, documents: list[DocumentInput], corpus: Path
+) -> dict[str, float]:
+    """What the targets guard against losing for speed, on the ingested corpus: nDCG@10 of
+    hybrid and lexical search over every judged training query, and evidence hit@3 (one of the
+    three best evidence sentences overlaps a gold rationale) over every SUPPORT and CONTRADICT
+    training claim, as `semsearch eval` computes them."""
+    queries, qrels = read_queries(corpus / "queries.jsonl"), read_qrels(corpus / QRELS)
+    figures = {
+        f"{mode.value}_ndcg_at_10": round(
+            evaluate_retrieval(engine, queries, qrels, mode).ndcg_at_10, 4
+        )
+        for mode in (SearchMode.HYBRID, SearchMode.LEXICAL)
+    }
+    claims = list(read_jsonl(corpus / "claims_train.jsonl"))
+    raw = {d.id or "": d.text for d in documents}
+    evidence = evaluate_support(engine, claims, raw, SearchMode.HYBRID).evidence.values()
+    judged = sum(e.claims for e in evidence)
+    hits = sum(e.evidence_hit_at_3 * e.claims for e in evidence)
+    figures["evidence_hit_at_3"] = round(hits / max(judged, 1), 4)
+    return figures
+
+
+def model_limit(backend: Backend, chunks: int = MODEL_LIMIT_CHUNKS) -> dict[str, Any]:
+    """The model alone in a tight loop on every core (the embedder's parallel one-thread calls,
+    no store, no chunking): tokens/s over the first ``chunks`` chunk inputs as ingest made
+    them (title heading the chunk text). Ingest cannot embed faster than this."""
+    with closing(sqlite3.connect(backend.data_dir / "store.sqlite3")) as store:
+        rows = store.execute(
+            "SELECT d.title, substr(d.text, c.char_start + 1, c.char_end - c.char_start)"
+            " FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id LIMIT ?",
+            (chunks,),
+        ).fetchall()
+    texts = [f"{title}\n{text}" if title else text for title, text in rows]
+    embedder = Embedder()
+    embedder.embed(texts[:8])  # warm-up
+    window = embedder.max_tokens  # the model's tokens: the text's, cut to it, + [CLS], [SEP]
+    tokens = sum(min(len(o), window) + 2 for o in embedder.token_offsets(texts))
+    start = time.perf_counter()
+    embedder.embed(texts)
+    seconds = time.perf_counter() - start
+    return {
+        "chunks": len(texts),
+        "tokens": tokens,
+        "tokens_per_s": round(tokens / seconds),
+        "chunks_per_s": round(len(texts) / seconds, 1),
+    }
 
 
 def baseline_figures(documents: list[DocumentInput], queries: list[str]) -> dict[str, Any]:
@@ -225,11 +286,16 @@ def http_figures(backend: Backend, queries: list[str], seconds: float) -> dict[s
         planner = _planner_statistics(backend)
         one_client = timed(lambda q: _search(http, q), queries)
         eight = run_load(server.url, "search", LOAD_CLIENTS, seconds)
+        floor_one = run_load(server.url, "healthz", 1, FLOOR_SECONDS)
+        floor_eight = run_load(server.url, "healthz", LOAD_CLIENTS, FLOOR_SECONDS)
         figures: dict[str, Any] = {
             **planner,
             "hybrid_1_client": one_client,
             "requests_per_s_8_clients": eight.requests_per_s,
             "errors_8_clients": eight.errors,
+            # the fastest request this server answers (GET /healthz): HTTP's own cost
+            "empty_1_client_p50_ms": floor_one.p50_ms,
+            "empty_requests_per_s_8_clients": floor_eight.requests_per_s,
         }
         if backend.shared:
             figures.update(two_replica_figures(backend, server, queries, seconds))
@@ -254,13 +320,16 @@ def two_replica_figures(
 
 
 def backend_figures(
-    name: str, documents: list[DocumentInput], queries: list[str], seconds: float
+    name: str, documents: list[DocumentInput], queries: list[str], seconds: float, corpus: Path
 ) -> dict[str, Any]:
     print(f"{name}: ingesting {len(documents)} documents", file=sys.stderr, flush=True)
     with opened(name) as backend:
-        engine = engine_figures(backend, documents, queries)
+        engine = engine_figures(backend, documents, queries, corpus)
         print(f"{name}: ingested in {engine['ingest_s']} s; HTTP", file=sys.stderr, flush=True)
-        return {"engine": engine, "http": http_figures(backend, queries, seconds)}
+        figures = {"engine": engine, "http": http_figures(backend, queries, seconds)}
+        if name == EMBEDDED:
+            figures["model_limit"] = model_limit(backend)
+        return figures
 
 
 # News claims on the seed corpus: supported, contradicted and off-topic ones.
@@ -352,7 +421,7 @@ def main() -> None:
         "backends": names,
     }
     for name in names:
-        report[name] = backend_figures(name, documents, queries, args.seconds)
+        report[name] = backend_figures(name, documents, queries, args.seconds, args.corpus)
     if EMBEDDED in report:  # the layout before there were backends
         report.update(report[EMBEDDED])
     report["support_on_seeds"] = seed_support()
@@ -457,8 +526,53 @@ def _table(report: dict[str, Any]) -> str:
     for name, column in zip(names, columns, strict=True):
         lines.append(_speed_up(column["engine"], report["baseline"], name, len(names) > 1))
     lines += _ratio_lines(report["ratios"])
+    if EMBEDDED in report:
+        lines += _target_lines(report)
     lines.append(f"CPU: {report['cpu']}; wall time {report['wall_s']} s")
     return "\n".join(lines)
+
+
+# Issue 20's targets for the embedded backend: (what, the figure, the target, met if the figure
+# is at most (True) or at least (False) the target).
+_Target = tuple[str, Callable[[dict[str, Any]], float], float, bool]
+_TARGETS: list[_Target] = [
+    (
+        "ingest time / baseline's",
+        lambda r: r["engine"]["ingest_s"] / r["baseline"]["ingest_s"],
+        0.6,
+        True,
+    ),
+    ("hybrid p50 in process (ms)", lambda r: r["engine"]["hybrid"]["p50_ms"], 8.0, True),
+    ("HTTP hybrid p50, 1 client (ms)", lambda r: r["http"]["hybrid_1_client"]["p50_ms"], 12, True),
+    ("HTTP hybrid, 8 clients (req/s)", lambda r: r["http"]["requests_per_s_8_clients"], 150, False),
+    ("support p50 with stance (ms)", lambda r: r["engine"]["support"]["p50_ms"], 40.0, True),
+    ("hybrid nDCG@10", lambda r: r["engine"]["quality"]["hybrid_ndcg_at_10"], 0.735, False),
+    ("evidence hit@3", lambda r: r["engine"]["quality"]["evidence_hit_at_3"], 0.81, False),
+]
+
+
+def _target_lines(report: dict[str, Any]) -> list[str]:
+    """Each target with the figure and whether it is met, then the physical limits beside."""
+    lines = ["targets (embedded backend):"]
+    for what, figure, target, at_most in _TARGETS:
+        value = figure(report)
+        met = value <= target if at_most else value >= target
+        bound = "<=" if at_most else ">="
+        lines.append(
+            f"  {what:<34} {value:>9.3f}  target {bound} {target:<6} {'met' if met else 'MISSED'}"
+        )
+    engine, http, limit = report["engine"], report["http"], report["model_limit"]
+    lines += [
+        "limits on this machine:",
+        f"  model alone, tight loop on every core: {limit['tokens_per_s']} tokens/s, "
+        f"{limit['chunks_per_s']} chunks/s: every chunk in "
+        f"{engine['chunks'] / limit['chunks_per_s']:.1f} s (ingest: {engine['ingest_s']} s)",
+        f"  empty request (GET /healthz): p50 {http['empty_1_client_p50_ms']} ms at 1 client, "
+        f"{http['empty_requests_per_s_8_clients']} req/s at 8 (hybrid search: "
+        f"{http['hybrid_1_client']['p50_ms']} ms, {http['requests_per_s_8_clients']} req/s)",
+        f"  lexical quality beside: lexical nDCG@10 {engine['quality']['lexical_ndcg_at_10']}",
+    ]
+    return lines
 
 
 def _columns(report: dict[str, Any]) -> list[dict[str, Any]]:

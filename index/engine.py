@@ -530,8 +530,8 @@ class SearchEngine:
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild every collection's vector index from the vectors in the store (no
-        re-embedding); returns the number of vectors. ``progress`` is called with each batch's
-        size."""
+        re-embedding), and on the embedded backend its lexical index from the chunks; returns
+        the number of vectors. ``progress`` is called with each vector batch's size."""
         vectors = 0
         with self._write_lock:
             for entry in self._backend.collections():

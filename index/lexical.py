@@ -61,16 +61,22 @@ def clear(connection: Connection) -> None:
     connection.exec_driver_sql(f"DELETE FROM {TABLE}")
 
 
+def query_words(query: str) -> list[str]:
+    """The distinct words of free text a lexical search looks for, lowercased: its content
+    words, or every word if it has none but stopwords."""
+    words = [w for w in _WORD.findall(query.lower()) if w not in _STOPWORDS]
+    if not words:
+        words = _WORD.findall(query.lower())
+    return list(dict.fromkeys(words))
+
+
 def match_expression(query: str) -> str | None:
     """An FTS5 query matching any content word of free text; None if it has none.
 
     Each word is quoted, so user text can never be read as FTS5 syntax (NEAR, *, ^, columns).
     """
-    words = [w for w in _WORD.findall(query.lower()) if w not in _STOPWORDS]
-    if not words:
-        words = _WORD.findall(query.lower())
-    unique = list(dict.fromkeys(words))
-    return " OR ".join('"' + w.replace('"', '""') + '"' for w in unique) or None
+    words = query_words(query)
+    return " OR ".join('"' + w.replace('"', '""') + '"' for w in words) or None
 
 
 def search(

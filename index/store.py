@@ -39,6 +39,10 @@ from index.models import (
 )
 
 _GENERATION = "generation"
+_LEXICAL_ROWS = (  # each chunk's id, title and text
+    "SELECT c.id, d.title, substr(d.text, c.char_start + 1, c.char_end - c.char_start)"
+    " FROM chunks c JOIN documents d ON d.id = c.document_id"
+)
 
 
 def _utcnow() -> datetime:
@@ -125,14 +129,18 @@ class PreparedDocument:
     page_starts: tuple[int, ...] | None = None  # where each page starts in text; None: no pages
 
 
+LexicalRow = tuple[int, str, str]  # a chunk's id, its document's title ("" for none), its text
+
+
 @dataclass(frozen=True)
 class WriteResult:
-    """What a committed write changed, for the vector index to follow."""
+    """What a committed write changed, for the derived indexes to follow."""
 
     generation: int
     added_ids: list[int]
     added_vectors: Vectors
     removed_ids: list[int]
+    added_rows: list[LexicalRow]  # the added chunks' (id, title, text), in added_ids order
 
 
 @dataclass(frozen=True)
@@ -186,10 +194,7 @@ class Store:
             if lexical.count(connection) == chunks:
                 return
             lexical.clear(connection)
-            rows = connection.exec_driver_sql(
-                "SELECT c.id, d.title, substr(d.text, c.char_start + 1, c.char_end - c.char_start)"
-                " FROM chunks c JOIN documents d ON d.id = c.document_id"
-            ).all()
+            rows = connection.exec_driver_sql(_LEXICAL_ROWS).all()
             lexical.insert(
                 connection,
                 [(int(chunk_id), title or "", body) for chunk_id, title, body in rows],
@@ -355,6 +360,20 @@ class Store:
             yield ids, vectors.reshape(len(ids), self.dimension)
             last = ids[-1]
 
+    def iter_lexical_rows(self, batch: int = 10_000) -> Iterator[list[LexicalRow]]:
+        """Every chunk's (id, title, text) in id order, in batches, for rebuilding a lexical
+        index."""
+        last = 0
+        while True:
+            with self._engine.connect() as connection:
+                rows = connection.exec_driver_sql(
+                    f"{_LEXICAL_ROWS} WHERE c.id > ? ORDER BY c.id LIMIT ?", (last, batch)
+                ).all()
+            if not rows:
+                return
+            yield [(int(chunk_id), title or "", body) for chunk_id, title, body in rows]
+            last = int(rows[-1][0])
+
     def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
         """Up to ``limit`` documents with ids after ``after``, in id order, with everything a
         copy needs: chunks, vectors and sentence vectors."""
@@ -410,7 +429,7 @@ class Store:
         self, documents: Sequence[PreparedDocument], deletions: Sequence[str] = ()
     ) -> WriteResult:
         """Upsert documents and delete others in one transaction; all or nothing."""
-        added_ids: list[int] = []
+        added_rows: list[LexicalRow] = []
         added_vectors: list[Vectors] = []
         removed_ids: list[int] = []
         with storage_errors(), Session(self._engine) as session, session.begin():
@@ -426,7 +445,7 @@ class Store:
                 if prepared.chunks is not None and prepared.vectors is not None:
                     removed_ids.extend(self._delete_chunks(session, prepared.id))
                     session.flush()
-                    added_ids.extend(self._insert_chunks(session, prepared))
+                    added_rows.extend(self._insert_chunks(session, prepared))
                     added_vectors.append(prepared.vectors)
             generation = self._bump_generation(session)
         vectors = (
@@ -434,7 +453,8 @@ class Store:
             if added_vectors
             else np.zeros((0, self.dimension), dtype=np.float32)
         )
-        return WriteResult(generation, added_ids, vectors, removed_ids)
+        added_ids = [chunk_id for chunk_id, _, _ in added_rows]
+        return WriteResult(generation, added_ids, vectors, removed_ids, added_rows)
 
     def set_state(self, key: str, value: str) -> None:
         with storage_errors(), Session(self._engine) as session, session.begin():
@@ -447,7 +467,8 @@ class Store:
         lexical.delete(session.connection(), ids)
         return ids
 
-    def _insert_chunks(self, session: Session, prepared: PreparedDocument) -> list[int]:
+    def _insert_chunks(self, session: Session, prepared: PreparedDocument) -> list[LexicalRow]:
+        """Insert the document's chunks and their FTS5 rows; returns those rows."""
         assert prepared.chunks is not None and prepared.vectors is not None
         assert prepared.sentence_vectors is not None
         rows = [
@@ -467,15 +488,12 @@ class Store:
         ]
         session.add_all(rows)
         session.flush()
-        ids = [int(row.id or 0) for row in rows]
-        lexical.insert(
-            session.connection(),
-            [
-                (chunk_id, prepared.title or "", prepared.text[c.char_start : c.char_end])
-                for chunk_id, c in zip(ids, prepared.chunks, strict=True)
-            ],
-        )
-        return ids
+        lexical_rows = [
+            (int(row.id or 0), prepared.title or "", prepared.text[c.char_start : c.char_end])
+            for row, c in zip(rows, prepared.chunks, strict=True)
+        ]
+        lexical.insert(session.connection(), lexical_rows)
+        return lexical_rows
 
     def _bump_generation(self, session: Session) -> int:
         row = session.get(StateRow, _GENERATION)

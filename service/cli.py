@@ -88,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser("check", help="report store/index consistency; exit 1 on any mismatch")
     commands.add_parser(
-        "reindex", help="rebuild the vector index from the vectors in the store (no embedding)"
+        "reindex",
+        help="rebuild the vector (and lexical) indexes from what the store holds (no embedding)",
     )
     migrate = commands.add_parser(
         "migrate",
@@ -186,7 +187,8 @@ def _check(settings: Settings) -> int:
     print(
         "consistent"
         if report.ok
-        else "INCONSISTENT (`semsearch reindex` rebuilds the vector index from the store)"
+        else "INCONSISTENT (`semsearch reindex` rebuilds the vector and lexical indexes from "
+        "the store)"
     )
     return 0 if report.ok else 1
 
@@ -198,7 +200,7 @@ def _reindex(settings: Settings) -> int:
     ):
         bar.total = engine.stats().chunks
         vectors = engine.reindex(progress=bar.update)
-    print(f"vector index rebuilt: {vectors} vectors")
+    print(f"vector index rebuilt: {vectors} vectors (and the lexical index, where it has one)")
     return 0
 
 

@@ -122,15 +122,17 @@ def test_check_reports_consistency_and_exits_1_on_a_mismatch(tmp_path: Path) -> 
     assert int(orphans.split(": ")[1]) > 0
 
 
-def test_reindex_rebuilds_the_vector_index_from_the_store(tmp_path: Path) -> None:
+def test_reindex_rebuilds_the_vector_and_lexical_indexes_from_the_store(tmp_path: Path) -> None:
     data = tmp_path / "data"
     assert _semsearch(data, "seed").returncode == 0
     before = (data / "vectors.faiss").stat().st_mtime_ns
+    lexical_before = (data / "lexical" / "generation").stat().st_mtime_ns
     reindex = _semsearch(data, "reindex")
     assert reindex.returncode == 0, reindex.stderr
     assert "reindex: 100%" in reindex.stderr  # the progress bar reached its end
     assert "vector index rebuilt: " in reindex.stdout
     assert (data / "vectors.faiss").stat().st_mtime_ns != before
+    assert (data / "lexical" / "generation").stat().st_mtime_ns != lexical_before
     assert _semsearch(data, "check").returncode == 0
 
 

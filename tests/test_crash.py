@@ -26,9 +26,12 @@ from tests.open_trap import OpenTrap
 pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
 
 ROUNDS = int(os.environ.get("SEMSEARCH_CRASH_ROUNDS", "20"))
-SAVE_ROUND_EVERY = 4  # every 4th round kills inside a vector index save...
+SAVE_ROUND_EVERY = 4  # every 4th round kills inside a vector index save or a lexical one...
 TRAP_SAVES = os.geteuid() == 0  # ...held there by fanotify, which needs root (CI has it)
 SAVE_FILE = "vectors.faiss.tmp"
+# The lexical index records its generation after its commit: a kill here leaves an index that
+# holds the write but does not say so (rebuilt on start).
+LEXICAL_DIR, LEXICAL_RECORD = "lexical", "generation.tmp"
 LARGE_BATCH = 150
 ID_POOL = 400
 
@@ -164,14 +167,16 @@ def _kill(server: Server) -> None:
     server.process.wait()
 
 
-def _kill_when_a_save_starts(server: Server, data: Path, writer: threading.Thread) -> None:
-    """SIGKILL the server while it is held inside open() of the vector index's temporary file:
-    provably inside a save, after the SQLite commit and before the rename."""
+def _kill_when_a_save_starts(
+    server: Server, directory: Path, name: str, writer: threading.Thread
+) -> None:
+    """SIGKILL the server while it is held inside open() of ``name`` in ``directory``, a
+    temporary file: provably inside a save, after the SQLite commit and before the rename."""
     assert server.process is not None
-    trap = OpenTrap(data)
+    trap = OpenTrap(directory)
     try:
         writer.start()
-        assert trap.wait(SAVE_FILE, server.process.kill, timeout=60), "no save started"
+        assert trap.wait(name, server.process.kill, timeout=60), f"no save of {name} started"
     finally:
         trap.close()
     server.process.wait()
@@ -205,7 +210,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
     data = tmp_path / "data"
     ledger = Ledger()
     outcomes: dict[str, int] = {}
-    mid_save = large_in_flight = 0
+    mid_save = mid_lexical = large_in_flight = 0
     for round_number in range(ROUNDS):
         server = Server(data_dir=data, port=free_port(), env={"SEMSEARCH_SEED_DIR": ""})
         server.start()
@@ -213,16 +218,24 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
             outcome = _settle_in_flight(http, ledger)
             outcomes[outcome] = outcomes.get(outcome, 0) + 1
             _verify(http, ledger, rng)
+        trapped = round_number // SAVE_ROUND_EVERY
         if TRAP_SAVES and round_number % SAVE_ROUND_EVERY == SAVE_ROUND_EVERY - 1:
-            kill = partial(_kill_when_a_save_starts, server, data)
+            kill = (
+                partial(_kill_when_a_save_starts, server, data, SAVE_FILE)
+                if trapped % 2 == 0
+                else partial(_kill_when_a_save_starts, server, data / LEXICAL_DIR, LEXICAL_RECORD)
+            )
         else:
             kill = _at_a_random_moment(server, rng)
         _write_until(kill, server.url, ledger, rng)
         mid_save += (data / SAVE_FILE).exists()
+        mid_lexical += (data / LEXICAL_DIR / LEXICAL_RECORD).exists()
         large_in_flight += bool(ledger.in_flight and ledger.in_flight.large)
 
     if TRAP_SAVES:
-        assert mid_save >= ROUNDS // SAVE_ROUND_EVERY, mid_save  # random kills can land too
+        trap_rounds = ROUNDS // SAVE_ROUND_EVERY  # random kills can land in saves too
+        assert mid_save >= (trap_rounds + 1) // 2, mid_save
+        assert mid_lexical >= trap_rounds // 2, mid_lexical
     server = Server(data_dir=data, port=free_port(), env={"SEMSEARCH_SEED_DIR": ""})
     server.start()
     with httpx.Client(base_url=server.url, timeout=60) as http:
@@ -233,7 +246,8 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
     print(
         f"{ROUNDS} SIGKILL rounds: {len(ledger.documents)} documents and "
         f"{len(ledger.deleted)} deletes checked; cut-off requests {outcomes}; "
-        f"killed during a FAISS save {mid_save}x, during a {LARGE_BATCH}-document batch "
+        f"killed during a FAISS save {mid_save}x, during a lexical index's record "
+        f"{mid_lexical}x, during a {LARGE_BATCH}-document batch "
         f"{large_in_flight}x"
     )
 

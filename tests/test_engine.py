@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import shutil
 import threading
 from collections.abc import Callable
 from datetime import date
@@ -250,6 +251,71 @@ def test_a_failed_index_save_keeps_the_write_and_the_next_start_rebuilds(
     assert not blocker.exists()
     assert reopened.search("floods in Swat", k=5) == hits
     assert reopened.check().ok
+
+
+@embedded_only
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "stale", "unrecorded"])
+def test_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_store(
+    make_engine: MakeEngine, damage: str
+) -> None:
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    lexical = engine.config.data_dir / "lexical"
+    before_last_write = engine.config.data_dir / "lexical-before"
+    shutil.copytree(lexical, before_last_write)
+    engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
+    hits = engine.search("floods in Swat", k=5, mode=SearchMode.LEXICAL)
+    assert hits[0].citation.document_id == "late"
+    engine.close()
+    if damage == "missing":
+        shutil.rmtree(lexical)
+    elif damage == "corrupt":
+        (lexical / "meta.json").write_text("{not json")
+    elif damage == "stale":  # a snapshot from before the last write, with its record
+        shutil.rmtree(lexical)
+        before_last_write.rename(lexical)
+    else:  # the last write committed to the index, the crash came before its record
+        (lexical / "generation").write_text((before_last_write / "generation").read_text())
+    reopened = make_engine()
+    assert reopened.search("floods in Swat", k=5, mode=SearchMode.LEXICAL) == hits
+    assert reopened.check().ok
+
+
+@embedded_only
+def test_a_failed_lexical_update_keeps_the_write_and_fts5_answers_until_a_restart(
+    make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    lexical = engine.config.data_dir / "lexical"
+    shutil.rmtree(lexical)  # the index's commit cannot write its files: a real OSError
+    lexical.write_text("not a directory")
+    engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
+    assert "could not update the lexical index" in caplog.text
+    hits = engine.search("floods in Swat", k=5, mode=SearchMode.LEXICAL)
+    assert hits[0].citation.document_id == "late"  # from the store's FTS5 index
+    assert engine.check().ok
+    engine.close()
+    lexical.unlink()
+    reopened = make_engine()
+    assert (lexical / "generation").exists()  # rebuilt
+    assert [h.chunk_id for h in reopened.search("floods in Swat", 5, mode=SearchMode.LEXICAL)] == [
+        h.chunk_id for h in hits
+    ]
+    assert reopened.check().ok
+
+
+@embedded_only
+def test_unfiltered_and_filtered_lexical_search_rank_alike(seeded: SearchEngine) -> None:
+    """Unfiltered lexical search reads the top-k index, filtered search FTS5: the same BM25,
+    so a filter every document passes changes neither the order nor (much) the scores."""
+    everything = SearchFilters(document_ids=[d.id or "" for d in _seed_documents()])
+    for query in [EXAMPLE_QUERY, "Iran Pakistan dialogue", "The Resistance Front"]:
+        top = seeded.search(query, 5, mode=SearchMode.LEXICAL)
+        filtered = seeded.search(query, 5, everything, mode=SearchMode.LEXICAL)
+        assert [h.chunk_id for h in top[:3]] == [h.chunk_id for h in filtered[:3]]
+        for mine, theirs in zip(top, filtered, strict=True):
+            assert mine.score == pytest.approx(theirs.score, abs=0.05)
 
 
 def test_searches_run_during_a_long_ingest_and_never_see_half_a_batch(

@@ -1,10 +1,12 @@
-"""The embedded backend: SQLite (the source of truth) and FAISS (a derived cache) in one data
-directory that one process owns.
+"""The embedded backend: SQLite (the source of truth), FAISS and tantivy (derived caches) in
+one data directory that one process owns.
 
-A write is committed to SQLite in one transaction, then applied to the vector index under a
-readers-writer lock that searches share, so a reader never sees half a batch; then the index
-file is saved with the store generation it reflects. A missing, damaged or stale file is
-rebuilt from the vectors SQLite keeps, without re-embedding.
+A write is committed to SQLite in one transaction, then applied to the vector index and the
+top-k lexical index under a readers-writer lock that searches share, so a reader never sees
+half a batch; then the vector index file is saved with the store generation it reflects (the
+lexical index records it at its commit). A missing, damaged or stale cache is rebuilt from what
+SQLite keeps, without re-embedding. Should the lexical index fail, lexical search falls back to
+the store's own FTS5 index, which filtered searches use anyway.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.backends.base import CollectionEntry
+from index.bm25 import Bm25Index
 from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
@@ -41,21 +44,24 @@ from index.models import (
     StoredDocument,
 )
 from index.rwlock import ReadWriteLock
-from index.store import PreparedDocument, Store
+from index.store import PreparedDocument, Store, WriteResult
 from index.vectors import VectorIndex, fsync_directory, temporary_path, training_size
 
 log = logging.getLogger(__name__)
 _COLLECTIONS = "collections"  # the directory other collections than the default live in
 _COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
 _CREATED_AT = "created_at"  # a collection's creation time, in its store's state table
+# What tantivy raises when its files cannot be read or written.
+_BM25_ERRORS = (OSError, ValueError, RuntimeError)
 
 
 class _Snapshot:
     """Reads of one search, taken while the backend's read lock is held."""
 
-    def __init__(self, store: Store, index: VectorIndex) -> None:
+    def __init__(self, store: Store, index: VectorIndex, bm25: Bm25Index | None) -> None:
         self._store = store
         self._index = index
+        self._bm25 = bm25
         self._allowed: tuple[SearchFilters, list[int]] | None = None  # the last filter's chunks
 
     def _allowed_ids(self, filters: SearchFilters) -> list[int] | None:
@@ -72,6 +78,9 @@ class _Snapshot:
         return self._index.cosines(vector, chunk_ids)
 
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
+        if filters.is_empty() and self._bm25 is not None:
+            return self._bm25.search(query, k)
+        # FTS5 restricts the match to the filter's chunks inside SQLite, before ranking
         return self._store.lexical_search(query, k, None if filters.is_empty() else filters)
 
     def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
@@ -97,19 +106,23 @@ class EmbeddedCollection:
         self._dimension = dimension
         self._ivf_min_vectors = ivf_min_vectors
         self._index_path = directory / "vectors.faiss"
+        self._bm25_path = directory / "lexical"
         self._lock = ReadWriteLock()  # searches share it; applying a write takes it alone
         self._life = ReadWriteLock()  # calls in flight share it; closing takes it alone
         self._closed = False
         self._last_build: float | None = None  # None: loaded, never rebuilt
         self._store = Store(store_path(directory), dimension)
+        self._bm25: Bm25Index | None = None
         try:
             self._index = self._load_index()
+            self._bm25 = self._loaded_bm25()
             created = self._store.get_state(_CREATED_AT)
             if created is None:  # a store from before collections: it was made by now
                 created = datetime.now(UTC).isoformat()
                 self._store.set_state(_CREATED_AT, created)
             self.created_at = datetime.fromisoformat(created)
         except BaseException:
+            self._close_bm25()
             self._store.close()
             raise
 
@@ -139,6 +152,7 @@ class EmbeddedCollection:
         with self._life.writing(), self._lock.writing():
             if not self._closed:
                 self._closed = True
+                self._close_bm25()
                 self._store.close()
 
     # -- writes --------------------------------------------------------------------------------
@@ -154,6 +168,7 @@ class EmbeddedCollection:
             written = self._store.write(documents, deletions)
             self._index.remove(written.removed_ids)
             self._index.add(written.added_ids, written.added_vectors)
+            self._follow_in_bm25(written)
         if self._outgrown(self._index):
             log.info("%d vectors: rebuilding the vector index as IVF", len(self._index))
             index = self._rebuilt_index()  # the engine's write lock keeps the store still
@@ -184,7 +199,7 @@ class EmbeddedCollection:
     @contextmanager
     def reading(self) -> Iterator[_Snapshot]:
         with self._lock.reading():
-            yield _Snapshot(self._store, self._index)
+            yield _Snapshot(self._store, self._index, self._bm25)
 
     def counts(self) -> tuple[int, int, int]:
         documents, chunks = self._store.counts()
@@ -200,6 +215,7 @@ class EmbeddedCollection:
         with self._lock.reading():  # no commit in between the two reads
             store = self._store.consistency()
             indexed = self._index.ids()
+            in_bm25 = self._bm25.ids() if self._bm25 is not None else store.chunk_ids
         return ConsistencyReport(
             documents=store.documents,
             chunks=len(store.chunk_ids),
@@ -209,12 +225,14 @@ class EmbeddedCollection:
             bad_vectors=store.bad_vectors,
             vectors_without_chunk=len(indexed - store.chunk_ids),
             chunks_without_vector=len(store.chunk_ids - indexed),
-            lexical_mismatches=len(store.lexical_ids ^ store.chunk_ids),
+            lexical_mismatches=len(store.lexical_ids ^ store.chunk_ids)
+            + len(in_bm25 ^ store.chunk_ids),
         )
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild the vector index from the vectors stored in SQLite (no re-embedding) and save
-        it; returns the number of vectors. ``progress`` is called with each batch's size."""
+        it, then the lexical index from the chunks; returns the number of vectors. ``progress``
+        is called with each batch's size."""
         generation = self._store.generation()
         rebuilt = self._rebuilt_index(progress)
         try:
@@ -223,7 +241,77 @@ class EmbeddedCollection:
             raise StorageError(f"could not save the vector index: {error}") from error
         with self._lock.writing():
             self._index = rebuilt
+            self._close_bm25()  # FTS5 answers lexical searches while it is rebuilt
+        bm25 = self._loaded_bm25(rebuild=True)
+        with self._lock.writing():
+            self._bm25 = bm25
         return len(rebuilt)
+
+    # -- the lexical index's life --------------------------------------------------------------
+
+    def _loaded_bm25(self, rebuild: bool = False) -> Bm25Index | None:
+        """The lexical index if it reflects the store's generation (and no ``rebuild`` is
+        asked); otherwise rebuilt from the store; None (FTS5 serves) if it cannot be opened or
+        built."""
+        generation = self._store.generation()
+        try:
+            index, recorded = Bm25Index.opened(self._bm25_path)
+        except _BM25_ERRORS as error:
+            log.error("lexical index unavailable (%s): lexical search uses FTS5", error)
+            return None
+        if recorded == generation and not rebuild:
+            return index
+        if (recorded is not None or generation) and not rebuild:
+            log.warning(
+                "lexical index is at generation %s, store at %d: rebuilding", recorded, generation
+            )
+        return self._built_bm25(index, generation)
+
+    def _built_bm25(self, index: Bm25Index, generation: int) -> Bm25Index | None:
+        """``index`` refilled from every chunk in the store (at ``generation``: the engine's
+        write lock keeps it still); None if that fails."""
+        started = time.perf_counter()
+        try:
+            index.clear()
+            for rows in self._store.iter_lexical_rows():
+                index.add(rows)
+            index.commit(generation)
+        except _BM25_ERRORS as error:
+            log.error("could not build the lexical index (%s): lexical search uses FTS5", error)
+            index.close()
+            return None
+        log.info(
+            "lexical index rebuilt from the store: %d chunks, %.1f s",
+            len(index),
+            time.perf_counter() - started,
+        )
+        return index
+
+    def _follow_in_bm25(self, written: WriteResult) -> None:
+        """Apply a committed write to the lexical index. On failure the index is dropped until
+        the next start rebuilds it: FTS5 has the write, and serves lexical search meanwhile."""
+        if self._bm25 is None:
+            return
+        try:
+            self._bm25.remove(written.removed_ids)
+            self._bm25.add(written.added_rows)
+            self._bm25.commit(written.generation)
+        except _BM25_ERRORS as error:
+            log.error(
+                "could not update the lexical index (%s); lexical search uses FTS5 until the "
+                "next start rebuilds it",
+                error,
+            )
+            self._bm25.invalidate()
+            self._close_bm25()
+
+    def _close_bm25(self) -> None:
+        if self._bm25 is not None:
+            bm25, self._bm25 = self._bm25, None
+            try:
+                bm25.close()
+            except _BM25_ERRORS as error:
+                log.warning("closing the lexical index: %s", error)
 
     # -- the vector index's life ---------------------------------------------------------------
 
