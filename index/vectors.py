@@ -24,8 +24,16 @@ log = logging.getLogger(__name__)
 
 # Searches run one query at a time, where FAISS's OpenMP threads add nothing, and their
 # busy-waiting after each search takes the cores from the model: dense search p50 went from
-# 16.5 ms to 7.7 ms with one thread (1,000 SciFact abstracts, 2 cores).
+# 16.5 ms to 7.7 ms with one thread (1,000 SciFact abstracts, 2 cores). OpenMP keeps the
+# setting per thread, and searches run on the server's worker threads, so each search sets
+# it on its own thread (the main thread's setting alone left a search over HTTP burning 8.1 ms
+# of CPU for 3.6 ms of work: one OpenMP thread spinning after each search).
 faiss.omp_set_num_threads(1)
+
+
+def _one_thread() -> None:
+    faiss.omp_set_num_threads(1)  # on the calling thread; about a microsecond
+
 
 # Above this many vectors an exact search costs more than the latency target (bench/scale.py):
 # the index is rebuilt as IVF, with about sqrt(n) lists of which NPROBE are searched.
@@ -119,6 +127,7 @@ class VectorIndex:
         The restriction is applied inside the search, so k results come back whenever k
         allowed chunks exist (in an IVF index, exactly so for up to _EXACT_FILTER_MAX of them).
         """
+        _one_thread()
         if allowed_ids is not None:
             if not allowed_ids:
                 return []

@@ -12,7 +12,7 @@ are never logged.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Path
@@ -118,17 +118,17 @@ def _check(
     return grant
 
 
-def requires(needed: KeyScope) -> Callable[..., None]:
+def requires(needed: KeyScope) -> Callable[..., Awaitable[None]]:
     """A dependency for an operation on the set of collections (listing, creating, deleting
     one): a key of the ``needed`` scope, and for a write, one not restricted to a collection."""
 
-    def check(state: StateDep, bearer: Bearer, header: KeyHeader) -> None:
+    async def check(state: StateDep, bearer: Bearer, header: KeyHeader) -> None:
         _check(state, bearer, header, needed, None)
 
     return check
 
 
-def presented_grant(state: StateDep, bearer: Bearer, header: KeyHeader) -> Grant | None:
+async def presented_grant(state: StateDep, bearer: Bearer, header: KeyHeader) -> Grant | None:
     """What the request's key may do (None: no keys configured); a read key is enough."""
     return _check(state, bearer, header, KeyScope.READ, None)
 
@@ -144,29 +144,31 @@ CollectionPath = Annotated[
 ]
 
 
-def in_collection(needed: KeyScope) -> Callable[..., str]:
+def in_collection(needed: KeyScope) -> Callable[..., Awaitable[str]]:
     """A dependency for an operation in the collection the path names: a key of the
     ``needed`` scope allowed in it (403 otherwise); yields the name."""
 
-    def check(name: CollectionPath, state: StateDep, bearer: Bearer, header: KeyHeader) -> str:
+    async def check(
+        name: CollectionPath, state: StateDep, bearer: Bearer, header: KeyHeader
+    ) -> str:
         _check(state, bearer, header, needed, name)
         return name
 
     return check
 
 
-def in_default(needed: KeyScope) -> Callable[..., str]:
+def in_default(needed: KeyScope) -> Callable[..., Awaitable[str]]:
     """A dependency for an unscoped operation, which acts on the default collection: a key
     of the ``needed`` scope allowed in it; yields its name."""
 
-    def check(state: StateDep, bearer: Bearer, header: KeyHeader) -> str:
+    async def check(state: StateDep, bearer: Bearer, header: KeyHeader) -> str:
         _check(state, bearer, header, needed, DEFAULT_COLLECTION)
         return DEFAULT_COLLECTION
 
     return check
 
 
-def metrics_access(state: StateDep, bearer: Bearer, header: KeyHeader) -> None:
+async def metrics_access(state: StateDep, bearer: Bearer, header: KeyHeader) -> None:
     """/metrics is open unless SEMSEARCH_METRICS_NEED_KEY is set; then it needs a read key."""
     if state.settings.metrics_need_key:
         _check(state, bearer, header, KeyScope.READ, None)

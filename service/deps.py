@@ -92,13 +92,16 @@ class AppState:
         return await to_thread.run_sync(lambda: function(*args, **kwargs), limiter=self.probes)
 
 
-def get_state(request: Request) -> AppState:
+# Dependencies that never block are `async def`: FastAPI runs a plain `def` one on a worker
+# thread, a hand-off per dependency per request.
+async def get_state(request: Request) -> AppState:
     state: AppState = request.app.state.semsearch
     return state
 
 
-def get_settings(request: Request) -> Settings:
-    return get_state(request).settings
+async def get_settings(request: Request) -> Settings:
+    state: AppState = request.app.state.semsearch
+    return state.settings
 
 
 StateDep = Annotated[AppState, Depends(get_state)]

@@ -146,7 +146,7 @@ def refuse_media_type(content_type: str | None, wanted: str) -> NoReturn:
     raise UnsupportedMediaTypeError("content-type", f"must be {wanted}, not {shown}")
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """Route dependency: a body must be declared application/json (or a +json type)."""
     content_type = request.headers.get("content-type")
     main, _, subtype = media_type(content_type).partition("/")
@@ -154,7 +154,7 @@ def require_json(request: Request) -> None:
         refuse_media_type(content_type, "application/json")
 
 
-def require_multipart(request: Request) -> None:
+async def require_multipart(request: Request) -> None:
     """Route dependency: a file upload must be sent as multipart/form-data."""
     content_type = request.headers.get("content-type")
     if media_type(content_type) != "multipart/form-data":

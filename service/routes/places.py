@@ -8,7 +8,7 @@ operations' ids insert "Collection" after the verb (searchPassages, searchCollec
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from service.auth import in_collection, in_default
@@ -22,7 +22,7 @@ class Place:
     prefix: str  # the paths' beginning
     scoped: bool  # the path names the collection
 
-    def access(self, needed: KeyScope) -> Callable[..., str]:
+    def access(self, needed: KeyScope) -> Callable[..., Awaitable[str]]:
         """A dependency checking the key may do what needs ``needed`` here; yields the
         collection's name."""
         return in_collection(needed) if self.scoped else in_default(needed)
