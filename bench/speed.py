@@ -439,10 +439,19 @@ def _memory_gb() -> int:
 
 
 def _cpu_model() -> str:
+    """The CPU's name and the vector instructions int8 inference leans on: "AMD EPYC" names
+    machines with and without AVX-512 VNNI alike, and the model's speed differs between them."""
+    name, flags = platform.processor() or "unknown", set()
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
+            name = line.split(":", 1)[1].strip()
+        elif line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+    vector = [f for f in _VECTOR_FLAGS if f in flags]
+    return f"{name} ({', '.join(vector) or 'no AVX2'})"
+
+
+_VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni")
 
 
 def _lat(figures: dict[str, float]) -> str:

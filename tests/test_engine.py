@@ -254,7 +254,7 @@ def test_a_failed_index_save_keeps_the_write_and_the_next_start_rebuilds(
 
 
 @embedded_only
-@pytest.mark.parametrize("damage", ["missing", "corrupt", "stale", "unrecorded"])
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "truncated", "stale", "unrecorded"])
 def test_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_store(
     make_engine: MakeEngine, damage: str
 ) -> None:
@@ -271,6 +271,9 @@ def test_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_store(
         shutil.rmtree(lexical)
     elif damage == "corrupt":
         (lexical / "meta.json").write_text("{not json")
+    elif damage == "truncated":  # every segment's postings cut in half
+        for postings in lexical.glob("*.idx"):
+            postings.write_bytes(postings.read_bytes()[: postings.stat().st_size // 2])
     elif damage == "stale":  # a snapshot from before the last write, with its record
         shutil.rmtree(lexical)
         before_last_write.rename(lexical)

@@ -79,7 +79,11 @@ class _Snapshot:
 
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
         if filters.is_empty() and self._bm25 is not None:
-            return self._bm25.search(query, k)
+            try:
+                return self._bm25.search(query, k)
+            except _BM25_ERRORS as error:  # damage found only now: the next start rebuilds
+                log.error("the lexical index failed (%s): answering from FTS5", error)
+                self._bm25.invalidate()
         # FTS5 restricts the match to the filter's chunks inside SQLite, before ranking
         return self._store.lexical_search(query, k, None if filters.is_empty() else filters)
 
