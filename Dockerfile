@@ -26,12 +26,12 @@ COPY seeds/ /opt/semsearch/seeds/
 # export (made once from the packaged weights). The server runs the model with ONNX Runtime
 # and never imports what only the export needs (torch, transformers, onnx, and
 # sentence-transformers with scipy and scikit-learn): they go, about 1 GB, and pip with them.
-# The server makes its data directory private (0700); the baked one is a template the
-# entrypoint copies from as the runtime user, so it is opened up again.
+# The server makes its data directory and the lexical index's private (0700); the baked one is
+# a template the entrypoint copies from as the runtime user, so it is opened up again.
 RUN SEMSEARCH_DATA_DIR=/opt/semsearch/seed-data SEMSEARCH_SEED_DIR=/opt/semsearch/seeds \
     SEMSEARCH_MODEL_CACHE_DIR=/opt/semsearch/models \
     /opt/venv/bin/semsearch seed \
-    && chmod 0755 /opt/semsearch/seed-data \
+    && chmod -R go+rX /opt/semsearch/seed-data \
     && /opt/venv/bin/python -m pip uninstall --yes --quiet \
        torch sentence-transformers transformers onnx scipy scikit-learn \
     && /opt/venv/bin/python -c "import service.app, service.cli" \
