@@ -39,7 +39,7 @@ chromium:
 
 test: lint typecheck pytest
 
-# The in-process tier (engine, TestClient, units: about 40 s), for a quick loop while editing;
+# The in-process tier (engine, TestClient, units: about 70 s), for a quick loop while editing;
 # `make test` runs it and the system tier (servers, processes, clients, Docker-free).
 test-fast: install
 	$(BIN)/python -m pytest -m "not system"
