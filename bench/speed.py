@@ -49,6 +49,7 @@ import psycopg
 from live_server import SEEDS, LiveServer, live_server, rss_mb
 from load import percentiles, run_load
 
+from index.backends.embedded import store_path
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import (
@@ -61,6 +62,7 @@ from index.evaluation import (
 )
 from index.models import DocumentInput, SearchMode
 from index.sources import expand_paths, read_documents
+from index.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
@@ -121,7 +123,7 @@ class Backend:
             with psycopg.connect(self.database_url) as connection:
                 row = connection.execute(query).fetchone()
         else:
-            with closing(sqlite3.connect(self.data_dir / "store.sqlite3")) as store:
+            with closing(sqlite3.connect(store_path(self.data_dir))) as store:
                 row = store.execute(query).fetchone()
         assert row is not None
         return row[0]
@@ -222,14 +224,11 @@ def model_limit(backend: Backend, chunks: int = MODEL_LIMIT_CHUNKS) -> dict[str,
     """The model alone in a tight loop on every core (the embedder's parallel one-thread calls,
     no store, no chunking): tokens/s over the first ``chunks`` chunk inputs as ingest made
     them (title heading the chunk text). Ingest cannot embed faster than this."""
-    with closing(sqlite3.connect(backend.data_dir / "store.sqlite3")) as store:
-        rows = store.execute(
-            "SELECT d.title, substr(d.text, c.char_start + 1, c.char_end - c.char_start)"
-            " FROM chunks c JOIN documents d ON d.id = c.document_id ORDER BY c.id LIMIT ?",
-            (chunks,),
-        ).fetchall()
-    texts = [f"{title}\n{text}" if title else text for title, text in rows]
     embedder = Embedder()
+    store = Store(store_path(backend.data_dir), embedder.dimension)
+    rows = next(store.iter_lexical_rows(chunks), [])
+    store.close()
+    texts = [f"{title}\n{text}" if title else text for _, title, text in rows]
     embedder.embed(texts[:8])  # warm-up
     window = embedder.max_tokens  # the model's tokens: the text's, cut to it, + [CLS], [SEP]
     tokens = sum(min(len(o), window) + 2 for o in embedder.token_offsets(texts))

@@ -55,7 +55,7 @@ def _schema() -> tantivy.Schema:
     return builder.build()
 
 
-def body(title: str, text: str) -> str:
+def _body(title: str, text: str) -> str:
     """What is indexed for a chunk: its document's title twice (weight 2), then its text."""
     return f"{title} {title} {text}" if title else text
 
@@ -111,7 +111,7 @@ class Bm25Index:
         for chunk_id, title, text in rows:
             document = tantivy.Document()
             document.add_unsigned(_CHUNK_ID, chunk_id)
-            document.add_text(_BODY, body(title, text))
+            document.add_text(_BODY, _body(title, text))
             writer.add_document(document)
 
     def remove(self, chunk_ids: Sequence[int]) -> None:

@@ -137,10 +137,13 @@ class WriteResult:
     """What a committed write changed, for the derived indexes to follow."""
 
     generation: int
-    added_ids: list[int]
-    added_vectors: Vectors
+    added_rows: list[LexicalRow]  # the added chunks' (id, title, text)
+    added_vectors: Vectors  # in added_rows order
     removed_ids: list[int]
-    added_rows: list[LexicalRow]  # the added chunks' (id, title, text), in added_ids order
+
+    @property
+    def added_ids(self) -> list[int]:
+        return [chunk_id for chunk_id, _, _ in self.added_rows]
 
 
 @dataclass(frozen=True)
@@ -453,8 +456,7 @@ class Store:
             if added_vectors
             else np.zeros((0, self.dimension), dtype=np.float32)
         )
-        added_ids = [chunk_id for chunk_id, _, _ in added_rows]
-        return WriteResult(generation, added_ids, vectors, removed_ids, added_rows)
+        return WriteResult(generation, added_rows, vectors, removed_ids)
 
     def set_state(self, key: str, value: str) -> None:
         with storage_errors(), Session(self._engine) as session, session.begin():

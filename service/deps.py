@@ -99,10 +99,4 @@ async def get_state(request: Request) -> AppState:
     return state
 
 
-async def get_settings(request: Request) -> Settings:
-    state: AppState = request.app.state.semsearch
-    return state.settings
-
-
 StateDep = Annotated[AppState, Depends(get_state)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
