@@ -352,7 +352,12 @@ class SearchEngine:
         collection: str = DEFAULT_COLLECTION,
     ) -> DocumentPage:
         """A page of the collection's documents ordered by id, optionally only those from
-        ``source``."""
+        ``source``.
+
+        Raises:
+            InvalidInputError: a source no document could have (one with a NUL).
+        """
+        check_text(source, "source")
         with self._backend.collection(collection) as storage:
             return storage.documents(offset, limit, source)
 

@@ -2,7 +2,9 @@
 
 Metadata comes back in every listing and is compared by every metadata filter, so whatever is
 stored must read back and compare: finite numbers that every JSON parser reads exactly, valid
-Unicode, keys a JSON path can name, and a bounded size. The HTTP schema declares the same limits.
+Unicode without NUL (PostgreSQL's text and jsonb cannot hold U+0000), keys a JSON path can name,
+and a bounded size. The HTTP schema declares the same limits. The same rules hold for a
+document's title, source and URL and for the filters, on both backends alike.
 """
 
 from __future__ import annotations
@@ -25,8 +27,12 @@ _KEY = re.compile(KEY_PATTERN)
 
 
 def unicode_problem(value: str) -> str | None:
-    """Why ``value`` is not valid Unicode (a lone surrogate, which JSON's \\u escapes allow and
-    UTF-8 cannot store), or None."""
+    """Why ``value`` cannot be stored as text on every backend: a NUL (U+0000, which PostgreSQL
+    refuses in text and jsonb) or a lone surrogate (which JSON's \\u escapes allow and UTF-8
+    cannot store); None when it can."""
+    nul = value.find("\x00")
+    if nul >= 0:
+        return f"must not contain the NUL character (U+0000), found at character {nul}"
     if value.isascii():
         return None
     try:

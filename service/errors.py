@@ -302,12 +302,25 @@ async def _storage_error(request: Request, error: Exception) -> JSONResponse:
     )
 
 
+def _parser_reason(error: BaseException) -> str:
+    """The multipart parser's own words, at the root of the error's chain ("Maximum header size
+    exceeded": a part's header line, a file name included, is limited to about 4 KiB)."""
+    for _ in range(8):  # a chain is short; never follow a cycle of contexts
+        cause = error.__cause__ or error.__context__
+        if cause is None:
+            break
+        error = cause
+    return str(error).rstrip(".") or "invalid multipart data"
+
+
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 400:
         if request.headers.get("content-type", "").lower().startswith("multipart/"):
             return problem_response(
-                400, "Malformed body", "The multipart/form-data body does not parse."
+                400,
+                "Malformed body",
+                f"The multipart/form-data body does not parse: {_parser_reason(error)}.",
             )
         return _malformed_json()  # FastAPI's answer to a body json.loads gave up on (nesting)
     headers = dict(error.headers or {})

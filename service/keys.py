@@ -72,9 +72,21 @@ def parse_api_keys(listing: str) -> dict[str, Grant]:
 
 
 def _entry(entry: str) -> tuple[str, Grant]:
-    """KEY:SCOPE or KEY:SCOPE:COLLECTION (a key may itself hold colons)."""
+    """KEY:SCOPE or KEY:SCOPE:COLLECTION (a key may itself hold colons).
+
+    An entry that reads both ways is refused: 'k1:read:write' could be the key 'k1:read' with
+    write on every collection, or the key 'k1' reading the collection 'write' (read and write
+    are valid collection names), and guessing wrong grants more than was meant.
+    """
     rest, _, last = entry.rpartition(":")
     if last in _SCOPES:
+        key, _, scope = rest.rpartition(":")
+        if key and scope in _SCOPES:
+            raise ValueError(
+                f"an entry ending in ':{scope}:{last}' is ambiguous: a key ending in ':{scope}' "
+                f"with the {last} scope, or a {scope} key of the collection {last!r}; rename "
+                "the key (or the collection)"
+            )
         return rest, Grant(Scope(last))
     key, _, scope = rest.rpartition(":")
     if scope in _SCOPES:

@@ -28,6 +28,10 @@ def test_keys_with_and_without_a_collection() -> None:
         ("k1:read:news:extra", "scope must be"),
         (":read:news", "KEY:SCOPE"),
         ("k1:read,k1:write:news", "twice"),
+        # read and write are valid collection names: each of these reads two ways
+        ("admin:write,k1:read:write", "ambiguous"),
+        ("k1:write:read", "ambiguous"),
+        ("k:1:read:read", "ambiguous"),
     ],
 )
 def test_bad_listings_are_refused_naming_the_problem(listing: str, problem: str) -> None:

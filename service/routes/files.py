@@ -53,6 +53,10 @@ def _metadata(raw: str | None) -> MetadataValues | None:
         first = error.errors()[0]
         where = "".join(f".{part}" for part in first["loc"] if part != "[key]")
         raise InvalidRequestError(f"metadata{where}", first["msg"]) from None
+    except RecursionError:  # metadata is a flat object: nothing this deep is valid anyway
+        raise InvalidRequestError("metadata", "is nested too deeply") from None
+    except ValueError as error:  # an integer of more digits than Python converts
+        raise InvalidRequestError("metadata", f"is not JSON a server can read: {error}") from None
 
 
 def router(place: Place) -> APIRouter:
@@ -120,6 +124,9 @@ def router(place: Place) -> APIRouter:
             published_at=published_at,
             metadata=_metadata(metadata),
         )
+        # Which collection, by name and creation time, before the file is read (404 first): a
+        # file read while the collection is deleted and made again must not land in the new one.
+        created_at = await state.run(state.engine.created_at, collection)
         data = await file.read()
         extracted = await state.read_file(data, file.filename, file.content_type)
         document = file_document(extracted, fields)
@@ -129,6 +136,7 @@ def router(place: Place) -> APIRouter:
                 [document],
                 state.settings.max_document_chars,
                 collection=collection,
+                created_at=created_at,
             )
         except InvalidInputError as error:
             raise _as_upload_error(error, file.filename) from None
