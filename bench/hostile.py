@@ -2,8 +2,9 @@
 
 Usage: python bench/hostile.py [--source CHECKOUT] [--json FILE]
 Runs a keyed `semsearch serve` from ``--source`` (default: this checkout; point it at a
-worktree of an older commit to measure "before") and prints, per finding of issue 13, what it
-did: seconds, stalls, memory, status codes, series. Each line reads the same on any version.
+worktree of an older commit to measure "before") and prints, per finding of issues 13 and 29,
+what it did: seconds, stalls, memory, status codes, series, rows kept. Each line reads the same
+on any version; ``--only NAME`` runs some of them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import argparse
 import json
 import math
 import socket
+import sqlite3
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -19,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from live_server import LiveServer, live_server, rss_mb
+from live_server import SEEDS, LiveServer, live_server, rss_mb
 
 KEY = "bench-hostile-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -246,15 +249,117 @@ def invented_methods(server: LiveServer, count: int = 1500) -> dict[str, Any]:
     }
 
 
+def _job(server: LiveServer, body: bytes, kind: str) -> httpx.Response:
+    headers = {"content-type": kind, **AUTH}
+    return httpx.post(server.url + "/v1/ingest-jobs", content=body, headers=headers, timeout=900)
+
+
+def _finished(server: LiveServer, location: str) -> dict[str, Any]:
+    while True:
+        job: dict[str, Any] = httpx.get(server.url + location, headers=AUTH, timeout=60).json()
+        if job["status"] not in ("queued", "running"):
+            return job
+        time.sleep(0.5)
+
+
+def _peak_rss_during(server: LiveServer, work: Callable[[], Any]) -> tuple[Any, float]:
+    """Run ``work`` while sampling the server's resident memory; its result and the peak."""
+    done = threading.Event()
+    peak = rss_mb(server.pid)
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, rss_mb(server.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        return work(), peak
+    finally:
+        done.set()
+        sampler.join()
+
+
+def job_bodies(server: LiveServer, json_mb: int = 200, line_mb: int = 100) -> dict[str, Any]:
+    """Issue 29, 3: server memory around a 200 MB JSON job body (its last document invalid,
+    so all of it is read and nothing is kept) and an NDJSON body with one 100 MB line."""
+    document = json.dumps({"text": "word " * 200, "title": "A title"}).encode()
+    count = json_mb * 1024 * 1024 // (len(document) + 1)
+    body = b'{"documents": [' + b",".join([document] * count) + b', {"text": 5}]}'
+    before = rss_mb(server.pid)
+    response, peak = _peak_rss_during(server, lambda: _job(server, body, "application/json"))
+    figures: dict[str, Any] = {
+        "json_body_mb": json_mb,
+        "json_status": response.status_code,
+        "json_rss_before_mb": before,
+        "json_rss_peak_mb": peak,
+        "json_rss_after_mb": rss_mb(server.pid),
+    }
+    line = b'{"text": "' + b"a" * (line_mb * 1024 * 1024) + b'"}\n{"text": "A short line."}\n'
+    before = rss_mb(server.pid)
+
+    def line_job() -> dict[str, Any]:
+        accepted = _job(server, line, "application/x-ndjson")
+        return _finished(server, accepted.headers["location"])
+
+    job, peak = _peak_rss_during(server, line_job)
+    return figures | {
+        "line_mb": line_mb,
+        "line_job": {k: job[k] for k in ("status", "done", "failed")},
+        "line_error": job["errors"][0]["message"] if job["errors"] else None,
+        "line_rss_before_mb": before,
+        "line_rss_peak_mb": peak,
+        "line_rss_after_mb": rss_mb(server.pid),
+    }
+
+
+def job_store_growth(server: LiveServer, data_dir: Path, lines: int = 1_000_000) -> dict[str, Any]:
+    """Issue 29, 2: a 3 MB body of a million `{}` lines (each refused): error rows kept and
+    the size of jobs.sqlite3; then jobs posted back to back, accepted against refused."""
+    store = data_dir / "jobs.sqlite3"
+
+    def size_mb() -> float:
+        parts = [store, store.with_name("jobs.sqlite3-wal")]
+        return round(sum(p.stat().st_size for p in parts if p.exists()) / 1e6, 1)
+
+    before = size_mb()
+    started = time.monotonic()
+    accepted = _job(server, b"{}\n" * lines, "application/x-ndjson")
+    job = _finished(server, accepted.headers["location"])
+    figures: dict[str, Any] = {
+        "lines": lines,
+        "seconds": round(time.monotonic() - started, 1),
+        "failed": job["failed"],
+        "errors_shown": len(job["errors"]),
+        "jobs_sqlite_before_mb": before,
+        "jobs_sqlite_after_mb": size_mb(),
+    }
+    with sqlite3.connect(store) as connection:
+        figures["error_rows_stored"] = connection.execute(
+            "SELECT count(*) FROM ingest_job_errors"
+        ).fetchone()[0]
+    body = b'{"text": "One document about harbours."}\n' * 20
+    statuses = [_job(server, body, "application/x-ndjson").status_code for _ in range(300)]
+    return figures | {"back_to_back": {str(s): statuses.count(s) for s in sorted(set(statuses))}}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--source", type=Path, help="checkout whose server to run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--only", action="append", help="run only this measure (repeatable)")
     args = parser.parse_args()
     env = {"SEMSEARCH_API_KEYS": f"{KEY}:write"}
     report: dict[str, Any] = {}
-    with live_server(env=env, source=args.source) as server:
-        for name, measure in [
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        live_server(
+            Path(scratch), env=env | {"SEMSEARCH_SEED_DIR": str(SEEDS)}, source=args.source
+        ) as server,
+    ):
+        measures: list[tuple[str, Callable[[LiveServer], dict[str, Any]]]] = [
             ("pathological_texts", pathological_texts),
             ("normalisation_bomb", normalisation_bomb),
             ("poisoned_metadata", poisoned_metadata),
@@ -263,7 +368,12 @@ def main() -> None:
             ("anonymous_16mib_bodies", anonymous_bodies),
             ("held_connections", held_connections),
             ("connection_flood", connection_flood),
-        ]:
+            ("job_bodies", job_bodies),
+            ("job_store_growth", lambda server: job_store_growth(server, Path(scratch))),
+        ]
+        for name, measure in measures:
+            if args.only and name not in args.only:
+                continue
             report[name] = measure(server)
             print(f"{name}: {json.dumps(report[name])}", flush=True)
     if args.json:

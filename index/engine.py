@@ -38,7 +38,7 @@ from index.errors import (
     InvalidInputError,
     WriteConflictError,
 )
-from index.metadata import check_metadata, check_text
+from index.metadata import check_metadata, check_text, check_url
 from index.model_export import Precision
 from index.models import (
     COLLECTION_NAME_PATTERN,
@@ -649,8 +649,9 @@ class SearchEngine:
                 )
             seen.add(document_id)
             field = f"documents[{position}]"
-            for name in ("title", "source", "url"):
+            for name in ("title", "source"):
                 check_text(getattr(document, name), f"{field}.{name}")
+            check_url(document.url, f"{field}.url")
             check_metadata(document.metadata, f"{field}.metadata")
             if document.page_starts:
                 _check_page_starts(document, f"{field}.page_starts")

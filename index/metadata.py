@@ -49,6 +49,21 @@ def check_text(value: str | None, field: str) -> None:
         raise InvalidInputError(field, problem)
 
 
+# Schemes a browser runs rather than follows: a citation's URL is rendered as a link by clients
+# this service does not control, so one of these would run in their readers' pages.
+_SCRIPT_SCHEME = re.compile(r"^\s*(javascript|vbscript|data)\s*:", re.IGNORECASE)
+_IGNORED_BY_BROWSERS = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_url(value: str | None, field: str) -> None:
+    """Raise InvalidInputError naming ``field`` for a URL that cannot be stored or would run
+    as script where it is shown as a link (javascript:, vbscript:, data:)."""
+    check_text(value, field)
+    if value is not None and _SCRIPT_SCHEME.match(_IGNORED_BY_BROWSERS.sub("", value)):
+        scheme = _IGNORED_BY_BROWSERS.sub("", value).split(":", 1)[0].lower()
+        raise InvalidInputError(field, f"must not be a {scheme}: URL (it runs as script)")
+
+
 def check_metadata(metadata: Mapping[str, object], field: str) -> None:
     """Raise InvalidInputError naming the first key or value that could not be stored, read
     back or compared (``field`` is the metadata's own path, e.g. documents[2].metadata)."""

@@ -83,7 +83,12 @@ def start_ingest_jobs(settings: Settings, engine: SearchEngine) -> tuple[JobStor
     """The job store beside the documents, and this server's worker, started: it resumes any
     job left running, then takes queued ones."""
     database_url = settings.database_url.get_secret_value() if settings.database_url else None
-    jobs = open_job_store(settings.data_dir, database_url, settings.database_statement_timeout)
+    jobs = open_job_store(
+        settings.data_dir,
+        database_url,
+        settings.database_statement_timeout,
+        limits=settings.job_limits(),
+    )
     if database_url is None:
         # This process holds the data directory: a job still running was left by a crash.
         resumed = jobs.release()

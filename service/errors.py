@@ -25,11 +25,12 @@ from index.errors import (
     StorageFullError,
     UnsupportedFileError,
 )
-from index.jobs.models import JobFinishedError, JobNotFoundError
+from index.jobs.models import JobFinishedError, JobNotFoundError, TooManyJobsError
 from service.schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_UNAVAILABLE = "5"  # seconds: about how long a database restart or failover takes
+RETRY_TOO_MANY_JOBS = "30"  # seconds: queued jobs run one at a time, each seconds to hours
 log = logging.getLogger(__name__)
 
 
@@ -256,6 +257,12 @@ async def _overloaded(_: Request, error: Exception) -> JSONResponse:
     return problem_response(429, "Too Many Requests", str(error), headers={"Retry-After": "1"})
 
 
+async def _too_many_jobs(_: Request, error: Exception) -> JSONResponse:
+    return problem_response(
+        429, "Too Many Requests", str(error), headers={"Retry-After": RETRY_TOO_MANY_JOBS}
+    )
+
+
 async def _not_found(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DocumentNotFoundError)
     return problem_response(404, "Document not found", str(error))
@@ -372,6 +379,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CollectionExistsError, _collection_conflict)
     app.add_exception_handler(CollectionProtectedError, _collection_conflict)
     app.add_exception_handler(JobFinishedError, _job_finished)
+    app.add_exception_handler(TooManyJobsError, _too_many_jobs)
     app.add_exception_handler(MalformedBodyError, _malformed_body)
     app.add_exception_handler(StorageError, _storage_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

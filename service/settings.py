@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, urls
 from index.engine import EngineConfig
 from index.files import FileReader
+from index.jobs.models import JobLimits
 from index.model_export import Precision
 from index.support import DEFAULT_MIN_CONTRADICTION, DEFAULT_MIN_SUPPORT
 from index.vectors import IVF_MIN_VECTORS
@@ -118,6 +119,30 @@ class Settings(BaseSettings):
     file_workers: int = Field(
         1, ge=1, le=64, description="Processes reading uploaded files, each one file at a time."
     )
+    max_active_jobs: int = Field(
+        100,
+        ge=1,
+        description="Ingest jobs queued or running at once; one more gets 429 until one "
+        "finishes.",
+    )
+    job_errors_kept: int = Field(
+        1000,
+        ge=0,
+        description="Refused records stored and shown per ingest job (the first ones); its "
+        "`failed` counts them all.",
+    )
+    jobs_kept: int = Field(
+        1000,
+        ge=0,
+        description="Finished ingest jobs kept (the newest); older ones are removed with their "
+        "errors.",
+    )
+    job_retention_hours: float = Field(
+        168.0,
+        ge=0,
+        description="Hours a finished ingest job is kept (default a week); then it is removed "
+        "with its errors.",
+    )
     job_lease_seconds: float = Field(
         60.0,
         ge=1,
@@ -214,6 +239,15 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_disables(cls, value: object) -> object:
         return None if value in ("", None) else value
+
+    def job_limits(self) -> JobLimits:
+        """What the ingest job store keeps, from these settings."""
+        return JobLimits(
+            errors_kept=self.job_errors_kept,
+            max_active=self.max_active_jobs,
+            finished_kept=self.jobs_kept,
+            retention_seconds=self.job_retention_hours * 3600,
+        )
 
     def file_reader(self) -> FileReader:
         """The bounded reader of uploaded and ingested files these settings describe."""

@@ -45,6 +45,12 @@ def _wait_for(client: TestClient, location: str) -> dict[str, Any]:
         ({"text": "x", "url": f"https://example.org/{NUL}"}, "documents[0].url"),
         ({"text": "x", "title": f"T{NUL}"}, "documents[0].title"),
         ({"text": "x", "metadata": {"tag": f"a{NUL}b"}}, "documents[0].metadata.tag"),
+        # schemes a browser runs when the citation is shown as a link
+        ({"text": "x", "url": "javascript:alert(1)"}, "documents[0].url"),
+        ({"text": "x", "url": " JavaScript:alert(1)"}, "documents[0].url"),
+        ({"text": "x", "url": "java\tscript:alert(1)"}, "documents[0].url"),
+        ({"text": "x", "url": "data:text/html,<script>alert(1)</script>"}, "documents[0].url"),
+        ({"text": "x", "url": "vbscript:msgbox"}, "documents[0].url"),
     ],
 )
 def test_a_nul_in_a_stored_field_is_refused_naming_it(
@@ -164,3 +170,59 @@ def test_an_upload_never_lands_in_a_collection_made_again_while_it_was_read(
     uploading.join()
     assert_problem(outcome["response"], 404)
     assert client.get("/v1/collections/up").json()["documents"] == 0
+
+
+@pytest.fixture
+def limited(tmp_path: Path, database_url: str | None) -> Iterator[TestClient]:
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        seed_dir="",
+        database_url=database_url,
+        max_request_bytes=64 * 1024,
+        max_active_jobs=1,
+        job_errors_kept=3,
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _ndjson(client: TestClient, body: bytes) -> dict[str, Any]:
+    headers = {"content-type": "application/x-ndjson"}
+    response = client.post("/v1/ingest-jobs", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    return _wait_for(client, response.headers["location"])
+
+
+def test_a_line_longer_than_a_request_is_refused_alone_and_a_bom_is_dropped(
+    limited: TestClient,
+) -> None:
+    long_line = b'{"id": "long", "text": "' + b"a" * 200_000 + b'"}'
+    body = b"\xef\xbb\xbf" + b'{"id": "first", "text": "The first line."}\n'
+    body += long_line + b"\n" + b'{"id": "last", "text": "The last line."}\n'
+    job = _ndjson(limited, body)
+    assert (job["status"], job["done"], job["failed"]) == ("succeeded", 2, 1), job
+    [error] = job["errors"]
+    assert error["line"] == 2 and "longer than 65536 bytes" in error["message"]
+    assert limited.get("/v1/documents/first").status_code == 200
+
+
+def test_a_job_shows_its_first_errors_and_counts_them_all(limited: TestClient) -> None:
+    job = _ndjson(limited, b"{}\n" * 50 + b'{"text": "One good line."}\n')
+    assert (job["done"], job["failed"]) == (1, 50)
+    assert [e["line"] for e in job["errors"]] == [1, 2, 3]
+
+
+def test_jobs_beyond_the_active_cap_get_429_and_store_nothing(limited: TestClient) -> None:
+    lines = b"".join(
+        b'{"id": "d%d", "text": "Document %d is about harbours and rain."}\n' % (n, n)
+        for n in range(300)
+    )
+    headers = {"content-type": "application/x-ndjson"}
+    first = limited.post("/v1/ingest-jobs", content=lines, headers=headers)
+    assert first.status_code == 202
+    refused = limited.post("/v1/ingest-jobs", content=lines, headers=headers)
+    assert_problem(refused, 429)
+    assert "SEMSEARCH_MAX_ACTIVE_JOBS" in refused.json()["detail"]
+    assert int(refused.headers["retry-after"]) > 0
+    assert limited.get("/v1/ingest-jobs").json()["total"] == 1
+    _wait_for(limited, first.headers["location"])

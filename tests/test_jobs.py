@@ -14,19 +14,22 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from index.engine import SearchEngine
 from index.errors import StorageUnavailableError
 from index.jobs.models import (
     JobFinishedError,
+    JobLimits,
     JobNotFoundError,
     JobRecord,
     JobStatus,
     RecordError,
+    TooManyJobsError,
     TooManyRecordsError,
 )
 from index.jobs.runner import JobRunner
-from index.jobs.store import JobStore, metadata, open_job_store
+from index.jobs.store import JobStore, errors, metadata, open_job_store
 from index.models import DocumentInput
 from index.store import sqlite_engine
 from service.app import create_app
@@ -125,6 +128,69 @@ def test_cancel_stops_a_job_and_a_finished_one_cannot_be_cancelled(job_store: Jo
     with pytest.raises(JobNotFoundError):
         job_store.cancel("0" * 32)
     assert job_store.counts()[JobStatus.CANCELLED] == 1
+
+
+def _stored_errors(store: JobStore) -> int:
+    """Error rows in the store's own table, every job's (not just the ones a view shows)."""
+    with store._engine.connect() as connection:  # the store's table, read as an operator would
+        return int(connection.execute(select(func.count()).select_from(errors)).scalar_one())
+
+
+def test_a_job_keeps_its_first_errors_and_counts_them_all(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    store = open_job_store(tmp_path, database_url, limits=JobLimits(errors_kept=5))
+    job = store.create(_records(40), max_records=100)
+    assert store.claim("a", 60) is not None
+    for start in (0, 20):  # two batches of 20 refused records
+        refused = [
+            RecordError(n, n + 1, None, None, "", "must be a document")
+            for n in range(start, start + 20)
+        ]
+        store.advance(job.id, "a", start + 20, 0, refused, 60)
+    kept = store.get(job.id)
+    assert kept is not None and kept.failed == 40
+    assert [e.line for e in kept.errors] == [1, 2, 3, 4, 5]
+    assert _stored_errors(store) == 5  # not 40: the rest were never written
+    store.close()
+
+
+def test_active_jobs_are_capped(tmp_path: Path, database_url: str | None) -> None:
+    store = open_job_store(tmp_path, database_url, limits=JobLimits(max_active=2))
+    first = store.create(_records(1), max_records=10)
+    store.create(_records(1), max_records=10)
+    with pytest.raises(TooManyJobsError):
+        store.create(_records(1), max_records=10)
+    assert store.page(0, 10, None)[1] == 2  # the refused one left nothing
+    store.cancel(first.id)
+    store.create(_records(1), max_records=10)  # room again once one has finished
+    store.close()
+
+
+def test_finished_jobs_are_removed_past_their_retention_and_count(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    clock = Clock()
+    limits = JobLimits(errors_kept=10, finished_kept=3, retention_seconds=3600)
+    store = open_job_store(tmp_path, database_url, clock=clock, limits=limits)
+    finished = []
+    for _ in range(5):
+        job = store.create(_records(2), max_records=10)
+        assert store.claim("a", 60) is not None
+        refused = [RecordError(0, 1, None, None, "", "must be a document")]
+        store.advance(job.id, "a", 2, 1, refused, 60)
+        store.finish(job.id, "a", JobStatus.SUCCEEDED)
+        finished.append(job.id)
+        clock.now += 60
+    waiting = store.create(_records(2), max_records=10)  # queued: never removed
+    assert store.prune() == 2  # the oldest two beyond the newest three
+    assert [j.id for j in store.page(0, 10, None)[0]] == [waiting.id, *reversed(finished[2:])]
+    assert _stored_errors(store) == 3
+    clock.now += 3600
+    assert store.prune() == 3  # past the retention
+    assert [j.id for j in store.page(0, 10, None)[0]] == [waiting.id]
+    assert _stored_errors(store) == 0
+    store.close()
 
 
 # -- the worker, through the real engine ---------------------------------------------------------

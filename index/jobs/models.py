@@ -88,6 +88,29 @@ class TooManyRecordsError(EngineError):
         self.limit = limit
 
 
+class TooManyJobsError(EngineError):
+    """As many jobs as allowed are queued or running: a new one waits for one of them."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"{limit} ingest jobs are already queued or running (SEMSEARCH_MAX_ACTIVE_JOBS); "
+            "retry when one has finished"
+        )
+        self.limit = limit
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """What the job store keeps: ``errors_kept`` refused records per job (``failed`` counts
+    them all), at most ``max_active`` jobs queued or running, and finished jobs for
+    ``retention_seconds`` and no more than the newest ``finished_kept`` of them."""
+
+    errors_kept: int = 1000
+    max_active: int = 100
+    finished_kept: int = 1000
+    retention_seconds: float = 7 * 24 * 3600.0
+
+
 class RecordProblem(ValueError):
     """Raised by a record parser: the record is not a document (``field`` "" for the whole)."""
 

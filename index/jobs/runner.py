@@ -26,6 +26,7 @@ from index.models import CollectionRef, DocumentInput
 
 log = logging.getLogger(__name__)
 _RECORDS_PER_READ = 1000
+_PRUNE_EVERY = 600.0  # seconds between removals of expired jobs (and after each job)
 
 Parse = Callable[[str], DocumentInput]  # raises RecordProblem
 
@@ -88,7 +89,11 @@ class JobRunner:
             log.warning("could not release this worker's jobs: %s", error)
 
     def _loop(self) -> None:
+        pruned = -_PRUNE_EVERY
         while not self._stopping.is_set():
+            if time.monotonic() - pruned >= _PRUNE_EVERY:
+                self._prune()
+                pruned = time.monotonic()
             try:
                 job = self._store.claim(self.owner, self._lease)
             except StorageError as error:
@@ -99,6 +104,17 @@ class JobRunner:
                 self._wake.clear()
                 continue
             self._run(job)
+            pruned = -_PRUNE_EVERY  # a job finished: the kept ones may be one too many
+
+    def _prune(self) -> None:
+        """Remove finished jobs past their retention (JobLimits), as the store is bounded."""
+        try:
+            removed = self._store.prune()
+        except StorageError as error:
+            log.warning("could not remove expired ingest jobs: %s", error)
+            return
+        if removed:
+            log.info("removed %d expired ingest jobs", removed)
 
     def _run(self, job: Job) -> None:
         fields = {

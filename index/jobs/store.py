@@ -42,18 +42,20 @@ from index.iteration import chunked
 from index.jobs.models import (
     Job,
     JobFinishedError,
+    JobLimits,
     JobNotFoundError,
     JobRecord,
     JobStatus,
     RecordError,
+    TooManyJobsError,
     TooManyRecordsError,
     timestamp,
 )
 from index.models import DEFAULT_COLLECTION, CollectionRef
 from index.store import sqlite_engine, storage_errors
 
-MAX_LISTED_ERRORS = 1000  # per job in a job's view; `failed` counts them all
 _INSERT_ROWS = 1000  # records per INSERT statement while a job is created
+_INSERT_BYTES = 8 * 1024 * 1024  # and at most this much of their bodies, held in memory at once
 
 metadata = MetaData()
 jobs = Table(
@@ -97,15 +99,22 @@ errors = Table(
     Column("message", Text, nullable=False),
 )
 _ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+_FINISHED = tuple(status.value for status in JobStatus if status.finished)
 _DEFAULT = CollectionRef()
 
 
 class JobStore:
     """Jobs, their records and errors, on a SQLAlchemy engine (SQLite or PostgreSQL)."""
 
-    def __init__(self, engine: sqlalchemy.Engine, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        engine: sqlalchemy.Engine,
+        clock: Callable[[], float] = time.time,
+        limits: JobLimits = JobLimits(),  # noqa: B008 (frozen)
+    ) -> None:
         self._engine = engine
         self._clock = clock
+        self.limits = limits
 
     def close(self) -> None:
         self._engine.dispose()
@@ -122,36 +131,31 @@ class JobStore:
 
     def create(
         self,
-        items: Iterable[JobRecord],
+        items: Iterable[JobRecord | RecordError],
         max_records: int,
         collection: CollectionRef = _DEFAULT,
     ) -> Job:
         """Commit a new queued job writing to ``collection`` with its records, in order;
-        durable once this returns.
+        durable once this returns. A RecordError among ``items`` is a record refused on
+        arrival (an NDJSON line too long to read): it is counted as failed at once.
 
         Raises:
+            TooManyJobsError: ``limits.max_active`` jobs are queued or running.
             TooManyRecordsError: more than ``max_records`` records (nothing is kept).
         """
         job_id = uuid.uuid4().hex
         total = 0
+        refused: list[RecordError] = []
         with self._transaction() as connection:
-            for rows in chunked(items, _INSERT_ROWS):
-                total += len(rows)
+            self._check_room(connection)
+            for batch in _batches(items):
+                total += len(batch)
                 if total > max_records:
                     raise TooManyRecordsError(max_records)  # rolls the records back
-                connection.execute(
-                    insert(records),
-                    [
-                        {
-                            "job_id": job_id,
-                            "position": r.position,
-                            "line": r.line,
-                            "item": r.index,
-                            "body": r.body,
-                        }
-                        for r in rows
-                    ],
-                )
+                rows = [r for r in batch if isinstance(r, JobRecord)]
+                if rows:
+                    connection.execute(insert(records), [_record_row(job_id, r) for r in rows])
+                refused.extend(r for r in batch if isinstance(r, RecordError))
             connection.execute(
                 insert(jobs).values(
                     id=job_id,
@@ -160,15 +164,37 @@ class JobStore:
                     status=JobStatus.QUEUED.value,
                     total=total,
                     done=0,
-                    failed=0,
+                    failed=len(refused),
                     next_position=0,
                     lease_until=0.0,
                     created_at=self._clock(),
                 )
             )
+            self._keep_errors(connection, job_id, refused, already=0)
         job = self.get(job_id)
         assert job is not None
         return job
+
+    def check_room(self) -> None:
+        """Raise TooManyJobsError if no job could be queued now (before a body is read)."""
+        with self._transaction() as connection:
+            self._check_room(connection)
+
+    def _check_room(self, connection: Connection) -> None:
+        active = connection.execute(
+            select(func.count()).select_from(jobs).where(jobs.c.status.in_(_ACTIVE))
+        ).scalar_one()
+        if active >= self.limits.max_active:
+            raise TooManyJobsError(self.limits.max_active)
+
+    def _keep_errors(
+        self, connection: Connection, job_id: str, refused: Sequence[RecordError], already: int
+    ) -> None:
+        """Store the refused records while the job keeps fewer than ``limits.errors_kept``
+        (``already`` kept before these): only the first are ever shown."""
+        kept = refused[: max(0, self.limits.errors_kept - already)]
+        if kept:
+            connection.execute(insert(errors), [_error_row(job_id, e) for e in kept])
 
     def get(self, job_id: str, collection: CollectionRef | None = None) -> Job | None:
         """The job with its first errors; None when there is none (in ``collection``, if
@@ -185,7 +211,7 @@ class JobStore:
                 select(errors)
                 .where(errors.c.job_id == job_id)
                 .order_by(errors.c.position)
-                .limit(MAX_LISTED_ERRORS)
+                .limit(self.limits.errors_kept)
             ).mappings()
             return _job(row, [_error(e) for e in found])
 
@@ -314,6 +340,9 @@ class JobStore:
             leave the batch to it).
         """
         with self._transaction() as connection:
+            failed_before = connection.execute(
+                select(jobs.c.failed).where(jobs.c.id == job_id)
+            ).scalar_one_or_none()
             moved = connection.execute(
                 update(jobs)
                 .where(
@@ -331,22 +360,7 @@ class JobStore:
             )
             if moved.rowcount != 1:
                 return None
-            if refused:
-                connection.execute(
-                    insert(errors),
-                    [
-                        {
-                            "job_id": job_id,
-                            "position": e.position,
-                            "line": e.line,
-                            "item": e.index,
-                            "document_id": e.document_id,
-                            "field": e.field,
-                            "message": e.message,
-                        }
-                        for e in refused
-                    ],
-                )
+            self._keep_errors(connection, job_id, refused, already=failed_before or 0)
             status = connection.execute(select(jobs.c.status).where(jobs.c.id == job_id))
             return JobStatus(status.scalar_one())
 
@@ -379,6 +393,29 @@ class JobStore:
             )
             connection.execute(delete(records).where(records.c.job_id == job_id))
 
+    def prune(self) -> int:
+        """Remove finished jobs past ``limits.retention_seconds``, and the oldest beyond the
+        newest ``limits.finished_kept``, with their errors; returns how many."""
+        cutoff = self._clock() - self.limits.retention_seconds
+        with self._transaction() as connection:
+            finished = jobs.c.status.in_(_FINISHED)
+            newest = (
+                select(jobs.c.id)
+                .where(finished)
+                .order_by(jobs.c.finished_at.desc(), jobs.c.id)
+                .limit(self.limits.finished_kept)
+            )
+            expired = select(jobs.c.id).where(
+                finished,
+                or_(jobs.c.finished_at < cutoff, jobs.c.id.not_in(newest.scalar_subquery())),
+            )
+            ids = list(connection.execute(expired).scalars())
+            for batch in chunked(ids, 500):
+                connection.execute(delete(errors).where(errors.c.job_id.in_(batch)))
+                connection.execute(delete(records).where(records.c.job_id.in_(batch)))
+                connection.execute(delete(jobs).where(jobs.c.id.in_(batch)))
+            return len(ids)
+
     def release(self, owner: str | None = None) -> int:
         """Let running jobs be claimed again at once: ``owner``'s on a clean stop, or every
         one when this process alone can be working on the store (the embedded backend, whose
@@ -396,6 +433,7 @@ def open_job_store(
     database_url: str | None,
     statement_timeout: float = 30.0,
     clock: Callable[[], float] = time.time,
+    limits: JobLimits = JobLimits(),  # noqa: B008 (frozen)
 ) -> JobStore:
     """The job store beside the documents: the PostgreSQL database (whose migrations made its
     tables) when ``database_url`` is given, else ``jobs.sqlite3`` in ``data_dir``."""
@@ -412,11 +450,11 @@ def open_job_store(
                 "options": f"-c statement_timeout={max(1, round(statement_timeout * 1000))}",
             },
         )
-        return JobStore(engine, clock)
+        return JobStore(engine, clock, limits)
     engine = sqlite_engine(data_dir / "jobs.sqlite3")
     metadata.create_all(engine)
     _add_collection_columns(engine)
-    return JobStore(engine, clock)
+    return JobStore(engine, clock, limits)
 
 
 def _add_collection_columns(engine: sqlalchemy.Engine) -> None:
@@ -460,6 +498,43 @@ def _in(collection: CollectionRef | None) -> sqlalchemy.ColumnElement[bool]:
             jobs.c.collection_created_at == _iso(collection.created_at),
         ),
     )
+
+
+def _batches(items: Iterable[JobRecord | RecordError]) -> Iterator[list[JobRecord | RecordError]]:
+    """Records a statement at a time: at most _INSERT_ROWS, and _INSERT_BYTES of bodies (a
+    body may be as large as a whole upsert request)."""
+    batch: list[JobRecord | RecordError] = []
+    size = 0
+    for item in items:
+        batch.append(item)
+        size += len(item.body or "") if isinstance(item, JobRecord) else 0
+        if len(batch) == _INSERT_ROWS or size >= _INSERT_BYTES:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def _record_row(job_id: str, record: JobRecord) -> dict[str, object]:
+    return {
+        "job_id": job_id,
+        "position": record.position,
+        "line": record.line,
+        "item": record.index,
+        "body": record.body,
+    }
+
+
+def _error_row(job_id: str, error: RecordError) -> dict[str, object]:
+    return {
+        "job_id": job_id,
+        "position": error.position,
+        "line": error.line,
+        "item": error.index,
+        "document_id": error.document_id,
+        "field": error.field,
+        "message": error.message,
+    }
 
 
 def _error(row: Any) -> RecordError:

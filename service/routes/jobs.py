@@ -31,6 +31,10 @@ JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job's id.")]
 _NOT_FOUND = {404: "No such ingest job in this collection."}
 _FINISHED = {409: "The ingest job already finished: it can no longer be cancelled."}
+_TOO_MANY = {
+    429: "Busy: SEMSEARCH_MAX_ACTIVE_JOBS jobs (default 100) are already queued or running, or "
+    "every engine slot is taken. Nothing was stored; retry after the Retry-After seconds."
+}
 _REQUEST_BODY = {
     "required": True,
     "description": 'The documents, as `application/json` (`{"documents": [...]}`, checked '
@@ -105,7 +109,9 @@ def router(place: Place) -> APIRouter:
                     }
                 },
             },
-            **problem_responses(*place.errors(400, 401, 413, 415, 422, 429, 503, 507)),
+            **problem_responses(
+                *place.errors(400, 401, 413, 415, 422, 429, 503, 507), descriptions=_TOO_MANY
+            ),
         },
         openapi_extra={"requestBody": _REQUEST_BODY},
     )
@@ -117,6 +123,7 @@ def router(place: Place) -> APIRouter:
         when it (or, on PostgreSQL, another replica) runs again."""
         target = await _resolved(state, collection)  # before the body is read: 404 first
         kind = body_format(request.headers.get("content-type"))
+        await state.run_job_call(state.jobs.check_room)  # and 429 before it is read
         settings = state.settings
         body = await spooled(
             request.stream(), request.headers.get("content-length"), settings.max_job_bytes
@@ -196,7 +203,11 @@ async def _resolved(state: AppState, collection: str) -> CollectionRef:
 
 def _create(state: AppState, body: IO[bytes], kind: str, collection: CollectionRef) -> Job:
     with body:
-        records = ndjson_records(body) if kind == NDJSON else json_records(body)
+        records = (
+            ndjson_records(body, state.settings.max_request_bytes)
+            if kind == NDJSON
+            else json_records(body)
+        )
         try:  # an empty NDJSON body is a job of no documents, done at once
             return state.jobs.create(records, state.settings.max_job_documents, collection)
         except TooManyRecordsError as error:
