@@ -27,7 +27,7 @@ import numpy as np
 
 from index import offsets
 from index.backends import open_backend
-from index.backends.base import CollectionStorage, SearchView, StorageBackend
+from index.backends.base import CollectionEntry, CollectionStorage, SearchView, StorageBackend
 from index.backends.postgres import DEFAULT_EF_SEARCH
 from index.embedding import Embedder, Vectors
 from index.errors import (
@@ -47,6 +47,7 @@ from index.models import (
     ChunkHit,
     Citation,
     Collection,
+    CollectionPage,
     ConsistencyReport,
     Document,
     DocumentInput,
@@ -57,6 +58,7 @@ from index.models import (
     SearchMode,
     Stats,
     StoredDocument,
+    StoreTotals,
     SupportResult,
     UpsertResult,
     UpsertStatus,
@@ -116,6 +118,12 @@ class EngineConfig:
     statement_timeout: float = 30.0
     # Candidates pgvector's HNSW search keeps: higher finds more of the true nearest chunks.
     ef_search: int = DEFAULT_EF_SEARCH
+    # Most collections, default included (None: no limit); creating one more is refused.
+    max_collections: int | None = 1000
+    # The embedded store opens a collection on use and keeps at most this many open (besides
+    # default), closing the least recently used; and closes those idle this many seconds.
+    max_open_collections: int = 64
+    collection_idle_seconds: float = 300.0
 
     @property
     def chunking(self) -> ChunkingConfig:
@@ -163,6 +171,9 @@ class SearchEngine:
             config.ivf_min_vectors,
             config.statement_timeout,
             config.ef_search,
+            config.max_collections,
+            config.max_open_collections,
+            config.collection_idle_seconds,
         )
         self._preparer = Preparer(self.embedder, config.chunking)
         # Identifies how chunks are made: a change re-embeds a document on its next upsert.
@@ -568,14 +579,24 @@ class SearchEngine:
     # -- collections ---------------------------------------------------------------------------
 
     def collections(self) -> list[Collection]:
-        """Every collection with its counts, by name."""
-        found = []
-        for entry in self._backend.collections():
-            try:
-                found.append(self.collection(entry.name))
-            except CollectionNotFoundError:  # deleted since it was listed
-                continue
-        return found
+        """Every collection with its counts, by name (none of them opened)."""
+        return [_listed(entry) for entry in self._backend.collections()]
+
+    def collection_page(self, offset: int = 0, limit: int = 50) -> CollectionPage:
+        """A page of collections by name with their counts, read without opening them (the
+        embedded store reads each one's SQLite file once, until its next write)."""
+        total = self._backend.count_collections()
+        items = [_listed(entry) for entry in self._backend.collections(offset, limit)]
+        return CollectionPage(items=items, total=total, offset=offset, limit=limit)
+
+    def totals(self) -> StoreTotals:
+        """Collections, documents and chunks of the whole store (none opened)."""
+        entries = self._backend.collections()
+        return StoreTotals(
+            collections=len(entries),
+            documents=sum(entry.documents for entry in entries),
+            chunks=sum(entry.chunks for entry in entries),
+        )
 
     def collection(self, name: str) -> Collection:
         """One collection with its counts.
@@ -603,6 +624,7 @@ class SearchEngine:
         Raises:
             InvalidInputError: a name that does not match COLLECTION_NAME_PATTERN.
             CollectionExistsError: one of that name exists.
+            CollectionLimitError: ``config.max_collections`` exist already.
         """
         if not _COLLECTION_NAME.fullmatch(name):
             shown = name if len(name) <= 80 else f"{name[:80]}..."
@@ -680,6 +702,11 @@ class SearchEngine:
                 )
             )
         return out
+
+
+def _listed(entry: CollectionEntry) -> Collection:
+    # every chunk is stored with its vector: the count needs no vector index loaded
+    return Collection(entry.name, entry.documents, entry.chunks, entry.chunks, entry.created_at)
 
 
 def _check_page_starts(document: DocumentInput, field: str) -> None:

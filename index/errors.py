@@ -31,6 +31,17 @@ class CollectionExistsError(EngineError):
         self.name = name
 
 
+class CollectionLimitError(EngineError):
+    """As many collections as allowed exist already: deleting one makes room for another."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"the store holds its limit of {limit} collections (default included): delete one "
+            "before creating another"
+        )
+        self.limit = limit
+
+
 class CollectionProtectedError(EngineError):
     """The default collection cannot be deleted: the unscoped routes act on it."""
 

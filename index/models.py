@@ -214,6 +214,23 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class CollectionPage:
+    items: list[Collection]
+    total: int
+    offset: int
+    limit: int
+
+
+@dataclass(frozen=True)
+class StoreTotals:
+    """Every collection's counts added up."""
+
+    collections: int
+    documents: int
+    chunks: int
+
+
+@dataclass(frozen=True)
 class Stats:
     collection: str
     documents: int

@@ -218,6 +218,9 @@ def _open_store(settings: Settings, where: str, must_exist: bool) -> StorageBack
         settings.ivf_min_vectors,
         settings.database_statement_timeout,
         settings.database_ef_search,
+        settings.max_collections,
+        settings.max_open_collections,
+        settings.collection_idle_seconds,
     )
 
 

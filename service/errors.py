@@ -15,6 +15,7 @@ from starlette.routing import Match
 
 from index.errors import (
     CollectionExistsError,
+    CollectionLimitError,
     CollectionNotFoundError,
     CollectionProtectedError,
     DocumentNotFoundError,
@@ -278,6 +279,11 @@ async def _collection_conflict(_: Request, error: Exception) -> JSONResponse:
     return problem_response(409, "Conflict", str(error))
 
 
+async def _collection_limit(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, CollectionLimitError)
+    return problem_response(409, "Too many collections", str(error))
+
+
 async def _job_not_found(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, JobNotFoundError)
     return problem_response(404, "Ingest job not found", str(error))
@@ -378,6 +384,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CollectionNotFoundError, _collection_not_found)
     app.add_exception_handler(CollectionExistsError, _collection_conflict)
     app.add_exception_handler(CollectionProtectedError, _collection_conflict)
+    app.add_exception_handler(CollectionLimitError, _collection_limit)
     app.add_exception_handler(JobFinishedError, _job_finished)
     app.add_exception_handler(TooManyJobsError, _too_many_jobs)
     app.add_exception_handler(MalformedBodyError, _malformed_body)

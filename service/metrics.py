@@ -27,18 +27,19 @@ class _EngineCollector(Collector):
         engine = self._engine()
         if engine is None:  # still starting
             return
-        collections = engine.collections()  # totals: a label per collection is unbounded
+        # Totals: a label per collection is unbounded. Read without opening any collection
+        # (the embedded store keeps each one's counts from its SQLite file until it changes).
+        totals = engine.totals()
         yield GaugeMetricFamily(
-            "semsearch_collections", "Collections in the store.", value=len(collections)
+            "semsearch_collections", "Collections in the store.", value=totals.collections
         )
-        for name, what in (
-            ("documents", "Documents in the store"),
-            ("chunks", "Chunks in the store"),
-            ("vectors", "Vectors in the vector indexes"),
+        for name, what, value in (
+            ("documents", "Documents in the store", totals.documents),
+            ("chunks", "Chunks in the store", totals.chunks),
+            ("vectors", "Vectors in the store (one stored with each chunk)", totals.chunks),
         ):
-            total = sum(getattr(collection, name) for collection in collections)
             yield GaugeMetricFamily(
-                f"semsearch_{name}", f"{what}, every collection's.", value=total
+                f"semsearch_{name}", f"{what}, every collection's.", value=value
             )
         texts, seconds = engine.embedder.totals()
         yield CounterMetricFamily(

@@ -718,6 +718,10 @@ class CollectionList(BaseModel):
         description="By name; `default` always among them (for a key restricted to one "
         "collection, only that one)."
     )
+    total: int = Field(description="Collections in all (that this key may see).")
+    offset: int
+    limit: int
+    next_offset: int | None = Field(description="Offset of the next page; null on the last one.")
 
     model_config = _examples(
         {
@@ -725,6 +729,10 @@ class CollectionList(BaseModel):
                 _COLLECTION_EXAMPLE
                 | {"name": "default", "created_at": "2026-11-01T09:00:00.000000Z"},
                 _COLLECTION_EXAMPLE,
-            ]
+            ],
+            "total": 2,
+            "offset": 0,
+            "limit": 50,
+            "next_offset": None,
         }
     )

@@ -177,6 +177,25 @@ class Settings(BaseSettings):
         description="Chunks from which the vector index is IVF (approximate, recall@10 about "
         "0.95) instead of exact; it switches on the write that crosses it.",
     )
+    max_collections: int = Field(
+        1000,
+        ge=1,
+        description="Most collections, default included; creating one more gets 409 until one "
+        "is deleted. Every server sharing a database should set the same.",
+    )
+    max_open_collections: int = Field(
+        64,
+        ge=1,
+        description="Embedded store: collections held open besides default (each holds its "
+        "vector index in memory, 3 files and tantivy's threads); a collection opens on use and "
+        "the least recently used one closes to make room.",
+    )
+    collection_idle_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Embedded store: a collection (other than default) unused this long is "
+        "closed; it reopens on its next use.",
+    )
     api_keys: str | None = Field(
         None,
         description="API keys with scopes, 'key1:read,key2:write,key3:read:news' (a third "
@@ -272,4 +291,7 @@ class Settings(BaseSettings):
             database_url=self.database_url.get_secret_value() if self.database_url else None,
             statement_timeout=self.database_statement_timeout,
             ef_search=self.database_ef_search,
+            max_collections=self.max_collections,
+            max_open_collections=self.max_open_collections,
+            collection_idle_seconds=self.collection_idle_seconds,
         )

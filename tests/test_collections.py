@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from index.engine import SearchEngine
 from index.errors import (
     CollectionExistsError,
+    CollectionLimitError,
     CollectionNotFoundError,
     CollectionProtectedError,
     DocumentNotFoundError,
@@ -255,6 +256,141 @@ def test_searches_never_cross_collections_while_one_is_created_and_deleted(
     assert engine.check().ok
 
 
+def test_collections_are_bounded_and_deleting_one_makes_room(
+    make_engine: MakeEngine, tmp_path: Path
+) -> None:
+    engine = make_engine(max_collections=3)  # default and two more
+    engine.create_collection("one")
+    engine.create_collection("two")
+    with pytest.raises(CollectionLimitError) as refused:
+        engine.create_collection("three")
+    assert "3 collections" in str(refused.value)
+    with pytest.raises(CollectionExistsError):  # an existing name says so, even when full
+        engine.create_collection("two")
+    engine.delete_collection("one")
+    engine.create_collection("three")
+    assert [c.name for c in engine.collections()] == ["default", "three", "two"]
+    engine.close()
+    engine = make_engine(max_collections=3)  # the count survives a restart
+    with pytest.raises(CollectionLimitError):
+        engine.create_collection("four")
+    if engine.config.database_url is None:  # nothing half made is left by a refusal
+        assert sorted(p.name for p in (tmp_path / "data" / "collections").iterdir()) == [
+            "three",
+            "two",
+        ]
+
+
+def test_collections_are_listed_a_page_at_a_time_with_their_counts(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine()
+    for name in ("e", "d", "c", "b"):
+        engine.create_collection(name)
+    engine.upsert(NEWS, collection="c")
+    first = engine.collection_page(0, 2)
+    assert [c.name for c in first.items] == ["b", "c"] and first.total == 5
+    assert (first.items[1].documents, first.items[1].chunks) == (2, engine.stats("c").chunks)
+    assert [c.name for c in engine.collection_page(2, 2).items] == ["d", "default"]
+    assert [c.name for c in engine.collection_page(4, 2).items] == ["e"]
+    assert engine.collection_page(9, 2).items == []
+    engine.delete("a", collection="c")  # a write changes what the listing shows
+    assert engine.collection_page(1, 1).items[0].documents == 1
+    assert engine.totals().documents == 1 and engine.totals().collections == 5
+
+
+def _open_collections(engine: SearchEngine) -> int:
+    return int(engine._backend.open_collections)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("backend_kind", ["embedded"])
+def test_collections_open_on_use_and_close_when_idle_or_least_used(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine(max_open_collections=2, collection_idle_seconds=0.3)
+    assert _open_collections(engine) == 1  # default, pinned
+    names = [f"c{n}" for n in range(5)]
+    for name in names:
+        engine.create_collection(name)
+    assert _open_collections(engine) == 1  # created, not opened
+    for name in names:
+        engine.upsert(NEWS, collection=name)
+        assert _open_collections(engine) <= 3
+    for name in names:  # each reopened (least used first), its writes all there
+        hits = engine.search("harbour boats", collection=name)
+        assert {h.citation.document_id for h in hits} == {"a", "b"}
+    assert [c.documents for c in engine.collection_page(0, 10).items] == [2] * 5 + [0]
+    assert _open_collections(engine) <= 3  # listing opened none
+    deadline = time.monotonic() + 10
+    while _open_collections(engine) > 1:  # idle ones close; default stays
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert engine.search("harbour", collection="c0")  # reopened on use
+    assert engine.check().ok
+
+
+@pytest.mark.parametrize("backend_kind", ["embedded"])
+def test_a_collection_in_use_is_never_closed_under_its_call(make_engine: MakeEngine) -> None:
+    engine = make_engine(max_open_collections=1)
+    for name in ("held", "other", "third"):
+        engine.create_collection(name)
+        engine.upsert(NEWS, collection=name)
+    backend = engine._backend
+    with backend.collection("held") as held:
+        engine.search("harbour", collection="other")  # over the limit: "held" is busy
+        engine.search("harbour", collection="third")
+        assert held.counts()[0] == 2  # still open
+        with held.reading() as view:
+            assert view.lexical("harbour", 5, SearchFilters())
+    engine.search("harbour", collection="other")  # now "held" closes to make room
+    assert _open_collections(engine) <= 2
+
+
+@pytest.mark.parametrize("backend_kind", ["embedded"])
+def test_searches_writes_and_deletions_race_with_closing_collections(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine(max_open_collections=1, collection_idle_seconds=0.05)
+    names = [f"r{n}" for n in range(4)]
+    for name in names:
+        engine.create_collection(name)
+        engine.upsert(NEWS, collection=name)
+    problems: list[str] = []
+    stop = threading.Event()
+
+    def search(offset: int) -> None:
+        turn = offset
+        while not stop.is_set():
+            name = names[turn % len(names)]
+            turn += 1
+            try:
+                hits = engine.search("harbour boats", collection=name)
+                if not {"a", "b"} <= {h.citation.document_id for h in hits}:
+                    problems.append(f"{name}: {hits}")
+                engine.collection_page(0, 10)
+            except Exception as error:
+                problems.append(f"{name}: {error!r}")
+
+    threads = [threading.Thread(target=search, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        for round_ in range(3):
+            engine.create_collection("gone")
+            engine.upsert(NEWS[:1], collection="gone")
+            engine.search("harbour", collection="gone")
+            engine.delete_collection("gone")
+            engine.upsert([DocumentInput(id=f"x{round_}", text="Tides.")], collection="r0")
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+    assert problems == []
+    assert engine.stats("r0").documents == 5
+    assert engine.check().ok
+
+
 # -- over HTTP -------------------------------------------------------------------------------
 
 
@@ -288,6 +424,28 @@ def test_collections_are_created_listed_read_and_deleted(client: TestClient) -> 
     assert_problem(client.get("/v1/collections/news"), 404)
     assert_problem(client.delete("/v1/collections/news"), 404)
     assert_problem(client.delete("/v1/collections/default"), 409)
+
+
+def test_collections_are_listed_in_pages_and_one_past_the_limit_is_refused(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "data", seed_dir="", database_url=database_url, max_collections=4
+    )
+    with TestClient(create_app(settings)) as client:
+        for name in ("b", "c", "d"):
+            assert client.post("/v1/collections", json={"name": name}).status_code == 201
+        refused = client.post("/v1/collections", json={"name": "e"})
+        assert_problem(refused, 409)
+        assert refused.json()["title"] == "Too many collections"
+        page = client.get("/v1/collections", params={"limit": 3}).json()
+        assert [c["name"] for c in page["items"]] == ["b", "c", "d"]
+        assert (page["total"], page["offset"], page["limit"], page["next_offset"]) == (4, 0, 3, 3)
+        last = client.get("/v1/collections", params={"offset": 3, "limit": 3}).json()
+        assert [c["name"] for c in last["items"]] == ["default"] and last["next_offset"] is None
+        assert_problem(client.get("/v1/collections", params={"limit": 501}), 422, "limit")
+        assert client.delete("/v1/collections/b").status_code == 204
+        assert client.post("/v1/collections", json={"name": "e"}).status_code == 201
 
 
 def test_hostile_names_are_refused_naming_the_field(client: TestClient) -> None:

@@ -29,10 +29,12 @@ from index.store import PreparedDocument
 
 @dataclass(frozen=True)
 class CollectionEntry:
-    """A collection as the catalog knows it."""
+    """A collection as the catalog knows it, with its counts (a new one's are zero)."""
 
     name: str
     created_at: datetime
+    documents: int = 0
+    chunks: int = 0  # each stored with its vector
 
 
 class SearchView(Protocol):
@@ -109,8 +111,12 @@ class StorageBackend(Protocol):
     def seeding(self) -> AbstractContextManager[None]:
         """Held while seeding: one server at a time among all that share the store."""
 
-    def collections(self) -> list[CollectionEntry]:
-        """Every collection, by name (``default`` always among them)."""
+    def collections(self, offset: int = 0, limit: int | None = None) -> list[CollectionEntry]:
+        """The collections by name from ``offset``, at most ``limit`` (None: all of them;
+        ``default`` always among them), with their counts, read without opening them."""
+
+    def count_collections(self) -> int:
+        """How many collections exist, ``default`` included."""
 
     def collection(self, name: str) -> AbstractContextManager[CollectionStorage]:
         """The collection ``name``, in use until the block ends: deleting it waits for (the
@@ -125,6 +131,7 @@ class StorageBackend(Protocol):
 
         Raises:
             CollectionExistsError: one of that name exists.
+            CollectionLimitError: as many collections as the backend allows exist already.
         """
 
     def drop_collection(self, name: str) -> None:

@@ -11,23 +11,29 @@ the store's own FTS5 index, which filtered searches use anyway.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import os
 import re
 import shutil
+import sqlite3
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from index.backends.base import CollectionEntry
+from index.backends.catalog import CREATED_AT, Summary, SummaryCache, read_summary
+from index.backends.opened import OpenCollections
 from index.bm25 import Bm25Index
 from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
+    CollectionLimitError,
     CollectionNotFoundError,
     StorageError,
 )
@@ -50,7 +56,6 @@ from index.vectors import VectorIndex, fsync_directory, temporary_path, training
 log = logging.getLogger(__name__)
 _COLLECTIONS = "collections"  # the directory other collections than the default live in
 _COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
-_CREATED_AT = "created_at"  # a collection's creation time, in its store's state table
 # What tantivy raises when its files cannot be read or written.
 _BM25_ERRORS = (OSError, ValueError, RuntimeError)
 
@@ -104,7 +109,14 @@ class EmbeddedCollection:
     ``ivf_min_vectors`` chunks switch the index to IVF. An index per collection keeps a
     search's cost that of its own collection, whatever others hold beside it."""
 
-    def __init__(self, directory: Path, name: str, dimension: int, ivf_min_vectors: int) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        name: str,
+        dimension: int,
+        ivf_min_vectors: int,
+        on_write: Callable[[], None] | None = None,
+    ) -> None:
         self.name = name
         self.directory = directory
         self._dimension = dimension
@@ -114,16 +126,20 @@ class EmbeddedCollection:
         self._lock = ReadWriteLock()  # searches share it; applying a write takes it alone
         self._life = ReadWriteLock()  # calls in flight share it; closing takes it alone
         self._closed = False
+        self._users = 0  # calls in flight (guarded by _counting)
+        self._counting = threading.Lock()
+        self._used_at = time.monotonic()  # when the last call ended
+        self._on_write = on_write  # told after every write (the backend's cached counts)
         self._last_build: float | None = None  # None: loaded, never rebuilt
         self._store = Store(store_path(directory), dimension)
         self._bm25: Bm25Index | None = None
         try:
             self._index = self._load_index()
             self._bm25 = self._loaded_bm25()
-            created = self._store.get_state(_CREATED_AT)
+            created = self._store.get_state(CREATED_AT)
             if created is None:  # a store from before collections: it was made by now
                 created = datetime.now(UTC).isoformat()
-                self._store.set_state(_CREATED_AT, created)
+                self._store.set_state(CREATED_AT, created)
             self.created_at = datetime.fromisoformat(created)
         except BaseException:
             self._close_bm25()
@@ -139,16 +155,26 @@ class EmbeddedCollection:
         return self._last_build
 
     @contextmanager
-    def in_use(self) -> Iterator[EmbeddedCollection]:
+    def in_use(self) -> Iterator[bool]:
         """Keep the collection open for the block: closing it waits until the block ends.
-
-        Raises:
-            CollectionNotFoundError: it was closed (deleted) before the block began.
-        """
+        Yields False (and keeps nothing) if it was closed before the block began."""
         with self._life.reading():
             if self._closed:
-                raise CollectionNotFoundError(self.name)
-            yield self
+                yield False
+                return
+            with self._counting:
+                self._users += 1
+            try:
+                yield True
+            finally:
+                with self._counting:
+                    self._users -= 1
+                    self._used_at = time.monotonic()
+
+    def idle_seconds(self) -> float | None:
+        """Seconds since the last call through it ended; None while one is in flight."""
+        with self._counting:
+            return None if self._users else time.monotonic() - self._used_at
 
     def close(self) -> None:
         """Close the store once no call is using it. The vector index needs no save here:
@@ -168,11 +194,15 @@ class EmbeddedCollection:
         it runs outside the search lock; a crash before it ends leaves a stale file, rebuilt on
         start.
         """
-        with self._lock.writing():
-            written = self._store.write(documents, deletions)
-            self._index.remove(written.removed_ids)
-            self._index.add(written.added_ids, written.added_vectors)
-            self._follow_in_bm25(written)
+        try:
+            with self._lock.writing():
+                written = self._store.write(documents, deletions)
+                self._index.remove(written.removed_ids)
+                self._index.add(written.added_ids, written.added_vectors)
+                self._follow_in_bm25(written)
+        finally:
+            if self._on_write is not None:
+                self._on_write()
         if self._outgrown(self._index):
             log.info("%d vectors: rebuilding the vector index as IVF", len(self._index))
             index = self._rebuilt_index()  # the engine's write lock keeps the store still
@@ -204,6 +234,10 @@ class EmbeddedCollection:
     def reading(self) -> Iterator[_Snapshot]:
         with self._lock.reading():
             yield _Snapshot(self._store, self._index, self._bm25)
+
+    def summary(self) -> Summary:
+        documents, chunks = self._store.counts()
+        return Summary(self.created_at, documents, chunks)
 
     def counts(self) -> tuple[int, int, int]:
         documents, chunks = self._store.counts()
@@ -392,32 +426,61 @@ class EmbeddedBackend:
     itself (so a data directory from before collections is its default collection, unmoved),
     every other one in ``collections/<name>/``.
 
-    The directories are the catalog. A collection is created in a hidden directory and renamed
-    into place once complete, and deleted by renaming it hidden first and then removing it, so
-    a crash at any point leaves it whole or gone; hidden leftovers are removed on start.
+    The directories are the catalog, listed once on start. A collection is created in a hidden
+    directory and renamed into place once complete, and deleted by renaming it hidden first and
+    then removing it, so a crash at any point leaves it whole or gone; hidden leftovers are
+    removed on start. At most ``max_collections`` exist (``default`` included). A collection is
+    opened on its first use and closed when idle (opened.py); ``default`` stays open.
     """
 
     database = None  # the data directory is this process's own
 
-    def __init__(self, data_dir: Path, dimension: int, ivf_min_vectors: int) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        dimension: int,
+        ivf_min_vectors: int,
+        max_collections: int | None = None,
+        max_open: int = 64,
+        idle_seconds: float = 300.0,
+    ) -> None:
+        self._data_dir = data_dir
         self._dimension = dimension
         self._ivf_min_vectors = ivf_min_vectors
+        self._max_collections = max_collections
         _make_private(data_dir)
         self._data_lock = DataDirLock(data_dir)  # raises if another process has it
         self._root = data_dir / _COLLECTIONS
-        self._catalog_lock = threading.Lock()  # guards the dict
+        self._catalog_lock = threading.Lock()  # guards the names
         self._changes = threading.Lock()  # one create or drop at a time
-        self._collections: dict[str, EmbeddedCollection] = {}
+        self._summaries = SummaryCache()
+        self._opened: OpenCollections[EmbeddedCollection] | None = None
         try:
-            self._collections[DEFAULT_COLLECTION] = self._open(data_dir, DEFAULT_COLLECTION)
-            for directory in self._directories():
-                self._collections[directory.name] = self._open(directory, directory.name)
+            self._names = [DEFAULT_COLLECTION, *(d.name for d in self._directories())]
+            self._names.sort()
+            self._opened = OpenCollections(self._open, max_open, idle_seconds)
+            self._opened.pin(DEFAULT_COLLECTION)  # every request without a collection uses it
         except BaseException:
             self._close_all()
             raise
 
-    def _open(self, directory: Path, name: str) -> EmbeddedCollection:
-        return EmbeddedCollection(directory, name, self._dimension, self._ivf_min_vectors)
+    def _directory(self, name: str) -> Path:
+        return self._data_dir if name == DEFAULT_COLLECTION else self._root / name
+
+    def _open(self, name: str) -> EmbeddedCollection:
+        """Open the collection ``name`` (the open collections call it, one at a time)."""
+        with self._catalog_lock:
+            known = name in self._names  # a name is gone from here before its directory
+        directory = self._directory(name)
+        if not known or not directory.is_dir():
+            raise CollectionNotFoundError(name)
+        return EmbeddedCollection(
+            directory,
+            name,
+            self._dimension,
+            self._ivf_min_vectors,
+            on_write=lambda: self._summaries.forget(name),
+        )
 
     def _directories(self) -> list[Path]:
         """The collections' directories, after removing what a crash left half made or half
@@ -445,66 +508,112 @@ class EmbeddedBackend:
         self._close_all()
 
     def _close_all(self) -> None:
-        with self._catalog_lock:
-            opened, self._collections = list(self._collections.values()), {}
-        for collection in opened:
-            collection.close()
+        if self._opened is not None:
+            self._opened.close()
         self._data_lock.release()
+
+    @property
+    def open_collections(self) -> int:
+        """How many collections are open now (``default`` included)."""
+        return 0 if self._opened is None else self._opened.open_count()
 
     # -- the catalog ---------------------------------------------------------------------------
 
-    def collections(self) -> list[CollectionEntry]:
+    def count_collections(self) -> int:
         with self._catalog_lock:
-            opened = sorted(self._collections.values(), key=lambda c: c.name)
-        return [CollectionEntry(c.name, c.created_at) for c in opened]
+            return len(self._names)
+
+    def collections(self, offset: int = 0, limit: int | None = None) -> list[CollectionEntry]:
+        """Read from each store's SQLite file (once, until its next write), none opened."""
+        with self._catalog_lock:
+            names = self._names[offset : None if limit is None else offset + limit]
+        found = []
+        for name in names:
+            summary = self._summary(name)
+            if summary is not None:  # else deleted since it was listed
+                found.append(summary)
+        return found
+
+    def _summary(self, name: str) -> CollectionEntry | None:
+        summary, stamp = self._summaries.get(name)
+        if summary is None:
+            summary = self._read_summary(name)
+            if summary is None:
+                return None  # deleted meanwhile
+            if summary.created_at is None:  # a store from before collections: opening sets it
+                with self.collection(name) as opened:
+                    summary = replace(summary, created_at=opened.created_at)
+            self._summaries.put(name, stamp, summary)
+        assert summary.created_at is not None
+        return CollectionEntry(name, summary.created_at, summary.documents, summary.chunks)
+
+    def _read_summary(self, name: str) -> Summary | None:
+        """Through the collection's own store if it is open (a second connection to a file
+        this process has open keeps its descriptor until the first closes: SQLite's POSIX
+        locks are per process), else straight from its file; None if it was deleted."""
+        assert self._opened is not None
+        with self._opened.if_open(name) as opened:
+            if opened is not None:
+                return opened.summary()
+        try:
+            return read_summary(store_path(self._directory(name)))
+        except sqlite3.Error:
+            with self._catalog_lock:
+                if name not in self._names:
+                    return None
+            raise
 
     @contextmanager
     def collection(self, name: str) -> Iterator[EmbeddedCollection]:
-        with self._catalog_lock:
-            found = self._collections.get(name)
-        if found is None:
-            raise CollectionNotFoundError(name)
-        with found.in_use() as collection:
+        assert self._opened is not None
+        with self._opened.using(name) as collection:
             yield collection
 
     def create_collection(self, name: str) -> CollectionEntry:
         with self._changes:
             with self._catalog_lock:
-                if name in self._collections:
+                if name in self._names:
                     raise CollectionExistsError(name)
+                if self._max_collections is not None and len(self._names) >= self._max_collections:
+                    raise CollectionLimitError(self._max_collections)
             target = self._root / name
             if target.exists():
-                raise StorageError(f"{target} exists but is not an open collection")
-            self._root.mkdir(mode=0o700, exist_ok=True)
+                raise StorageError(f"{target} exists but is not a collection of this store")
             making = self._root / f".new-{uuid.uuid4().hex}"
             try:
+                self._root.mkdir(mode=0o700, exist_ok=True)
                 making.mkdir(mode=0o700)
-                self._open(making, name).close()  # the empty store, with its creation time
+                created_at = _new_store(making, self._dimension)
                 os.replace(making, target)
                 fsync_directory(self._root)
-            except OSError as error:
+            except BaseException as error:  # whatever failed, nothing half made is left
                 shutil.rmtree(making, ignore_errors=True)
-                raise StorageError(f"could not create the collection: {error}") from error
-            collection = self._open(target, name)
+                if isinstance(error, OSError):
+                    raise StorageError(f"could not create the collection: {error}") from error
+                raise
+            self._summaries.forget(name)
             with self._catalog_lock:
-                self._collections[name] = collection
-            return CollectionEntry(name, collection.created_at)
+                bisect.insort(self._names, name)
+            return CollectionEntry(name, created_at)  # opened on its first use
 
     def drop_collection(self, name: str) -> None:
+        assert self._opened is not None
         with self._changes:
             with self._catalog_lock:
-                collection = self._collections.pop(name, None)  # new calls find it gone
-            if collection is None:
-                raise CollectionNotFoundError(name)
-            collection.close()  # waits for the calls in flight in it
+                if name not in self._names:
+                    raise CollectionNotFoundError(name)
+                self._names.remove(name)  # new calls find it gone
+            self._summaries.forget(name)
             removed = self._root / f".deleted-{uuid.uuid4().hex}"
-            try:
-                os.replace(collection.directory, removed)
-                fsync_directory(self._root)  # deleted from here on, even after a crash
-            except OSError as error:
-                with self._catalog_lock:
-                    self._collections[name] = self._open(collection.directory, name)
-                raise StorageError(f"could not delete the collection: {error}") from error
+            # closed once the calls in flight in it end, and not reopened until renamed
+            with self._opened.closed(name):
+                try:
+                    os.replace(self._directory(name), removed)
+                    fsync_directory(self._root)  # deleted from here on, even after a crash
+                except OSError as error:
+                    with self._catalog_lock:
+                        bisect.insort(self._names, name)  # still whole: reopened on use
+                    raise StorageError(f"could not delete the collection: {error}") from error
             shutil.rmtree(removed, ignore_errors=True)  # what is left is removed on start
 
     # -- store-wide state, kept in the default collection's store --------------------------------
@@ -516,6 +625,18 @@ class EmbeddedBackend:
     def set_state(self, key: str, value: str) -> None:
         with self.collection(DEFAULT_COLLECTION) as default:
             default.set_state(key, value)
+
+
+def _new_store(directory: Path, dimension: int) -> datetime:
+    """An empty collection's store in ``directory``, stamped with its creation time (its
+    vector and lexical indexes are made on its first open)."""
+    created_at = datetime.now(UTC)
+    store = Store(store_path(directory), dimension)
+    try:
+        store.set_state(CREATED_AT, created_at.isoformat())
+    finally:
+        store.close()
+    return created_at
 
 
 def _make_private(directory: Path) -> None:

@@ -5,19 +5,26 @@ documents; their documents, searches and jobs live under /v1/collections/{name}/
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from index import models
+from index.engine import SearchEngine
+from index.errors import CollectionNotFoundError
 from service.auth import WRITE, CollectionPath, GrantDep, in_collection
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import require_json
 from service.keys import Scope
-from service.schemas import Collection, CollectionList, NewCollection
+from service.schemas import MAX_OFFSET, Collection, CollectionList, NewCollection, next_offset
 
 router = APIRouter(prefix="/v1/collections", tags=["collections"])
 Readable = Annotated[str, Depends(in_collection(Scope.READ))]
-_EXISTS = {409: "A collection of that name already exists."}
+# 409, not 507 or 422: the request is valid and the disk has room; it conflicts with the
+# store's state (the collections it holds), which the client can change by deleting one.
+_EXISTS = {
+    409: "A collection of that name already exists, or the store holds as many collections "
+    "as SEMSEARCH_MAX_COLLECTIONS allows (default included): delete one first."
+}
 _PROTECTED = {409: "The default collection cannot be deleted: it always exists."}
 
 
@@ -56,14 +63,38 @@ async def create_collection(body: NewCollection, response: Response, state: Stat
     "",
     operation_id="listCollections",
     summary="List collections",
-    responses=problem_responses(401, 429, 503),
+    responses=problem_responses(401, 422, 429, 503),
 )
-async def list_collections(state: StateDep, grant: GrantDep) -> CollectionList:
-    """Every collection with its counts, by name (a key restricted to one sees only it)."""
-    found = await state.run(state.engine.collections)
+async def list_collections(
+    state: StateDep,
+    grant: GrantDep,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Collections to skip (at most 10^12).")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most collections returned.")] = 50,
+) -> CollectionList:
+    """Collections with their counts, by name, offset-paginated (a key restricted to one
+    collection sees only it)."""
     if grant is not None and grant.collection is not None:
-        found = [c for c in found if c.name == grant.collection]
-    return CollectionList(items=[_view(c) for c in found])
+        page = await state.run(_only, state.engine, grant.collection, offset, limit)
+    else:
+        page = await state.run(state.engine.collection_page, offset, limit)
+    return CollectionList(
+        items=[_view(c) for c in page.items],
+        total=page.total,
+        offset=offset,
+        limit=limit,
+        next_offset=next_offset(offset, len(page.items), page.total),
+    )
+
+
+def _only(engine: SearchEngine, name: str, offset: int, limit: int) -> models.CollectionPage:
+    """The page of a listing that holds one collection, if it exists."""
+    try:
+        found = [engine.collection(name)]
+    except CollectionNotFoundError:
+        found = []
+    return models.CollectionPage(found[offset : offset + limit], len(found), offset, limit)
 
 
 @router.get(

@@ -31,6 +31,7 @@ from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, schema, ur
 from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
+    CollectionLimitError,
     CollectionNotFoundError,
     StorageUnavailableError,
     WriteConflictError,
@@ -329,8 +330,10 @@ class PostgresBackend:
         statement_timeout: float = 30.0,
         ef_search: int = DEFAULT_EF_SEARCH,
         connections: int = 8,
+        max_collections: int | None = None,
     ) -> None:
         self.database = urls.redacted(url)
+        self._max_collections = max_collections
         self.ef_search = ef_search
         self.dimension = dimension
         self._url = url
@@ -395,12 +398,24 @@ class PostgresBackend:
 
     # -- the catalog ---------------------------------------------------------------------------
 
-    def collections(self) -> list[CollectionEntry]:
-        with self.transaction() as connection:
+    def collections(self, offset: int = 0, limit: int | None = None) -> list[CollectionEntry]:
+        with self.transaction(snapshot=True) as connection:
             rows = connection.execute(
-                "SELECT name, created_at FROM collections ORDER BY name"
+                "SELECT c.name, c.created_at,"
+                " (SELECT count(*) FROM documents d WHERE d.collection = c.name),"
+                " (SELECT count(*) FROM chunks k WHERE k.collection = c.name)"
+                " FROM collections c ORDER BY c.name OFFSET %s LIMIT %s",  # LIMIT NULL: all
+                [offset, limit],
             ).fetchall()
-        return [CollectionEntry(name=name, created_at=created_at) for name, created_at in rows]
+        return [
+            CollectionEntry(name, created_at, int(d), int(c)) for name, created_at, d, c in rows
+        ]
+
+    def count_collections(self) -> int:
+        with self.transaction() as connection:
+            row = connection.execute("SELECT count(*) FROM collections").fetchone()
+        assert row is not None
+        return int(row[0])
 
     @contextmanager
     def collection(self, name: str) -> Iterator[_Collection]:
@@ -417,6 +432,20 @@ class PostgresBackend:
 
     def create_collection(self, name: str) -> CollectionEntry:
         with self.transaction() as connection:
+            if self._max_collections is not None:
+                # Creations queue on this lock, across every server sharing the database, so
+                # two cannot both count room for one; reads and writes inside collections
+                # (their FOR SHARE row locks) do not wait for it.
+                connection.execute("LOCK TABLE collections IN SHARE ROW EXCLUSIVE MODE")
+                exists = connection.execute(
+                    "SELECT 1 FROM collections WHERE name = %s", [name]
+                ).fetchone()
+                if exists is not None:
+                    raise CollectionExistsError(name)
+                counted = connection.execute("SELECT count(*) FROM collections").fetchone()
+                assert counted is not None
+                if counted[0] >= self._max_collections:
+                    raise CollectionLimitError(self._max_collections)
             row = connection.execute(
                 "INSERT INTO collections (name) VALUES (%s) ON CONFLICT (name) DO NOTHING"
                 " RETURNING created_at",
