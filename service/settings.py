@@ -122,8 +122,7 @@ class Settings(BaseSettings):
     max_active_jobs: int = Field(
         100,
         ge=1,
-        description="Ingest jobs queued or running at once; one more gets 429 until one "
-        "finishes.",
+        description="Ingest jobs queued or running at once; one more gets 429 until one finishes.",
     )
     job_errors_kept: int = Field(
         1000,
