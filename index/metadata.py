@@ -26,13 +26,21 @@ KEY_PATTERN = rf'^[^"\\\x00-\x1f\x7f]{{1,{MAX_KEY_CHARS}}}$'
 _KEY = re.compile(KEY_PATTERN)
 
 
-def unicode_problem(value: str) -> str | None:
-    """Why ``value`` cannot be stored as text on every backend: a NUL (U+0000, which PostgreSQL
-    refuses in text and jsonb) or a lone surrogate (which JSON's \\u escapes allow and UTF-8
-    cannot store); None when it can."""
+NO_NUL_PATTERN = "^[^\\u0000]*$"  # what the spec declares of a stored string
+
+
+def storable_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored and compared as text on every backend: a NUL (U+0000,
+    which PostgreSQL refuses in text and jsonb) or a lone surrogate; None when it can."""
     nul = value.find("\x00")
     if nul >= 0:
         return f"must not contain the NUL character (U+0000), found at character {nul}"
+    return unicode_problem(value)
+
+
+def unicode_problem(value: str) -> str | None:
+    """Why ``value`` is not valid Unicode (a lone surrogate, which JSON's \\u escapes allow and
+    UTF-8 cannot store), or None."""
     if value.isascii():
         return None
     try:
@@ -44,7 +52,7 @@ def unicode_problem(value: str) -> str | None:
 
 def check_text(value: str | None, field: str) -> None:
     """Raise InvalidInputError naming ``field`` when the string cannot be stored."""
-    problem = unicode_problem(value) if value is not None else None
+    problem = storable_problem(value) if value is not None else None
     if problem:
         raise InvalidInputError(field, problem)
 
@@ -101,5 +109,5 @@ def value_problem(value: object) -> str | None:
     if isinstance(value, str):
         if len(value) > MAX_STRING_CHARS:
             return f"has {len(value)} characters; the limit is {MAX_STRING_CHARS}"
-        return unicode_problem(value)
+        return storable_problem(value)
     return "must be a string, number or boolean"

@@ -39,6 +39,13 @@ def _valid_unicode(value: str) -> str:
     return value
 
 
+def _storable(value: str) -> str:
+    problem = metadata.storable_problem(value)
+    if problem:
+        raise PydanticCustomError("unicode", problem)
+    return value
+
+
 def _metadata_check(problem_of: Callable[[object], str | None]) -> Callable[[object], object]:
     def check(value: object) -> object:
         problem = problem_of(value)
@@ -69,6 +76,13 @@ JsonInt = Annotated[int, Strict(False), BeforeValidator(_json_integer)]
 # Every string a request carries: JSON's \u escapes can hold a lone surrogate, which no store
 # can keep and no response can encode.
 Text = Annotated[str, AfterValidator(_valid_unicode)]
+# A string that is stored and compared (a title, source, URL, metadata string): no NUL either,
+# which PostgreSQL cannot keep; the engine refuses it on every path, the spec declares it.
+StoredText = Annotated[
+    str,
+    AfterValidator(_storable),
+    Field(json_schema_extra={"pattern": metadata.NO_NUL_PATTERN}),
+]
 # Metadata that reads back and compares (index/metadata.py): bounded keys and strings, finite
 # numbers within I-JSON's exact range (JSON has no NaN; Python's parser takes it). One validator
 # per key and value, so an error names the key and says what is wrong, not which union arm
@@ -77,7 +91,11 @@ Text = Annotated[str, AfterValidator(_valid_unicode)]
 # (an anyOf with integer beside number let a Java client read them as a number or a boolean).
 _METADATA_VALUE_SCHEMA: JsonDict = {
     "oneOf": [
-        {"type": "string", "maxLength": metadata.MAX_STRING_CHARS},
+        {
+            "type": "string",
+            "maxLength": metadata.MAX_STRING_CHARS,
+            "pattern": metadata.NO_NUL_PATTERN,
+        },
         {"type": "number", "minimum": metadata.NUMBER_MIN, "maximum": metadata.NUMBER_MAX},
         {"type": "boolean"},
     ]
@@ -176,15 +194,15 @@ class NewDocument(_Strict):
     id: DocumentId | None = Field(
         None, description="Stable id; generated when omitted. Upserting an id replaces it."
     )
-    title: Text | None = Field(None, max_length=1000)
+    title: StoredText | None = Field(None, max_length=1000)
     text: Text = Field(
         min_length=1,
         description="Raw text; cleaned before it is stored. At most SEMSEARCH_MAX_DOCUMENT_CHARS "
         "characters (default 1,000,000; 413 above).",
         json_schema_extra=_NOT_BLANK,
     )
-    source: Text | None = Field(None, max_length=1000, description="Publisher or origin.")
-    url: Text | None = Field(None, max_length=4000)
+    source: StoredText | None = Field(None, max_length=1000, description="Publisher or origin.")
+    url: StoredText | None = Field(None, max_length=4000)
     published_at: IsoDate | None = None
     metadata: Metadata = Field(
         default_factory=dict,
@@ -331,7 +349,7 @@ class DocumentPage(BaseModel):
 
 class SearchFilters(_Strict):
     document_ids: list[DocumentId] | None = Field(None, max_length=1000)
-    sources: list[Annotated[Text, StringConstraints(max_length=1000)]] | None = Field(
+    sources: list[Annotated[StoredText, StringConstraints(max_length=1000)]] | None = Field(
         None, max_length=1000
     )
     published_after: IsoDate | None = Field(None, description="Inclusive.")

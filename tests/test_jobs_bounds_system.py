@@ -91,7 +91,7 @@ def test_a_large_json_body_and_a_long_line_leave_memory_where_it_was(server: Ser
         assert response.status_code == 422, response.text[:300]
         assert response.json()["errors"][0]["field"] == "documents[60000].text"
         # Parsed whole, the body took 2.9x its size at the peak (bench/hostile.py job_bodies)
-        assert peak - before < 30, (before, peak)
+        assert peak - before < 60, (before, peak)
         line = b'{"text": "' + b"a" * (40 * 1024 * 1024) + b'"}\n{"text": "A short line."}\n'
         accepted, peak = _peak_rss_mb(
             pid, lambda: http.post("/v1/ingest-jobs", content=line, headers=NDJSON)
@@ -100,7 +100,7 @@ def test_a_large_json_body_and_a_long_line_leave_memory_where_it_was(server: Ser
         job = _finished(http, accepted.headers["location"])
         assert (job["done"], job["failed"]) == (1, 1)
         assert "longer than" in job["errors"][0]["message"]
-        assert peak - before < 30, (before, peak)
+        assert peak - before < 60, (before, peak)
 
 
 def test_a_job_stores_only_its_first_errors(server: Server) -> None:

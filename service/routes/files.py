@@ -25,7 +25,7 @@ from service.errors import InvalidRequestError, problem_responses
 from service.guards import require_multipart
 from service.keys import Scope
 from service.routes.places import Place
-from service.schemas import DocumentId, IsoDate, Metadata, Text, UploadedFile
+from service.schemas import DocumentId, IsoDate, Metadata, StoredText, UploadedFile
 
 UPLOAD_PATHS = re.compile(r"^/v1(/collections/[^/]+)?/files$")
 _METADATA = TypeAdapter(Metadata)
@@ -89,14 +89,15 @@ def router(place: Place) -> APIRouter:
             Form(description="Stable id; generated when omitted. Uploading an id replaces it."),
         ] = None,
         title: Annotated[
-            Text | None,
+            StoredText | None,
             Form(max_length=1000, description="Overrides the title the file states."),
         ] = None,
         source: Annotated[
-            Text | None, Form(max_length=1000, description="Publisher or origin.")
+            StoredText | None, Form(max_length=1000, description="Publisher or origin.")
         ] = None,
         url: Annotated[
-            Text | None, Form(max_length=4000, description="Overrides a page's canonical URL.")
+            StoredText | None,
+            Form(max_length=4000, description="Overrides a page's canonical URL."),
         ] = None,
         published_at: Annotated[
             IsoDate | None, Form(description="Overrides the date the file states.")
