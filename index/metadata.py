@@ -67,9 +67,10 @@ def check_url(value: str | None, field: str) -> None:
     """Raise InvalidInputError naming ``field`` for a URL that cannot be stored or would run
     as script where it is shown as a link (javascript:, vbscript:, data:)."""
     check_text(value, field)
-    if value is not None and _SCRIPT_SCHEME.match(_IGNORED_BY_BROWSERS.sub("", value)):
-        scheme = _IGNORED_BY_BROWSERS.sub("", value).split(":", 1)[0].lower()
-        raise InvalidInputError(field, f"must not be a {scheme}: URL (it runs as script)")
+    scheme = _SCRIPT_SCHEME.match(_IGNORED_BY_BROWSERS.sub("", value or ""))
+    if scheme:
+        name = scheme.group(1).lower()
+        raise InvalidInputError(field, f"must not be a {name}: URL (it runs as script)")
 
 
 def check_metadata(metadata: Mapping[str, object], field: str) -> None:

@@ -129,7 +129,7 @@ def json_records(body: IO[bytes]) -> Iterator[JobRecord]:
         RequestValidationError: it does not match IngestJobRequest (422 naming each field,
             the first 100).
     """
-    problems: list[dict[str, Any]] = []
+    problems = _Problems()
     count = 0
     try:
         for index, element in enumerate(_documents(body, problems)):
@@ -138,23 +138,22 @@ def json_records(body: IO[bytes]) -> Iterator[JobRecord]:
             try:
                 document = NewDocument.model_validate_json(text)
             except ValidationError as error:
-                if len(problems) < _LISTED:
-                    problems.extend(_located(e, "documents", index) for e in error.errors())
+                for e in error.errors():
+                    problems.add(("documents", index, *e["loc"]), e["msg"], e["type"])
                 continue
             if not _VISIBLE.search(document.text):
-                if len(problems) < _LISTED:
-                    problems.append(_problem(("documents", index, "text"), "must contain text"))
+                problems.add(("documents", index, "text"), "must contain text")
                 continue
             yield JobRecord(index, None, index, document.model_dump_json(exclude_unset=True))
     except (ijson.JSONError, ijson.IncompleteJSONError, UnicodeDecodeError):
         raise MalformedBodyError from None
-    if count == 0 and not problems:  # `documents` is there, and empty
-        problems.append(_problem(("documents",), "List should have at least 1 item"))
-    if problems:
-        raise RequestValidationError(problems[:_LISTED])
+    if count == 0 and not problems.found:  # `documents` is there, and empty
+        problems.add(("documents",), "List should have at least 1 item")
+    if problems.found:
+        raise RequestValidationError(problems.found)
 
 
-def _documents(body: IO[bytes], problems: list[dict[str, Any]]) -> Iterator[object]:
+def _documents(body: IO[bytes], problems: _Problems) -> Iterator[object]:
     """The elements of the body's ``documents`` array, built one at a time from the parser's
     events; what else the body holds is added to ``problems`` (an unknown key's value is
     skipped without being built)."""
@@ -180,29 +179,34 @@ def _documents(body: IO[bytes], problems: list[dict[str, Any]]) -> Iterator[obje
                 yield value
         elif prefix == "" and event == "map_key":
             seen += value == "documents"
-            if value != "documents" and len(problems) < _LISTED:
-                problems.append(_problem((value,), "Extra inputs are not permitted"))
+            if value != "documents":
+                problems.add((value,), "Extra inputs are not permitted")
             elif seen > 1:
-                problems.append(_problem(("documents",), "must appear once"))
+                problems.add(("documents",), "must appear once")
         elif (prefix, event) in _FRAME:
             continue
         elif prefix == "":
-            raise RequestValidationError([_problem((), "Input should be an object")])
+            problems.add((), "Input should be an object")
+            raise RequestValidationError(problems.found)
         elif prefix == "documents":
-            problems.append(_problem(("documents",), "Input should be a valid list"))
+            problems.add(("documents",), "Input should be a valid list")
             building, depth = None, int(nested)  # skip it
         else:  # the value of an unknown key
             building, depth = None, int(nested)
     if not seen:
-        problems.append(_problem(("documents",), "Field required"))
+        problems.add(("documents",), "Field required")
 
 
-def _problem(location: tuple[Any, ...], message: str) -> dict[str, Any]:
-    return {"type": "value_error", "loc": ("body", *location), "msg": message}
+class _Problems:
+    """What is wrong with a body, as FastAPI's validation errors: the first _LISTED only,
+    however many a hostile body holds."""
 
+    def __init__(self) -> None:
+        self.found: list[dict[str, Any]] = []
 
-def _located(error: Any, *where: Any) -> dict[str, Any]:
-    return {**error, "loc": ("body", *where, *error["loc"])}
+    def add(self, location: tuple[Any, ...], message: str, kind: str = "value_error") -> None:
+        if len(self.found) < _LISTED:
+            self.found.append({"type": kind, "loc": ("body", *location), "msg": message})
 
 
 def parse_record(body: str) -> DocumentInput:

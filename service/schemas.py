@@ -6,7 +6,7 @@ import re
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -32,25 +32,14 @@ CollectionName = Annotated[str, StringConstraints(pattern=COLLECTION_NAME_PATTER
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _valid_unicode(value: str) -> str:
-    problem = metadata.unicode_problem(value)
-    if problem:
-        raise PydanticCustomError("unicode", problem)
-    return value
+def _refusing(kind: str, problem_of: Callable[[Any], str | None]) -> Callable[[Any], Any]:
+    """A validator that lets a value through or raises ``kind`` with what ``problem_of``
+    finds wrong with it (the engine's own check, so both say the same)."""
 
-
-def _storable(value: str) -> str:
-    problem = metadata.storable_problem(value)
-    if problem:
-        raise PydanticCustomError("unicode", problem)
-    return value
-
-
-def _metadata_check(problem_of: Callable[[object], str | None]) -> Callable[[object], object]:
-    def check(value: object) -> object:
+    def check(value: Any) -> Any:
         problem = problem_of(value)
         if problem:
-            raise PydanticCustomError("metadata", problem)
+            raise PydanticCustomError(kind, problem)
         return value
 
     return check
@@ -75,12 +64,12 @@ IsoDate = Annotated[date, Strict(False), BeforeValidator(_iso_date_string)]
 JsonInt = Annotated[int, Strict(False), BeforeValidator(_json_integer)]
 # Every string a request carries: JSON's \u escapes can hold a lone surrogate, which no store
 # can keep and no response can encode.
-Text = Annotated[str, AfterValidator(_valid_unicode)]
+Text = Annotated[str, AfterValidator(_refusing("unicode", metadata.unicode_problem))]
 # A string that is stored and compared (a title, source, URL, metadata string): no NUL either,
 # which PostgreSQL cannot keep; the engine refuses it on every path, the spec declares it.
 StoredText = Annotated[
     str,
-    AfterValidator(_storable),
+    AfterValidator(_refusing("unicode", metadata.storable_problem)),
     Field(json_schema_extra={"pattern": metadata.NO_NUL_PATTERN}),
 ]
 # Metadata that reads back and compares (index/metadata.py): bounded keys and strings, finite
@@ -100,9 +89,9 @@ _METADATA_VALUE_SCHEMA: JsonDict = {
         {"type": "boolean"},
     ]
 }
-MetadataKey = Annotated[str, PlainValidator(_metadata_check(metadata.key_problem))]
+MetadataKey = Annotated[str, PlainValidator(_refusing("metadata", metadata.key_problem))]
 MetadataValue = Annotated[
-    str | int | float | bool, PlainValidator(_metadata_check(metadata.value_problem))
+    str | int | float | bool, PlainValidator(_refusing("metadata", metadata.value_problem))
 ]
 Metadata = Annotated[
     dict[MetadataKey, MetadataValue],

@@ -148,7 +148,8 @@ class JobStore:
         refused: list[RecordError] = []
         with self._transaction() as connection:
             self._check_room(connection)
-            for batch in _batches(items):
+            # a body may be as large as a whole upsert request: bound the bytes held too
+            for batch in chunked(items, _INSERT_ROWS, _body_size, _INSERT_BYTES):
                 total += len(batch)
                 if total > max_records:
                     raise TooManyRecordsError(max_records)  # rolls the records back
@@ -340,9 +341,6 @@ class JobStore:
             leave the batch to it).
         """
         with self._transaction() as connection:
-            failed_before = connection.execute(
-                select(jobs.c.failed).where(jobs.c.id == job_id)
-            ).scalar_one_or_none()
             moved = connection.execute(
                 update(jobs)
                 .where(
@@ -357,12 +355,13 @@ class JobStore:
                     failed=jobs.c.failed + len(refused),
                     lease_until=self._clock() + lease_seconds,
                 )
-            )
-            if moved.rowcount != 1:
+                .returning(jobs.c.failed, jobs.c.status)
+            ).first()
+            if moved is None:
                 return None
-            self._keep_errors(connection, job_id, refused, already=failed_before or 0)
-            status = connection.execute(select(jobs.c.status).where(jobs.c.id == job_id))
-            return JobStatus(status.scalar_one())
+            failed, status = moved
+            self._keep_errors(connection, job_id, refused, already=failed - len(refused))
+            return JobStatus(status)
 
     def renew(self, job_id: str, owner: str, lease_seconds: float) -> bool:
         """Extend the lease while a long batch runs; False if the job is no longer ours."""
@@ -500,19 +499,8 @@ def _in(collection: CollectionRef | None) -> sqlalchemy.ColumnElement[bool]:
     )
 
 
-def _batches(items: Iterable[JobRecord | RecordError]) -> Iterator[list[JobRecord | RecordError]]:
-    """Records a statement at a time: at most _INSERT_ROWS, and _INSERT_BYTES of bodies (a
-    body may be as large as a whole upsert request)."""
-    batch: list[JobRecord | RecordError] = []
-    size = 0
-    for item in items:
-        batch.append(item)
-        size += len(item.body or "") if isinstance(item, JobRecord) else 0
-        if len(batch) == _INSERT_ROWS or size >= _INSERT_BYTES:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
+def _body_size(item: JobRecord | RecordError) -> int:
+    return len(item.body or "") if isinstance(item, JobRecord) else 0
 
 
 def _record_row(job_id: str, record: JobRecord) -> dict[str, object]:
