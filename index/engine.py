@@ -70,6 +70,7 @@ from index.stance import StanceModel, shared_stance_model
 from index.store import PreparedDocument
 from index.support import (
     CANDIDATES_PER_PASSAGE,
+    CONTRADICTION_MARGIN,
     DEFAULT_MIN_CONTRADICTION,
     DEFAULT_MIN_SUPPORT,
     supporting_passages,
@@ -99,11 +100,13 @@ class EngineConfig:
     # Embed "title\nchunk" so a chunk carries its document's subject; the title is cut to
     # the tokens the window has left, so nothing is ever truncated by the model.
     embed_titles: bool = True
-    # Verdict thresholds on the stance model's calibrated probabilities (fitted on SciFact
-    # claims held apart from training; README, Quality): the best support needed for
-    # "supported", the best contradiction needed for "contradicted".
+    # Verdict thresholds on the stance model's calibrated probabilities (fitted on claims and
+    # pairs held apart from training; README, Stance and verdicts): the best support needed for
+    # "supported", the best contradiction needed for "contradicted", and how far the best
+    # contradiction must beat a sufficient support to outvote it.
     min_support: float = DEFAULT_MIN_SUPPORT
     min_contradiction: float = DEFAULT_MIN_CONTRADICTION
+    contradiction_margin: float = CONTRADICTION_MARGIN
     # Where the ONNX export of the model is cached (None: $XDG_CACHE_HOME/semsearch).
     model_cache_dir: Path | None = None
     # From this many chunks on, the vector index is IVF (approximate) instead of exact.
@@ -468,6 +471,7 @@ class SearchEngine:
             k,
             self.config.min_support if min_support is None else min_support,
             self.config.min_contradiction if min_contradiction is None else min_contradiction,
+            self.config.contradiction_margin,
         )
         if offset_encoding is OffsetEncoding.UTF32:
             return result

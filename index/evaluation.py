@@ -165,6 +165,8 @@ class SupportScores:
     confusion: dict[str, dict[str, int]]
     verdict_macro_f1: float  # over the three verdicts
     contradict_recall: float  # share of CONTRADICT claims called contradicted
+    true_called_contradicted: float  # share of SUPPORT claims called contradicted
+    contradicted_right: float | None  # share of "contradicted" verdicts on CONTRADICT claims
     evidence: dict[str, EvidenceScores]  # for SUPPORT and CONTRADICT claims
 
 
@@ -263,6 +265,8 @@ def evaluate_support(
         tally[3] += any(hits)
     confusion = verdict_confusion(called)
     contradictions = sum(confusion["CONTRADICT"].values())
+    supports = sum(confusion["SUPPORT"].values())
+    called_contradicted = sum(row[Verdict.CONTRADICTED.value] for row in confusion.values())
     return SupportScores(
         mode=mode.value,
         claims=sum(sum(row.values()) for row in confusion.values()),
@@ -273,6 +277,16 @@ def evaluate_support(
         )
         if contradictions
         else 0.0,
+        true_called_contradicted=round(
+            confusion["SUPPORT"][Verdict.CONTRADICTED.value] / supports, 4
+        )
+        if supports
+        else 0.0,
+        contradicted_right=round(
+            confusion["CONTRADICT"][Verdict.CONTRADICTED.value] / called_contradicted, 4
+        )
+        if called_contradicted
+        else None,
         evidence={
             label: EvidenceScores(n, *(round(x / max(n, 1), 4) for x in rest))
             for label, (n, *rest) in counts.items()

@@ -34,7 +34,7 @@ from index.models import Stance
 
 MODEL_DIRECTORY = Path(__file__).parent / "stance_model"
 MANIFEST = "stance.json"
-MAX_PAIR_TOKENS = 128  # claim and sentence together; the longer is cut first
+MAX_PAIR_TOKENS = 192  # claim and premise together; the longer is cut first
 Probabilities = npt.NDArray[np.float32]
 
 

@@ -3,17 +3,19 @@
 Candidates come from the same retrieval as search. Overlapping windows of one document are
 merged into one passage; every sentence in it is ranked against the claim (cosine of the
 claim's embedding and the sentence's, made at ingest from its chunk's model pass, plus the
-claim's words in it and the passage's relevance), and the best become evidence. The stance
-model (index/stance.py) then reads each evidence sentence with the claim and gives calibrated
-probabilities that it supports the claim, contradicts it, or neither. A passage's ``support``
-and ``contradiction`` are its best sentence's; the verdict weighs the best of each over all
-passages (``verdict``).
+claim's words in it and the passage's relevance), and the best become evidence: a sentence, or
+a run of adjacent ones. The stance model (index/stance.py) reads each evidence item whole, as
+one premise, with the claim and gives calibrated probabilities that it supports the claim,
+contradicts it, or neither: a claim whose evidence spans two sentences is judged against both,
+and every item carries its own stance. A passage's ``support`` and ``contradiction`` are its
+best item's; the verdict weighs the best of each over all passages (``verdict``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
@@ -32,10 +34,11 @@ from index.models import (
 )
 from index.stance import STANCES, StanceModel
 
-# Verdict thresholds, fitted by `make train-stance` on SciFact claims held apart from training
+# Verdict thresholds, fitted by `make train-stance` on claims and pairs held apart from training
 # (index/stance_model/stance.json, "verdict"; a test keeps the two equal).
-DEFAULT_MIN_SUPPORT = 0.45
-DEFAULT_MIN_CONTRADICTION = 0.45
+DEFAULT_MIN_SUPPORT = 0.25
+DEFAULT_MIN_CONTRADICTION = 0.7
+CONTRADICTION_MARGIN = 0.5
 EVIDENCE_PER_PASSAGE = 3
 # Evidence ranking: cosine with the claim, plus the claim's words in the sentence (BM25 among
 # the candidate sentences, squashed to s / (s + OVERLAP_HALF)) and the passage's relevance, as
@@ -46,6 +49,9 @@ RELEVANCE_WEIGHT = 3.0
 EVIDENCE_CANDIDATES = 6  # best sentences considered for evidence, before forming runs
 MAX_RUN = 3  # most adjacent sentences in one evidence item
 CANDIDATES_PER_PASSAGE = 2  # chunks retrieved for each passage asked for, before merging
+# What the stance model reads as a premise: a run of adjacent evidence sentences whole ("run"),
+# or each sentence alone ("sentence"; `make bench-stance` compares the two).
+PREMISE: Literal["run", "sentence"] = "run"
 
 
 @dataclass
@@ -173,14 +179,21 @@ def _evidence_runs(sentences: Sequence[_Sentence]) -> list[list[_Sentence]]:
 
 
 def verdict(
-    support: float, contradiction: float, min_support: float, min_contradiction: float
+    support: float,
+    contradiction: float,
+    min_support: float,
+    min_contradiction: float,
+    margin: float = CONTRADICTION_MARGIN,
 ) -> Verdict:
-    """Contradicted when the best contradiction reaches its threshold and beats the best
-    support; else supported when the best support reaches its threshold; else insufficient."""
-    if contradiction >= min_contradiction and contradiction > support:
-        return Verdict.CONTRADICTED
-    if support >= min_support:
+    """Supported when the best support reaches its threshold, unless the best contradiction
+    beats it by more than ``margin``; else contradicted when the best contradiction reaches its
+    threshold; else insufficient. A passage that states the claim is not outvoted by another
+    that is merely less sure: calling a true claim false misleads more than saying too little.
+    """
+    if support >= min_support and contradiction <= support + margin:
         return Verdict.SUPPORTED
+    if contradiction >= min_contradiction:
+        return Verdict.CONTRADICTED
     return Verdict.INSUFFICIENT_EVIDENCE
 
 
@@ -193,6 +206,7 @@ def supporting_passages(
     k: int,
     min_support: float,
     min_contradiction: float,
+    margin: float = CONTRADICTION_MARGIN,
 ) -> SupportResult:
     """Rank the sentences of the k most relevant merged passages, read the stance of the best,
     and give the verdict.
@@ -204,28 +218,22 @@ def supporting_passages(
     """
     passages = merge_windows(candidates)[:k]
     runs = _evidence_runs(_scored_sentences(embedder, claim, claim_vector, passages))
-    chosen = sorted({(s.passage, s.start, s.end) for run in runs for s in run})
-    probabilities = dict(
-        zip(
-            chosen,
-            stance_model.probabilities(
-                claim, [passages[i].document.text[a:b] for i, a, b in chosen]
-            ),
-            strict=True,
-        )
-    )
+    if PREMISE == "sentence":
+        runs = [[sentence] for run in runs for sentence in run]
+    premises = [passages[run[0].passage].document.text[run[0].start : run[-1].end] for run in runs]
+    probabilities = list(stance_model.probabilities(claim, premises)) if runs else []
     best = np.zeros((len(passages), 2), dtype=np.float32)  # support, contradiction
-    for (i, _, _), p in probabilities.items():
-        best[i] = np.maximum(best[i], p[:2])
+    for run, p in zip(runs, probabilities, strict=True):
+        best[run[0].passage] = np.maximum(best[run[0].passage], p[:2])
     support = float(best[:, 0].max()) if len(passages) else 0.0
     contradiction = float(best[:, 1].max()) if len(passages) else 0.0
-    outcome = verdict(support, contradiction, min_support, min_contradiction)
+    outcome = verdict(support, contradiction, min_support, min_contradiction, margin)
     lead = {Verdict.SUPPORTED: Stance.SUPPORTS, Verdict.CONTRADICTED: Stance.CONTRADICTS}.get(
         outcome
     )
     evidence: dict[int, list[Evidence]] = {}
-    for run in runs:
-        evidence.setdefault(run[0].passage, []).append(_evidence(passages, run, probabilities))
+    for run, p in zip(runs, probabilities, strict=True):
+        evidence.setdefault(run[0].passage, []).append(_evidence(passages, run, p))
     results = [
         SupportingPassage(
             text=passage.document.text[passage.char_start : passage.char_end],
@@ -247,25 +255,18 @@ def supporting_passages(
 
 
 def _evidence(
-    passages: Sequence[_Passage],
-    run: Sequence[_Sentence],
-    probabilities: dict[tuple[int, int, int], np.ndarray],
+    passages: Sequence[_Passage], run: Sequence[_Sentence], probabilities: np.ndarray
 ) -> Evidence:
-    """A run of adjacent sentences; its stance is that of its most decided sentence (the
-    highest probability of supporting or contradicting)."""
+    """A run of adjacent sentences with the stance the model gave it, read as one premise."""
     document = passages[run[0].passage].document
     start, end = run[0].start, run[-1].end
-    decided = max(
-        (probabilities[(s.passage, s.start, s.end)] for s in run), key=lambda p: float(p[:2].max())
-    )
-    stance = STANCES[int(decided.argmax())]
     return Evidence(
         text=document.text[start:end],
         char_start=start,
         char_end=end,
         score=max(s.rank for s in run),
-        stance=stance,
-        stance_probability=float(decided.max()),
+        stance=STANCES[int(probabilities.argmax())],
+        stance_probability=float(probabilities.max()),
         page=page_span(document.page_starts, start, end)[0],
     )
 

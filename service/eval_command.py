@@ -144,6 +144,9 @@ def _support_table(s: dict[str, Any]) -> list[str]:
     lines = [
         f"support ({s['mode']}), {s['claims']} claims ({s['claims_split']}): verdict macro-F1 "
         f"{s['verdict_macro_f1']:.4f}, contradict recall {s['contradict_recall']:.4f}",
+        f"  SUPPORT claims called contradicted {s['true_called_contradicted']:.4f}; "
+        "contradicted verdicts right "
+        + ("-" if s["contradicted_right"] is None else f"{s['contradicted_right']:.4f}"),
         f"  {'claim label':<16}" + "".join(f"{v:>22}" for v in verdicts),
     ]
     for label, row in s["confusion"].items():

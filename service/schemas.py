@@ -455,16 +455,19 @@ class SupportRequest(_Strict):
         None,
         ge=0.0,
         le=1.0,
-        description="Best contradiction needed for the verdict 'contradicted' (it must also "
-        "beat the best support); the measured default (SEMSEARCH_MIN_CONTRADICTION) when "
-        "omitted.",
+        description="Best contradiction needed for the verdict 'contradicted' (a sufficient "
+        "support must also be clearly beaten); the measured default "
+        "(SEMSEARCH_MIN_CONTRADICTION) when omitted.",
     )
 
     model_config = _examples({"claim": _CLAIM_EXAMPLE, "k": 3})
 
 
 class Evidence(BaseModel):
-    text: str = Field(description="A sentence of the document: text[char_start:char_end].")
+    text: str = Field(
+        description="A sentence of the document, or a run of adjacent ones read as one "
+        "premise: text[char_start:char_end]."
+    )
     char_start: int
     char_end: int
     score: float = Field(
@@ -512,9 +515,9 @@ class SupportResponse(BaseModel):
     claim: str
     offset_encoding: OffsetEncodingIn = Field(description="The unit of every offset here.")
     verdict: Literal["supported", "contradicted", "insufficient_evidence"] = Field(
-        description="'contradicted' when the best contradiction reaches min_contradiction and "
-        "beats the best support; else 'supported' when the best support reaches min_support; "
-        "else 'insufficient_evidence'."
+        description="'supported' when the best support reaches min_support and no "
+        "contradiction beats it by more than the fitted margin; else 'contradicted' when the "
+        "best contradiction reaches min_contradiction; else 'insufficient_evidence'."
     )
     support: float = Field(ge=0.0, le=1.0, description="The best passage's support.")
     contradiction: float = Field(ge=0.0, le=1.0, description="The best passage's contradiction.")
@@ -528,15 +531,15 @@ class SupportResponse(BaseModel):
             "claim": _CLAIM_EXAMPLE,
             "offset_encoding": "utf-32",
             "verdict": "supported",
-            "support": 0.815,
-            "contradiction": 0.301,
+            "support": 0.86,
+            "contradiction": 0.68,
             "passages": [
                 {
                     "text": "Pakistan, China Boost Counter-Terrorism Cooperation After Blast "
                     "Kills 12\n\nISLAMABAD: ...",
-                    "support": 0.815,
-                    "contradiction": 0.130,
-                    "relevance": 0.596,
+                    "support": 0.86,
+                    "contradiction": 0.112,
+                    "relevance": 0.603,
                     "evidence": [
                         {
                             "text": "The discussions, held in Islamabad, focused on security "
@@ -546,9 +549,9 @@ class SupportResponse(BaseModel):
                             "committed to joint efforts against terrorism.",
                             "char_start": 258,
                             "char_end": 548,
-                            "score": 0.636,
+                            "score": 0.643,
                             "stance": "supports",
-                            "stance_probability": 0.815,
+                            "stance_probability": 0.86,
                         }
                     ],
                     "citation": _CITATION_EXAMPLE,

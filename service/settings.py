@@ -72,14 +72,15 @@ class Settings(BaseSettings):
         DEFAULT_MIN_SUPPORT,
         ge=0.0,
         le=1.0,
-        description="Best support needed for the verdict 'supported' (measured on SciFact).",
+        description="Best support needed for the verdict 'supported' (fitted with the stance "
+        "model on calibration claims and pairs).",
     )
     min_contradiction: float = Field(
         DEFAULT_MIN_CONTRADICTION,
         ge=0.0,
         le=1.0,
-        description="Best contradiction needed for the verdict 'contradicted' (measured on "
-        "SciFact).",
+        description="Best contradiction needed for the verdict 'contradicted' (fitted with "
+        "the stance model on calibration claims and pairs).",
     )
     max_request_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."

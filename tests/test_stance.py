@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.models import Verdict
+from index.models import Stance, Verdict
 from index.stance import (
     MANIFEST,
     MODEL_DIRECTORY,
@@ -22,7 +22,12 @@ from index.stance import (
     file_sha256,
     shared_stance_model,
 )
-from index.support import DEFAULT_MIN_CONTRADICTION, DEFAULT_MIN_SUPPORT, verdict
+from index.support import (
+    CONTRADICTION_MARGIN,
+    DEFAULT_MIN_CONTRADICTION,
+    DEFAULT_MIN_SUPPORT,
+    verdict,
+)
 from tests.conftest import ROOT
 
 CLAIM = "The suicide bombing near the Islamabad district courts killed twelve people."
@@ -51,6 +56,7 @@ def test_the_verdict_defaults_are_the_thresholds_training_measured() -> None:
     assert fitted == {
         "min_support": DEFAULT_MIN_SUPPORT,
         "min_contradiction": DEFAULT_MIN_CONTRADICTION,
+        "contradiction_margin": CONTRADICTION_MARGIN,
     }
 
 
@@ -117,10 +123,14 @@ print(p.tolist())
         (0.95, 0.9, Verdict.SUPPORTED),  # contradiction must also beat support
         (0.1, 0.1, Verdict.INSUFFICIENT_EVIDENCE),
         (0.4, 0.45, Verdict.SUPPORTED),  # contradiction below its threshold
+        (0.56, 0.58, Verdict.SUPPORTED),  # a sufficient support is not outvoted by a hair
+        (0.35, 0.9, Verdict.CONTRADICTED),  # ... but is by a clear contradiction
+        (0.2, 0.45, Verdict.INSUFFICIENT_EVIDENCE),
     ],
 )
 def test_the_verdict_rule(support: float, contradiction: float, expected: Verdict) -> None:
-    assert verdict(support, contradiction, min_support=0.3, min_contradiction=0.5) is expected
+    called = verdict(support, contradiction, min_support=0.3, min_contradiction=0.5, margin=0.1)
+    assert called is expected
 
 
 def test_sibling_claims_land_on_the_same_side_of_the_split() -> None:
@@ -128,3 +138,27 @@ def test_sibling_claims_land_on_the_same_side_of_the_split() -> None:
     assert claim_split(["13734012", "2613775"]) == claim_split(["2613775", "13734012"])
     parts = {claim_split([str(n)]) for n in range(200)}
     assert parts == {"train", "calibration", "held_out"}
+
+
+def test_the_nli_split_keeps_anli_and_the_reported_files_out_of_training() -> None:
+    """ANLI's licence allows evaluation only; what is reported was neither trained nor
+    calibrated on."""
+    from scripts.stance_data import NLI_CALIBRATION, NLI_REPORT, NLI_TRAIN
+
+    assert not any("anli" in name for name in NLI_TRAIN + NLI_CALIBRATION)
+    assert not set(NLI_REPORT) & set(NLI_TRAIN + NLI_CALIBRATION)
+    assert not set(NLI_TRAIN) & set(NLI_CALIBRATION)
+    assert "No ANLI" in str(_manifest()["data"])
+
+
+def test_a_breaking_nli_category_is_capped_but_keeps_its_entailments() -> None:
+    import random
+
+    from scripts.stance_data import BREAKING_PER_CATEGORY, _cap_contradictions
+    from scripts.stance_pairs import Pair
+
+    pairs = [Pair("c", f"s{i}", Stance.CONTRADICTS, "breaking_nli:colors") for i in range(400)]
+    pairs += [Pair("c", "e", Stance.SUPPORTS, "breaking_nli:colors")]
+    kept = _cap_contradictions(pairs, random.Random(0))
+    assert sum(p.stance is Stance.CONTRADICTS for p in kept) == BREAKING_PER_CATEGORY
+    assert sum(p.stance is Stance.SUPPORTS for p in kept) == 1

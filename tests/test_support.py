@@ -15,6 +15,7 @@ from index.engine import SearchEngine
 from index.errors import InvalidInputError
 from index.models import Stance, SupportingPassage, Verdict
 from index.sources import expand_paths, read_documents
+from index.stance import STANCES
 from tests.markers import embedded_only
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -87,23 +88,19 @@ def test_min_support_decides_the_verdict(seeded: SearchEngine) -> None:
 
 
 def test_min_contradiction_decides_the_verdict(seeded: SearchEngine) -> None:
-    claim = "China refused to cooperate with Pakistan on counter-terrorism."
+    claim = "The suicide bombing near the Islamabad district courts killed 40 people."
     assert seeded.support(claim, k=3).verdict is Verdict.CONTRADICTED
     strict = seeded.support(claim, k=3, min_contradiction=1.0)
     assert strict.verdict is not Verdict.CONTRADICTED
     assert strict.contradiction == seeded.support(claim, k=3).contradiction  # scores unchanged
 
 
-# Claims the seed articles contradict: a reversed action, a changed number, a negation. Each
-# with words of the sentence that says otherwise.
+# Claims the seed articles contradict: a negation, a changed number. Each with words of the
+# sentence that says otherwise. (Reversed actions, "China refused to cooperate with Pakistan",
+# still pass as supported: README, Stance and verdicts.)
 CONTRADICTED = [
-    ("China refused to cooperate with Pakistan on counter-terrorism.", "cooperation"),
     ("The suicide bombing near the Islamabad district courts killed nobody.", "killed 12 people"),
     ("The suicide bombing near the Islamabad district courts killed 40 people.", "killed 12"),
-    (
-        "Pakistan and China agreed on Monday to reduce counter-terrorism cooperation.",
-        "agreed on Monday to enhance counter-terrorism cooperation",
-    ),
 ]
 
 
@@ -128,6 +125,10 @@ def test_a_claim_the_seeds_contradict_is_contradicted_with_that_sentence_first(
 
 SUPPORTED = [
     BOMBING_CLAIM,
+    # A sentence silent on the toll must not outvote the one that states it.
+    "Twelve people died when a suicide bomber struck outside the Islamabad district courts.",
+    "The attack outside the Islamabad courts was carried out by a suicide bomber who killed "
+    "twelve people and wounded dozens.",
     "The bombing near the district courts injured 36 people.",
     "China and Pakistan agreed to work together against terrorism.",
     "The attack was claimed by a Tehreek-e-Taliban Pakistan faction.",
@@ -142,7 +143,7 @@ def test_supported_paraphrases_stay_supported(seeded: SearchEngine, claim: str) 
 
 
 @pytest.mark.parametrize(
-    "claim", ["The Eiffel tower stands in Paris.", "Apple launched a new iPhone."]
+    "claim", ["Apple launched a new iPhone.", "Heavy rain flooded the streets of Lagos on Tuesday."]
 )
 def test_off_topic_claims_stay_insufficient(seeded: SearchEngine, claim: str) -> None:
     assert seeded.support(claim, k=5).verdict is Verdict.INSUFFICIENT_EVIDENCE
@@ -231,3 +232,16 @@ def test_evidence_in_a_mixed_english_and_chinese_document(
     assert "Rescue boats" not in best.text
     stored = engine.get("mixed").text
     assert stored[best.char_start : best.char_end] == best.text
+
+
+def test_each_evidence_item_carries_the_stance_of_its_own_text(seeded: SearchEngine) -> None:
+    """A run of adjacent sentences is read as one premise: its stance is the model's reading
+    of exactly the text it cites, not borrowed from its most decided sentence."""
+    claim = "Twelve people died when a suicide bomber struck outside the Islamabad district courts."
+    result = seeded.support(claim, k=5)
+    items = [e for p in result.passages for e in p.evidence]
+    assert any(" " in e.text.strip() and e.text.count(". ") >= 1 for e in items)  # a run
+    for e in items:
+        read = seeded.stance_model.probabilities(claim, [e.text])[0]
+        assert e.stance is STANCES[int(read.argmax())], e.text
+        assert abs(e.stance_probability - float(read.max())) < 1e-6

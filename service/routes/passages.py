@@ -34,11 +34,12 @@ def router(place: Place) -> APIRouter:
     ) -> SupportResponse:
         """Find passages, and the exact sentences in them, that bear on a claim, with a verdict.
 
-        Each evidence sentence carries offsets into its document's text and its stance toward
-        the claim (`supports`, `contradicts`, `neutral`) with a calibrated probability. The
-        verdict is `contradicted` when the best contradiction reaches `min_contradiction` and
-        beats the best support, else `supported` when the best support reaches `min_support`,
-        else `insufficient_evidence`; a contradicted claim lists its contradicting passages and
+        Each evidence item (a sentence, or a run of adjacent ones read as one premise) carries
+        offsets into its document's text and its own stance toward the claim (`supports`,
+        `contradicts`, `neutral`) with a calibrated probability. The verdict is `supported`
+        when the best support reaches `min_support` and no contradiction clearly beats it,
+        else `contradicted` when the best contradiction reaches `min_contradiction`, else
+        `insufficient_evidence`; a contradicted claim lists its contradicting passages and
         sentences first.
         """
         limits = state.settings
