@@ -37,7 +37,7 @@ from playwright.sync_api import (  # noqa: E402
 
 SUPPORTED = "The bombing near the district courts in Islamabad killed 12 people."
 OFF_TOPIC = "Sourdough bread needs a long fermentation at room temperature."
-CONTRADICTED = "China refused to cooperate with Pakistan on counter-terrorism."
+CONTRADICTED = "The suicide bombing near the Islamabad district courts killed 40 people."
 MIXED = (
     "Festival notes 🎉🎆: the lantern parade 灯笼游行 crossed the old bridge at dusk. "
     "Vendors sold dumplings 饺子 and tea 🍵 until midnight. The parade ended by the river."
