@@ -33,9 +33,12 @@ sys.path.insert(0, str(ROOT))
 from index import support  # noqa: E402
 from index.engine import EngineConfig, SearchEngine  # noqa: E402
 from index.evaluation import (  # noqa: E402
+    RIGHT_VERDICT,
     Confusion,
+    contradicted_right,
     macro_f1,
     read_jsonl,
+    true_called_contradicted,
     verdict_confusion,
 )
 from index.sources import expand_paths, read_documents  # noqa: E402
@@ -74,23 +77,13 @@ def pair_figures(model: StanceModel, pairs: Sequence[Pair]) -> dict[str, Any]:
 
 def verdict_figures(called: list[tuple[str, Any]]) -> dict[str, Any]:
     confusion = verdict_confusion(called)
-    right = {
-        "SUPPORT": "supported",
-        "CONTRADICT": "contradicted",
-        "NOT_ENOUGH_INFO": "insufficient_evidence",
-    }
-    supported = confusion["SUPPORT"]
-    contradicted = sum(row["contradicted"] for row in confusion.values())
+    right = contradicted_right(confusion)
     return {
         "claims": len(called),
         "verdict_macro_f1": round(macro_f1(confusion), 4),
-        "per_class": per_class(confusion, right),
-        "true_called_contradicted": round(
-            supported["contradicted"] / max(sum(supported.values()), 1), 4
-        ),
-        "contradicted_right": round(confusion["CONTRADICT"]["contradicted"] / contradicted, 4)
-        if contradicted
-        else None,
+        "per_class": per_class(confusion, RIGHT_VERDICT),
+        "true_called_contradicted": round(true_called_contradicted(confusion), 4),
+        "contradicted_right": None if right is None else round(right, 4),
         "confusion": confusion,
     }
 

@@ -142,6 +142,7 @@ def evaluate_retrieval(
 CLAIM_LABELS = ("SUPPORT", "CONTRADICT", "NOT_ENOUGH_INFO")
 # The verdict each claim label should get, in CLAIM_LABELS order.
 EXPECTED_VERDICTS = (Verdict.SUPPORTED, Verdict.CONTRADICTED, Verdict.INSUFFICIENT_EVIDENCE)
+RIGHT_VERDICT = {label: v.value for label, v in zip(CLAIM_LABELS, EXPECTED_VERDICTS, strict=True)}
 Confusion = dict[str, dict[str, int]]  # truth -> what was called -> count
 
 
@@ -205,11 +206,23 @@ def verdict_confusion(called: Iterable[tuple[str, Verdict]]) -> Confusion:
     return confusion
 
 
+def true_called_contradicted(confusion: Confusion) -> float:
+    """The share of SUPPORT claims called contradicted (0 when there are none)."""
+    row = confusion["SUPPORT"]
+    return row[Verdict.CONTRADICTED.value] / max(sum(row.values()), 1)
+
+
+def contradicted_right(confusion: Confusion) -> float | None:
+    """The share of "contradicted" verdicts given to CONTRADICT claims (None: none given)."""
+    called = sum(row[Verdict.CONTRADICTED.value] for row in confusion.values())
+    return confusion["CONTRADICT"][Verdict.CONTRADICTED.value] / called if called else None
+
+
 def macro_f1(confusion: Confusion, right: Mapping[str, str] | None = None) -> float:
     """Mean F1 over a confusion table's classes; ``right`` names, for each true class, the
     column that is right for it (default: the verdict each claim label expects)."""
     if right is None:
-        right = {label: v.value for label, v in zip(CLAIM_LABELS, EXPECTED_VERDICTS, strict=True)}
+        right = RIGHT_VERDICT
     scores = []
     for label, expected in right.items():
         hits = confusion[label][expected]
@@ -265,8 +278,7 @@ def evaluate_support(
         tally[3] += any(hits)
     confusion = verdict_confusion(called)
     contradictions = sum(confusion["CONTRADICT"].values())
-    supports = sum(confusion["SUPPORT"].values())
-    called_contradicted = sum(row[Verdict.CONTRADICTED.value] for row in confusion.values())
+    right = contradicted_right(confusion)
     return SupportScores(
         mode=mode.value,
         claims=sum(sum(row.values()) for row in confusion.values()),
@@ -277,16 +289,8 @@ def evaluate_support(
         )
         if contradictions
         else 0.0,
-        true_called_contradicted=round(
-            confusion["SUPPORT"][Verdict.CONTRADICTED.value] / supports, 4
-        )
-        if supports
-        else 0.0,
-        contradicted_right=round(
-            confusion["CONTRADICT"][Verdict.CONTRADICTED.value] / called_contradicted, 4
-        )
-        if called_contradicted
-        else None,
+        true_called_contradicted=round(true_called_contradicted(confusion), 4),
+        contradicted_right=None if right is None else round(right, 4),
         evidence={
             label: EvidenceScores(n, *(round(x / max(n, 1), 4) for x in rest))
             for label, (n, *rest) in counts.items()

@@ -39,6 +39,7 @@ from index.evaluation import (
     index_corpus,
     macro_f1,
     read_jsonl,
+    true_called_contradicted,
     verdict_confusion,
 )
 from index.model_export import INPUTS, fuse, quantize, trace
@@ -258,11 +259,6 @@ def verdicts_at(rows: Rows, thresholds: Thresholds) -> Confusion:
     )
 
 
-def true_called_false(confusion: Confusion) -> float:
-    row = confusion["SUPPORT"]
-    return row["contradicted"] / max(sum(row.values()), 1)
-
-
 def fit_thresholds(rows: Rows) -> tuple[float, Thresholds]:
     """The thresholds (a 0.05 grid, and a margin) of best verdict macro-F1 on the calibration
     rows, among those that call at most MAX_TRUE_CALLED_FALSE of the supported ones
@@ -272,7 +268,7 @@ def fit_thresholds(rows: Rows) -> tuple[float, Thresholds]:
     scored = []
     for thresholds in itertools.product(grid, grid, MARGINS):
         table = verdicts_at(rows, thresholds)
-        if true_called_false(table) <= MAX_TRUE_CALLED_FALSE:
+        if true_called_contradicted(table) <= MAX_TRUE_CALLED_FALSE:
             scored.append((round(macro_f1(table), 4), thresholds))
     return max(scored)
 
@@ -322,15 +318,19 @@ def main() -> None:
             f"{dict(Counter(p.stance.value for p in group))}",
             flush=True,
         )
+    # The training time travels with the checkpoint, so a finish stage records it too.
+    timing = args.checkpoint / "training.json"
     if args.stage == "finish":
         from transformers import AutoModelForSequenceClassification
 
         model = AutoModelForSequenceClassification.from_pretrained(
             args.checkpoint, attn_implementation="eager"
         ).eval()
+        training_seconds = float(json.loads(timing.read_text(encoding="utf-8"))["seconds"])
     else:
         model = train(pairs["train"], args.checkpoint)
-    training_seconds = time.perf_counter() - started
+        training_seconds = time.perf_counter() - started
+        timing.write_text(json.dumps({"seconds": round(training_seconds)}), encoding="utf-8")
     if args.stage == "train":
         print(f"trained in {training_seconds:.0f} s; checkpoint in {args.checkpoint}")
         return
@@ -389,12 +389,11 @@ def main() -> None:
         "calibration_verdict_macro_f1": f1,
         "calibration": {
             name: {
-                "verdict_macro_f1": round(macro_f1(verdicts_at(rows, thresholds)), 4),
-                "true_called_contradicted": round(
-                    true_called_false(verdicts_at(rows, thresholds)), 4
-                ),
+                "verdict_macro_f1": round(macro_f1(table), 4),
+                "true_called_contradicted": round(true_called_contradicted(table), 4),
             }
             for name, rows in calibration_sets.items()
+            for table in [verdicts_at(rows, thresholds)]
         },
         "held_out": {
             "pair_confusion": pair_matrix,
