@@ -27,11 +27,13 @@ import faiss
 import numpy as np
 from speed import SCIFACT, _cpu_model, _memory_gb
 
+from index.backends import backend_config
+from index.backends.records import PreparedDocument
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import corpus_documents, read_queries
 from index.models import DEFAULT_COLLECTION, DocumentInput, SearchMode
 from index.preparation import Preparer
-from index.store import PreparedDocument
+from index.queries import SearchQuery
 
 COLLECTIONS = 20
 CHUNKS_PER_COLLECTION = 1000
@@ -61,14 +63,14 @@ def _paired_p50_ms(
     for mode in MODES:
         samples: dict[str, list[float]] = {"default_alone": [], "default_beside_20": []}
         for query in queries[:20]:  # warm up
-            alone.search(query, K, mode=mode)
-            beside.search(query, K, mode=mode)
+            alone.search(SearchQuery(query, K, mode=mode))
+            beside.search(SearchQuery(query, K, mode=mode))
         for turn in range(repeats * len(queries)):
             query = queries[turn % len(queries)]
             pair = [("default_alone", alone), ("default_beside_20", beside)]
             for name, engine in pair if turn % 2 else reversed(pair):
                 started = time.perf_counter()
-                engine.search(query, K, mode=mode)
+                engine.search(SearchQuery(query, K, mode=mode))
                 samples[name].append((time.perf_counter() - started) * 1000)
         p50 = {name: round(statistics.median(values), 3) for name, values in samples.items()}
         ratio = round(p50["default_beside_20"] / p50["default_alone"], 3)
@@ -125,7 +127,7 @@ def _faiss_p50(
     texts = [str(n) for n in range(len(rows))]
 
     def per_collection(n: str) -> object:
-        return alone.search(rows[int(n)], K)
+        return alone.search(SearchQuery(rows[int(n)], K))
 
     def restricted(n: str) -> object:
         return shared.search(rows[int(n)], K, params=parameters)
@@ -141,8 +143,10 @@ def run(default_docs: int, repeats: int) -> dict[str, Any]:
     documents = list(corpus_documents(SCIFACT / "corpus.jsonl"))
     queries = list(read_queries(SCIFACT / "queries.jsonl").values())
     with tempfile.TemporaryDirectory(prefix="bench-collections-") as scratch:
-        alone = SearchEngine(EngineConfig(data_dir=Path(scratch) / "alone"))
-        beside = SearchEngine(EngineConfig(data_dir=Path(scratch) / "beside"), alone.embedder)
+        alone = SearchEngine(EngineConfig(storage=backend_config(Path(scratch) / "alone")))
+        beside = SearchEngine(
+            EngineConfig(storage=backend_config(Path(scratch) / "beside")), alone.embedder
+        )
         with closing(alone), closing(beside):
             preparer = Preparer(alone.embedder, alone.config.chunking)
             started = time.perf_counter()

@@ -26,6 +26,7 @@ import httpx
 from live_server import live_server
 from speed import SCIFACT, _cpu_model, _memory_gb
 
+from index.backends import backend_config
 from index.bulk import Item, ingest
 from index.distributed import RayPreparation
 from index.engine import EngineConfig, SearchEngine
@@ -45,7 +46,7 @@ def in_process(
 ) -> dict[str, Any]:
     """Ingest into a fresh store as `semsearch ingest` does (with ``ray_address``, chunking and
     embedding there); seconds from connecting to the last commit, and documents per second."""
-    engine = SearchEngine(EngineConfig(data_dir=scratch / "data"))
+    engine = SearchEngine(EngineConfig(storage=backend_config(scratch / "data")))
     items = [Item(n, document) for n, document in enumerate(documents)]
     started = time.perf_counter()
     preparation = RayPreparation(ray_address, engine.config) if ray_address else None

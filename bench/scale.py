@@ -9,11 +9,12 @@ nearest anchors, plus isotropic noise, normalized. Queries are SciFact claims em
 same model. Uniform random unit vectors are measured too, as the worst case.
 
 For each dataset: exact search (FAISS flat, one thread: what the engine runs below
-IVF_MIN_VECTORS) p50 latency; the engine's IVF index (index/vectors.py: lists, training sample
-and NPROBE as shipped) build time, p50/p95/p99 latency and recall@10 against exact search, with
-other NPROBE values for comparison; then deletes (every query's exact top hit and --deletes
-random ids): none may come back, and recall@10 is measured again against exact search over
-what is left. Memory: index bytes per vector and the process's RSS growth while building.
+IVF_MIN_VECTORS) p50 latency; the engine's IVF index (index/backends/embedded/vectors.py: lists,
+training sample and NPROBE as shipped) build time, p50/p95/p99 latency and recall@10 against
+exact search, with other NPROBE values for comparison; then deletes (every query's exact top hit
+and --deletes random ids): none may come back, and recall@10 is measured again against exact
+search over what is left. Memory: index bytes per vector and the process's RSS growth while
+building.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ import numpy as np
 from load import percentiles
 from speed import SCIFACT, rss_mb
 
+from index.backends.embedded.vectors import NPROBE, VectorIndex, training_size
 from index.embedding import Embedder
 from index.evaluation import corpus_documents, read_queries
-from index.vectors import NPROBE, VectorIndex, training_size
 
 BLOCK = 100_000
 NEIGHBOURS = 20  # anchors a synthetic vector may lie towards

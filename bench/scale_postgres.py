@@ -42,6 +42,7 @@ from scale import anchors_and_queries, text_like, uniform
 
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, schema
 from index.backends.postgres.backend import PostgresBackend
+from index.backends.postgres.config import PostgresConfig
 from index.models import DEFAULT_COLLECTION, SearchFilters
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -368,7 +369,7 @@ def search(url: str, queries: np.ndarray) -> dict[str, Any]:
                         "recall_at_10": recall_at(10, results, truth[name]),
                     }
                 )
-    backend = PostgresBackend(url, queries.shape[1])
+    backend = PostgresConfig(url).open(queries.shape[1])
     try:
         for k in KS:
             for name, sources in cases.items():

@@ -49,7 +49,9 @@ import psycopg
 from live_server import SEEDS, LiveServer, live_server, rss_mb
 from load import percentiles, run_load
 
-from index.backends.embedded import store_path
+from index.backends import backend_config
+from index.backends.embedded.config import STORE_FILE
+from index.backends.embedded.database import SqliteDatabase
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import (
@@ -61,8 +63,8 @@ from index.evaluation import (
     read_queries,
 )
 from index.models import DocumentInput, SearchMode
+from index.queries import SearchQuery, SupportQuery
 from index.sources import expand_paths, read_documents
-from index.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SCIFACT = ROOT.parent / "shared" / "eval" / "scifact"
@@ -90,7 +92,7 @@ class Backend:
         return self.database_url is not None
 
     def config(self) -> EngineConfig:
-        return EngineConfig(data_dir=self.data_dir, database_url=self.database_url)
+        return EngineConfig(storage=backend_config(self.database_url or self.data_dir))
 
     def server_env(self) -> dict[str, str]:
         """A server's settings: the stored documents as they are, never seeded."""
@@ -123,7 +125,7 @@ class Backend:
             with psycopg.connect(self.database_url) as connection:
                 row = connection.execute(query).fetchone()
         else:
-            with closing(sqlite3.connect(store_path(self.data_dir))) as store:
+            with closing(sqlite3.connect(self.data_dir / STORE_FILE)) as store:
                 row = store.execute(query).fetchone()
         assert row is not None
         return row[0]
@@ -177,10 +179,10 @@ def engine_figures(
     stats = engine.stats()
     tokens = backend.embedded_tokens()
     searches: dict[str, Callable[[str], object]] = {
-        "hybrid": lambda q: engine.search(q, 10),
-        "dense": lambda q: engine.search(q, 10, mode=SearchMode.DENSE),
-        "lexical": lambda q: engine.search(q, 10, mode=SearchMode.LEXICAL),
-        "support": lambda q: engine.support(q, 5),
+        "hybrid": lambda q: engine.search(SearchQuery(q, 10)),
+        "dense": lambda q: engine.search(SearchQuery(q, 10, mode=SearchMode.DENSE)),
+        "lexical": lambda q: engine.search(SearchQuery(q, 10, mode=SearchMode.LEXICAL)),
+        "support": lambda q: engine.support(SupportQuery(q, 5)),
     }
     figures: dict[str, Any] = {
         "documents": stats.documents,
@@ -225,7 +227,7 @@ def model_limit(backend: Backend, chunks: int = MODEL_LIMIT_CHUNKS) -> dict[str,
     no store, no chunking): tokens/s over the first ``chunks`` chunk inputs as ingest made
     them (title heading the chunk text). Ingest cannot embed faster than this."""
     embedder = Embedder()
-    store = Store(store_path(backend.data_dir), embedder.dimension)
+    store = SqliteDatabase(backend.data_dir / STORE_FILE, embedder.dimension)
     rows = next(store.iter_lexical_rows(chunks), [])
     store.close()
     texts = [f"{title}\n{text}" if title else text for _, title, text in rows]
@@ -349,9 +351,9 @@ SEED_CLAIMS = [
 def seed_support() -> dict[str, float]:
     """Find supporting passages (k=5) in process on the seed corpus: each claim 10 times."""
     with tempfile.TemporaryDirectory(prefix="semsearch-bench-seeds-") as scratch:
-        engine = SearchEngine(EngineConfig(data_dir=Path(scratch)))
+        engine = SearchEngine(EngineConfig(storage=backend_config(Path(scratch))))
         engine.upsert([d for path in expand_paths([SEEDS]) for d in read_documents(path)])
-        figures = timed(lambda claim: engine.support(claim, 5), SEED_CLAIMS * 10)
+        figures = timed(lambda claim: engine.support(SupportQuery(claim, 5)), SEED_CLAIMS * 10)
         engine.close()
     return figures
 

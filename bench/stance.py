@@ -31,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from index import support  # noqa: E402
+from index.backends import backend_config  # noqa: E402
 from index.engine import EngineConfig, SearchEngine  # noqa: E402
 from index.evaluation import (  # noqa: E402
     RIGHT_VERDICT,
@@ -41,6 +42,7 @@ from index.evaluation import (  # noqa: E402
     true_called_contradicted,
     verdict_confusion,
 )
+from index.queries import SupportQuery  # noqa: E402
 from index.sources import expand_paths, read_documents  # noqa: E402
 from index.stance import MANIFEST, MODEL_DIRECTORY, STANCES, StanceModel  # noqa: E402
 from scripts.stance_data import NLI_REPORT, nli_named_pairs  # noqa: E402
@@ -101,7 +103,7 @@ def premise(mode: str) -> Iterator[None]:
 def engine_for(model_dir: Path, data_dir: Path) -> SearchEngine:
     fitted = json.loads((model_dir / MANIFEST).read_text(encoding="utf-8"))["verdict"]
     config = EngineConfig(
-        data_dir=data_dir,
+        storage=backend_config(data_dir),
         min_support=fitted["min_support"],
         min_contradiction=fitted["min_contradiction"],
         contradiction_margin=fitted.get("contradiction_margin", 0.0),
@@ -110,7 +112,10 @@ def engine_for(model_dir: Path, data_dir: Path) -> SearchEngine:
 
 
 def claim_verdicts(engine: SearchEngine, claims: Sequence[dict[str, Any]]) -> list[tuple[str, Any]]:
-    return [(str(c["label"]), engine.support(str(c["claim"]), k=5).verdict) for c in claims]
+    return [
+        (str(c["label"]), engine.support(SupportQuery(str(c["claim"]), k=5)).verdict)
+        for c in claims
+    ]
 
 
 def baseline_model(revision: str, into: Path) -> Path:

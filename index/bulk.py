@@ -15,11 +15,11 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Generic, Protocol, TypeVar
 
+from index.backends.records import PreparedDocument
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
 from index.iteration import chunked
 from index.models import CollectionRef, DocumentInput, UpsertResult
-from index.store import PreparedDocument
 
 _RECORD_FIELD = re.compile(r"^documents\[(\d+)\](?:\.(?P<field>.+))?$")
 K = TypeVar("K")

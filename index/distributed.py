@@ -19,12 +19,12 @@ from typing import Any
 
 import numpy as np
 
+from index.backends.records import PreparedDocument
 from index.embedding import Embedder
 from index.engine import EngineConfig
 from index.errors import ClusterUnavailableError
 from index.model_export import Precision
 from index.preparation import ChunkingConfig, Preparer
-from index.store import PreparedDocument
 
 log = logging.getLogger(__name__)
 _ROWS_PER_CALL = 4  # documents per actor call: small, so work spreads evenly over the actors

@@ -9,43 +9,38 @@ so a reader never waits for embedding and never sees half a batch.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 import threading
-import unicodedata
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from itertools import pairwise
 from pathlib import Path
 from typing import TypeVar
 
 import numpy as np
 
 from index import offsets
-from index.backends import open_backend
+from index.backends import BackendConfig, open_backend
 from index.backends.base import CollectionEntry, CollectionStorage, SearchView, StorageBackend
-from index.backends.postgres import DEFAULT_EF_SEARCH
+from index.backends.records import PreparedDocument
 from index.embedding import Embedder, Vectors
 from index.errors import (
     CollectionNotFoundError,
     CollectionProtectedError,
     DocumentNotFoundError,
-    InputTooLargeError,
     InvalidInputError,
     WriteConflictError,
 )
-from index.metadata import check_metadata, check_text, check_url
+from index.jobs.models import JobLimits
+from index.jobs.store import JobStore
+from index.metadata import check_text
 from index.model_export import Precision
 from index.models import (
     COLLECTION_NAME_PATTERN,
     DEFAULT_COLLECTION,
-    DOCUMENT_ID_PATTERN,
     ChunkHit,
-    Citation,
     Collection,
     CollectionPage,
     ConsistencyReport,
@@ -62,12 +57,12 @@ from index.models import (
     SupportResult,
     UpsertResult,
     UpsertStatus,
-    page_span,
+    cite,
 )
 from index.preparation import ChunkingConfig, Preparer
+from index.queries import SearchQuery, SupportQuery
 from index.retrieval import retrieve
 from index.stance import StanceModel, shared_stance_model
-from index.store import PreparedDocument
 from index.support import (
     CANDIDATES_PER_PASSAGE,
     CONTRADICTION_MARGIN,
@@ -75,12 +70,9 @@ from index.support import (
     DEFAULT_MIN_SUPPORT,
     supporting_passages,
 )
-from index.text import clean_text, repair_text
-from index.vectors import IVF_MIN_VECTORS
 
 log = logging.getLogger(__name__)
 
-_DOCUMENT_ID = re.compile(DOCUMENT_ID_PATTERN)
 _COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
 _SEEDED = "seeded"
 _WRITE_ATTEMPTS = 3
@@ -89,9 +81,10 @@ Row = TypeVar("Row")
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Where the engine keeps its files and how it chunks and embeds."""
+    """Where the engine keeps its documents (a backend's own configuration) and how it chunks
+    and embeds them."""
 
-    data_dir: Path
+    storage: BackendConfig
     chunk_tokens: int = 128
     chunk_overlap_tokens: int = 32
     # int8 (default, about 2.5x faster) or fp32; a change re-embeds a document on its next
@@ -109,24 +102,9 @@ class EngineConfig:
     contradiction_margin: float = CONTRADICTION_MARGIN
     # Where the ONNX export of the model is cached (None: $XDG_CACHE_HOME/semsearch).
     model_cache_dir: Path | None = None
-    # From this many chunks on, the vector index is IVF (approximate) instead of exact.
-    ivf_min_vectors: int = IVF_MIN_VECTORS
     # Longest query or claim, counted after cleaning: NFKC can turn one character into
     # eighteen, so a limit on the raw text alone bounds nothing.
     max_query_chars: int = 10_000
-    # PostgreSQL + pgvector shared by several servers instead of the data directory; never
-    # shown (it may hold a password).
-    database_url: str | None = field(default=None, repr=False)
-    # Longest any one database statement may run, in seconds.
-    statement_timeout: float = 30.0
-    # Candidates pgvector's HNSW search keeps: higher finds more of the true nearest chunks.
-    ef_search: int = DEFAULT_EF_SEARCH
-    # Most collections, default included (None: no limit); creating one more is refused.
-    max_collections: int | None = 1000
-    # The embedded store opens a collection on use and keeps at most this many open (besides
-    # default), closing the least recently used; and closes those idle this many seconds.
-    max_open_collections: int = 64
-    collection_idle_seconds: float = 300.0
 
     @property
     def chunking(self) -> ChunkingConfig:
@@ -144,13 +122,13 @@ class SearchEngine:
         backend: StorageBackend | None = None,
         stance_model: StanceModel | None = None,
     ) -> None:
-        """Open (or create) the store in ``config.data_dir`` and load or rebuild the index.
+        """Open (or create) the store ``config.storage`` describes.
 
         Args:
-            config: data directory and chunking/embedding settings.
+            config: the backend's configuration and chunking/embedding settings.
             embedder: a loaded model to share (tests, benchmarks); loaded here when omitted.
-            backend: where documents and vectors live; the embedded SQLite + FAISS backend in
-                ``config.data_dir`` when omitted.
+            backend: where documents and vectors live; opened from ``config.storage`` when
+                omitted.
             stance_model: reads evidence sentences for support; the committed model (one per
                 process) when omitted.
         """
@@ -168,22 +146,9 @@ class SearchEngine:
         self._write_lock = threading.Lock()  # one writer at a time
         self._query_threads = ThreadPoolExecutor(thread_name_prefix="embed-query")
         self._backend: StorageBackend = backend or open_backend(
-            config.data_dir,
-            config.database_url,
-            self.embedder.dimension,
-            config.ivf_min_vectors,
-            config.statement_timeout,
-            config.ef_search,
-            config.max_collections,
-            config.max_open_collections,
-            config.collection_idle_seconds,
+            config.storage, self.embedder.dimension
         )
         self._preparer = Preparer(self.embedder, config.chunking)
-        # Identifies how chunks are made: a change re-embeds a document on its next upsert.
-        self._chunking_key = (
-            f"{self.embedder.name}|{self.embedder.precision}|{config.chunk_tokens}"
-            f"|{config.chunk_overlap_tokens}|{config.embed_titles}"
-        )
 
     @property
     def last_index_build_seconds(self) -> float | None:
@@ -191,6 +156,21 @@ class SearchEngine:
         never rebuilt)."""
         with self._backend.collection(DEFAULT_COLLECTION) as default:
             return default.last_index_build_seconds
+
+    def open_jobs(self, limits: JobLimits) -> JobStore:
+        """The store's ingest jobs, kept by the backend beside the documents."""
+        return self._backend.open_jobs(limits)
+
+    def validated(
+        self, documents: Sequence[DocumentInput], max_chars: int | None = None
+    ) -> list[PreparedDocument]:
+        """Each document cleaned, checked and hashed as an upsert would (index/preparation.py).
+
+        Raises:
+            InvalidInputError: the first bad record, named ``documents[i].field``.
+            InputTooLargeError: a text longer than ``max_chars``.
+        """
+        return self._preparer.validated(documents, max_chars)
 
     def close(self) -> None:
         """Close the backend (the embedded one releases its data directory)."""
@@ -232,7 +212,7 @@ class SearchEngine:
             InputTooLargeError: a text longer than ``max_chars``.
             CollectionNotFoundError: no such collection.
         """
-        batch = self.validated(documents, max_chars)
+        batch = self._preparer.validated(documents, max_chars)
         with self._write_lock, self._backend.collection(collection) as storage:
             if created_at is not None and storage.created_at != created_at:
                 raise CollectionNotFoundError(collection)  # deleted, and made again since
@@ -375,131 +355,78 @@ class SearchEngine:
         with self._backend.collection(collection) as storage:
             return storage.documents(offset, limit, source)
 
-    def search(
-        self,
-        query: str,
-        k: int = 10,
-        filters: SearchFilters | None = None,
-        mode: SearchMode = SearchMode.HYBRID,
-        min_score: float = 0.0,
-        offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
-        collection: str = DEFAULT_COLLECTION,
-    ) -> list[SearchHit]:
-        """The k chunks most relevant to the query, best first, each with its citation.
-
-        Args:
-            query: free text; must contain something other than white space.
-            k: number of hits wanted (fewer only when fewer chunks pass the filters or
-                reach ``min_score``).
-            filters: restrictions applied before ranking.
-            mode: hybrid (dense + BM25), dense or lexical.
-            min_score: drop hits scoring below this (scores are in [0, 1] in every mode).
-            offset_encoding: the unit citation offsets count in (code points by default).
-            collection: the collection searched; no other's documents are ever returned.
+    def search(self, query: SearchQuery) -> list[SearchHit]:
+        """The ``query.k`` chunks most relevant to the query, best first, each with its
+        citation (fewer only when fewer chunks pass the filters or reach ``min_score``).
 
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
 
         Raises:
+            InvalidInputError: an empty or too long query, k < 1, or bad filters.
             CollectionNotFoundError: no such collection.
         """
-        text = self._validated_query(query, "query", k, filters)
-        converted = offset_encoding is not OffsetEncoding.UTF32
+        query = query.checked(self.config.max_query_chars)
+        converted = query.offset_encoding is not OffsetEncoding.UTF32
         # Offsets are counted in the text read under the same lock as the hits, so a write
         # in between cannot shift them.
         ranked, _ = self._ranked(
-            collection,
-            text,
-            k,
-            filters,
-            mode,
+            query.collection,
+            query.text,
+            query.k,
+            query.filters,
+            query.mode,
             lambda view, ids: view.hits(ids, prefixes=converted),
         )
-        hits = [(_hit(row, score), row.prefix) for row, score in ranked if score >= min_score]
+        hits = [(_hit(row, score), row.prefix) for row, score in ranked if score >= query.min_score]
         return [
-            offsets.hit_in(hit, prefix, offset_encoding) if prefix is not None else hit
+            offsets.hit_in(hit, prefix, query.offset_encoding) if prefix is not None else hit
             for hit, prefix in hits
         ]
 
-    def support(
-        self,
-        claim: str,
-        k: int = 5,
-        filters: SearchFilters | None = None,
-        mode: SearchMode = SearchMode.HYBRID,
-        min_support: float | None = None,
-        offset_encoding: OffsetEncoding = OffsetEncoding.UTF32,
-        min_contradiction: float | None = None,
-        collection: str = DEFAULT_COLLECTION,
-    ) -> SupportResult:
+    def support(self, query: SupportQuery) -> SupportResult:
         """Find the passages, and the sentences in them, that support or contradict a claim.
-
-        Args:
-            claim: the statement to check.
-            k: most passages returned (overlapping windows of a document count as one).
-            filters: restrictions applied before ranking.
-            mode: retrieval mode for the candidates.
-            min_support: best support needed for the verdict "supported"; the engine's
-                default when None.
-            offset_encoding: the unit citation and evidence offsets count in.
-            min_contradiction: best contradiction needed for the verdict "contradicted" (it
-                must also beat the best support); the engine's default when None.
-            collection: the collection searched for passages.
 
         Returns:
             The verdict, the best support and contradiction, and the passages in the
             verdict's order, each with its evidence sentences, their stances and an exact
             citation.
+
+        Raises:
+            InvalidInputError: an empty or too long claim, k < 1, or bad filters.
+            CollectionNotFoundError: no such collection.
         """
-        text = self._validated_query(claim, "claim", k, filters)
+        query = query.checked(self.config.max_query_chars)
         ranked, vector = self._ranked(
-            collection,
-            text,
-            k * CANDIDATES_PER_PASSAGE,
-            filters,
-            mode,
+            query.collection,
+            query.claim,
+            query.k * CANDIDATES_PER_PASSAGE,
+            query.filters,
+            query.mode,
             lambda view, ids: view.passages(ids),
             need_vector=True,
         )
         candidates = [(chunk, document, score) for (chunk, document), score in ranked]
+        min_support, min_contradiction = query.min_support, query.min_contradiction
         result = supporting_passages(
             self.embedder,
             self.stance_model,
-            text,
+            query.claim,
             vector,
             candidates,
-            k,
+            query.k,
             self.config.min_support if min_support is None else min_support,
             self.config.min_contradiction if min_contradiction is None else min_contradiction,
             self.config.contradiction_margin,
         )
-        if offset_encoding is OffsetEncoding.UTF32:
+        if query.offset_encoding is OffsetEncoding.UTF32:
             return result
         texts = {document.id: document.text for _, document, _ in candidates}
         passages = [  # in the texts the passages came from
-            offsets.passage_in(p, texts[p.citation.document_id], offset_encoding)
+            offsets.passage_in(p, texts[p.citation.document_id], query.offset_encoding)
             for p in result.passages
         ]
         return replace(result, passages=passages)
-
-    def _validated_query(
-        self, query: str, field: str, k: int, filters: SearchFilters | None
-    ) -> str:
-        """A query or claim, repaired and checked, with its k and filters."""
-        query = repair_text(query)
-        if not query:
-            raise InvalidInputError(field, "must contain text")
-        if len(query) > self.config.max_query_chars:
-            raise InvalidInputError(
-                field,
-                f"has {len(query)} characters once normalised; the limit is "
-                f"{self.config.max_query_chars}",
-            )
-        if k < 1:
-            raise InvalidInputError("k", "must be at least 1")
-        if filters:
-            _check_filters(filters)
-        return query
 
     def _ranked(
         self,
@@ -576,7 +503,7 @@ class SearchEngine:
             model=self.embedder.name,
             dimension=self.embedder.dimension,
             index_type=index_type,
-            backend="embedded" if self._backend.database is None else "postgresql",
+            backend=self._backend.kind,
             database=self._backend.database,
         )
 
@@ -650,137 +577,14 @@ class SearchEngine:
         with self._write_lock:
             self._backend.drop_collection(name)
 
-    # -- internals -----------------------------------------------------------------------------
-
-    def validated(
-        self, documents: Sequence[DocumentInput], max_chars: int | None = None
-    ) -> list[PreparedDocument]:
-        """Each document cleaned, checked and hashed, not yet chunked: what an upsert writes.
-
-        Raises:
-            InvalidInputError: the first bad record, named ``documents[i].field``.
-            InputTooLargeError: a text longer than ``max_chars``.
-        """
-        seen: set[str] = set()
-        out: list[PreparedDocument] = []
-        for position, document in enumerate(documents):
-            document_id = document.id if document.id is not None else uuid.uuid4().hex
-            if not _DOCUMENT_ID.fullmatch(document_id):  # match() let "abc\n" through
-                raise InvalidInputError(
-                    f"documents[{position}].id", f"must match {DOCUMENT_ID_PATTERN}"
-                )
-            if document_id in seen:
-                raise InvalidInputError(
-                    f"documents[{position}].id", f"{document_id!r} appears twice in the batch"
-                )
-            seen.add(document_id)
-            field = f"documents[{position}]"
-            for name in ("title", "source"):
-                check_text(getattr(document, name), f"{field}.{name}")
-            check_url(document.url, f"{field}.url")
-            check_metadata(document.metadata, f"{field}.metadata")
-            if document.page_starts:
-                _check_page_starts(document, f"{field}.page_starts")
-            text, starts = _cleaned_text(
-                document.text, f"{field}.text", max_chars, document.page_starts or (0,)
-            )
-            pages = starts if document.page_starts else None
-            title = repair_text(document.title) or None if document.title else None
-            # Pages are part of what is stored: the same text cut into other pages is a change.
-            page_key = "" if pages is None else f"\npages {','.join(map(str, pages))}"
-            out.append(
-                PreparedDocument(
-                    id=document_id,
-                    title=title,
-                    source=document.source,
-                    url=document.url,
-                    published_at=document.published_at,
-                    metadata=dict(document.metadata),
-                    text=text,
-                    content_hash=hashlib.sha256(
-                        f"{self._chunking_key}\n{self._preparer.embedded_title(title)}\n{text}"
-                        f"{page_key}".encode()
-                    ).hexdigest(),
-                    format=document.format,
-                    page_starts=pages,
-                )
-            )
-        return out
-
 
 def _listed(entry: CollectionEntry) -> Collection:
     # every chunk is stored with its vector: the count needs no vector index loaded
     return Collection(entry.name, entry.documents, entry.chunks, entry.chunks, entry.created_at)
 
 
-def _check_page_starts(document: DocumentInput, field: str) -> None:
-    starts = document.page_starts
-    if starts[0] != 0 or any(b < a for a, b in pairwise(starts)) or starts[-1] > len(document.text):
-        raise InvalidInputError(field, "must start at 0 and never decrease, within the text")
-
-
-def _cleaned_text(
-    raw: str, field: str, limit: int | None, page_starts: tuple[int, ...]
-) -> tuple[str, tuple[int, ...]]:
-    """The text cleaned page by page (one page: the whole text) and joined with a blank line
-    between pages, within ``limit`` characters; and where each page starts in it (an empty page
-    starts where the next page's text does). The normalised length is checked before the slower
-    repair runs (18 M characters took it 10 s), and the cleaned length after."""
-    if limit is not None:
-        normalised = _normalised_length(raw, limit)
-        if normalised > limit:
-            raise InputTooLargeError(
-                field,
-                f"has over {limit} characters once Unicode-normalised (NFKC): at least "
-                f"{normalised}",
-            )
-    text = ""
-    cleaned_starts: list[int] = []
-    waiting = 0  # empty pages before the next page with text
-    for start, end in zip(page_starts, (*page_starts[1:], len(raw)), strict=True):
-        page = clean_text(raw[start:end])
-        if not page:
-            waiting += 1
-            continue
-        if text:
-            text += "\n\n"
-        cleaned_starts.extend([len(text)] * (waiting + 1))
-        waiting = 0
-        text += page
-    cleaned_starts.extend([len(text)] * waiting)
-    if not text:
-        raise InvalidInputError(field, "must contain text")
-    if limit is not None and len(text) > limit:
-        raise InputTooLargeError(field, f"has {len(text)} characters; the limit is {limit}")
-    return text, tuple(cleaned_starts)
-
-
-def _normalised_length(text: str, limit: int, piece: int = 65_536) -> int:
-    """The NFKC length of ``text``, a piece at a time and only until it passes ``limit``: one
-    call on a million characters holds the GIL for 0.7 s, stalling every other request. (A
-    piece boundary can only keep a composition from happening, so this never undercounts.)"""
-    total = 0
-    for start in range(0, len(text), piece):
-        total += len(unicodedata.normalize("NFKC", text[start : start + piece]))
-        if total > limit:
-            break
-    return total
-
-
 def _hit(row: ChunkHit, score: float) -> SearchHit:
-    page, page_end = page_span(row.page_starts, row.char_start, row.char_end)
-    citation = Citation(
-        document_id=row.document_id,
-        title=row.title,
-        source=row.source,
-        url=row.url,
-        published_at=row.published_at,
-        chunk_index=row.chunk_index,
-        char_start=row.char_start,
-        char_end=row.char_end,
-        page=page,
-        page_end=page_end,
-    )
+    citation = cite(row, row.chunk_index, row.char_start, row.char_end)
     return SearchHit(chunk_id=row.chunk_id, text=row.text, score=score, citation=citation)
 
 
@@ -793,12 +597,3 @@ def _same_fields(row: StoredDocument, document: PreparedDocument) -> bool:
         and row.metadata == document.metadata
         and row.format == document.format
     )
-
-
-def _check_filters(filters: SearchFilters) -> None:
-    after, before = filters.published_after, filters.published_before
-    if after and before and after > before:
-        raise InvalidInputError("filters.published_after", "must not be after published_before")
-    for position, source in enumerate(filters.sources or ()):
-        check_text(source, f"filters.sources[{position}]")
-    check_metadata(filters.metadata or {}, "filters.metadata")

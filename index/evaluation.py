@@ -15,6 +15,7 @@ from typing import Any
 from index.bulk import upsert_valid
 from index.engine import SearchEngine
 from index.models import DEFAULT_COLLECTION, CollectionRef, DocumentInput, SearchMode, Verdict
+from index.queries import SearchQuery, SupportQuery
 from index.text import repair_text
 
 Qrels = dict[str, dict[str, int]]
@@ -90,7 +91,7 @@ def ranked_documents(
 ) -> list[str]:
     """Document ids, best first, each at the rank of its best chunk."""
     seen: dict[str, None] = {}
-    for hit in engine.search(query, CHUNK_DEPTH, mode=mode, collection=collection):
+    for hit in engine.search(SearchQuery(query, CHUNK_DEPTH, mode=mode, collection=collection)):
         seen.setdefault(hit.citation.document_id, None)
     return list(seen)
 
@@ -254,7 +255,9 @@ def evaluate_support(
         label = str(claim.get("label"))
         if label not in CLAIM_LABELS:
             continue
-        result = engine.support(str(claim["claim"]), k=5, mode=mode, collection=collection)
+        result = engine.support(
+            SupportQuery(str(claim["claim"]), k=5, mode=mode, collection=collection)
+        )
         called.append((label, result.verdict))
         if progress is not None:
             progress(1)

@@ -184,6 +184,27 @@ def page_span(
     )
 
 
+def cite(
+    document: Document | ChunkHit, chunk_index: int, char_start: int, char_end: int
+) -> Citation:
+    """The citation of ``document.text[char_start:char_end]``, inside chunk ``chunk_index``
+    (``document`` a stored document, or a hit's row with the same fields): the one place a
+    citation is made, for search hits and supporting passages alike."""
+    page, page_end = page_span(document.page_starts, char_start, char_end)
+    return Citation(
+        document_id=document.id if isinstance(document, Document) else document.document_id,
+        title=document.title,
+        source=document.source,
+        url=document.url,
+        published_at=document.published_at,
+        chunk_index=chunk_index,
+        char_start=char_start,
+        char_end=char_end,
+        page=page,
+        page_end=page_end,
+    )
+
+
 @dataclass(frozen=True)
 class SearchHit:
     chunk_id: int

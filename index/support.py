@@ -19,10 +19,9 @@ from typing import Literal
 
 import numpy as np
 
-from index import lexical
+from index import words
 from index.embedding import Embedder, Vectors
 from index.models import (
-    Citation,
     Document,
     Evidence,
     Stance,
@@ -30,6 +29,7 @@ from index.models import (
     SupportingPassage,
     SupportResult,
     Verdict,
+    cite,
     page_span,
 )
 from index.stance import STANCES, StanceModel
@@ -138,7 +138,7 @@ def _scored_sentences(
         if vector is not None:
             vectors[row] = vector
     similarity = np.clip(vectors @ claim_vector, 0.0, 1.0)
-    overlap = [s / (s + OVERLAP_HALF) for s in lexical.bm25_among(claim, texts)]
+    overlap = [s / (s + OVERLAP_HALF) for s in words.bm25_among(claim, texts)]
     total = 1.0 + OVERLAP_WEIGHT + RELEVANCE_WEIGHT
     return [
         _Sentence(
@@ -243,7 +243,9 @@ def supporting_passages(
             evidence=sorted(
                 evidence.get(index, []), key=lambda e: (e.stance is not lead, -e.score)
             )[:EVIDENCE_PER_PASSAGE],
-            citation=_citation(passage),
+            citation=cite(
+                passage.document, passage.chunk_index, passage.char_start, passage.char_end
+            ),
         )
         for index, passage in enumerate(passages)
     ]
@@ -268,21 +270,4 @@ def _evidence(
         stance=STANCES[int(probabilities.argmax())],
         stance_probability=float(probabilities.max()),
         page=page_span(document.page_starts, start, end)[0],
-    )
-
-
-def _citation(passage: _Passage) -> Citation:
-    document = passage.document
-    page, page_end = page_span(document.page_starts, passage.char_start, passage.char_end)
-    return Citation(
-        document_id=document.id,
-        title=document.title,
-        source=document.source,
-        url=document.url,
-        published_at=document.published_at,
-        chunk_index=passage.chunk_index,
-        char_start=passage.char_start,
-        char_end=passage.char_end,
-        page=page,
-        page_end=page_end,
     )

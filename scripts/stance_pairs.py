@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from index import lexical
+from index import words
 from index.stance import CLAIM_SPLITS, Stance, claim_split
 from index.text import sentence_spans
 
@@ -85,7 +85,7 @@ def claim_pairs(
             body[a:b] for a, b in sentences_of(body) if not _overlaps((a, b), gold.get(doc_id, []))
         ]
     if others:
-        scores = lexical.bm25_among(text, others)
+        scores = words.bm25_among(text, others)
         ranked = [s for _, s in sorted(zip(scores, others, strict=True), key=lambda p: -p[0])]
         chosen = ranked[: NEUTRAL_PER_CLAIM - 1] + rng.sample(others, 1)
         pairs += [Pair(text, s, Stance.NEUTRAL, "neutral") for s in dict.fromkeys(chosen)]

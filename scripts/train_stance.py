@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from index.backends import backend_config
 from index.engine import EngineConfig, SearchEngine
 from index.evaluation import (
     Confusion,
@@ -44,6 +45,7 @@ from index.evaluation import (
 )
 from index.model_export import INPUTS, fuse, quantize, trace
 from index.models import Stance
+from index.queries import SupportQuery
 from index.stance import (
     MANIFEST,
     MAX_PAIR_TOKENS,
@@ -228,7 +230,9 @@ def engine_verdicts(
     ``index_dir`` (indexed there first unless it already is). The verdict is a function of the
     two, so thresholds can be fitted on them without asking again."""
     documents = list(corpus_documents(dataset / "corpus.jsonl"))
-    engine = SearchEngine(EngineConfig(data_dir=index_dir), stance_model=StanceModel(model_dir))
+    engine = SearchEngine(
+        EngineConfig(storage=backend_config(index_dir)), stance_model=StanceModel(model_dir)
+    )
     try:
         if engine.stats().documents < len(documents):
             index_corpus(engine, documents)
@@ -236,7 +240,7 @@ def engine_verdicts(
             part: [
                 (str(c["label"]), r.support, r.contradiction)
                 for c in group
-                for r in [engine.support(str(c["claim"]), k=5)]
+                for r in [engine.support(SupportQuery(str(c["claim"]), k=5))]
             ]
             for part, group in claims.items()
             if part != "train"

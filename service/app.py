@@ -13,7 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from index.engine import SearchEngine
 from index.jobs.runner import JobRunner
-from index.jobs.store import JobStore, open_job_store
+from index.jobs.store import JobStore
 from index.sources import expand_paths, read_documents
 from service.auth import KeyGuard
 from service.deps import AppState
@@ -82,18 +82,7 @@ def open_engine(settings: Settings) -> SearchEngine:
 def start_ingest_jobs(settings: Settings, engine: SearchEngine) -> tuple[JobStore, JobRunner]:
     """The job store beside the documents, and this server's worker, started: it resumes any
     job left running, then takes queued ones."""
-    database_url = settings.database_url.get_secret_value() if settings.database_url else None
-    jobs = open_job_store(
-        settings.data_dir,
-        database_url,
-        settings.database_statement_timeout,
-        limits=settings.job_limits(),
-    )
-    if database_url is None:
-        # This process holds the data directory: a job still running was left by a crash.
-        resumed = jobs.release()
-        if resumed:
-            log.info("resuming %d ingest job(s) left running", resumed)
+    jobs = engine.open_jobs(settings.job_limits())
     preparation = None
     if settings.ray_address:
         from index.distributed import RayPreparation

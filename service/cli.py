@@ -18,16 +18,14 @@ from pathlib import Path
 from pydantic import ValidationError
 from tqdm import tqdm
 
-from index.backends import open_backend
+from index.backends import open_backend, shown
 from index.backends.base import StorageBackend
-from index.backends.embedded import store_path
-from index.backends.postgres import urls
 from index.bulk import Item, Preparation, ingest
 from index.embedding import model_dimension
 from index.engine import SearchEngine
 from index.errors import EngineError, InvalidInputError
-from index.lock import DataDirLock
 from index.models import DEFAULT_COLLECTION, CollectionRef, SearchMode
+from index.queries import SearchQuery
 from index.sources import BadRecord, expand_paths, read_records
 from index.stance import CLAIM_SPLITS
 from index.transfer import copy_store
@@ -149,11 +147,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from service.app import create_app
     from service.connections import bounded_protocol
 
-    if settings.database_url is None:
-        # Refuse a data dir another process owns with one line, before loading anything (the
-        # engine takes the lock for good when the app starts).
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        DataDirLock(settings.data_dir).release()
+    # Refuse a store another process owns with one line, before loading anything (the
+    # engine takes it for good when the app starts).
+    settings.storage().refuse_if_taken()
 
     settings = settings.model_copy(update={"host": host or settings.host})
     configure_json_logging(settings.log_level)
@@ -174,8 +170,7 @@ def _seed(settings: Settings) -> int:
 
     with closing(open_engine(settings)) as engine:
         stats = engine.stats()
-    where = stats.database or settings.data_dir
-    print(f"{stats.documents} documents, {stats.chunks} chunks in {where}")
+    print(f"{stats.documents} documents, {stats.chunks} chunks in {settings.storage().location}")
     return 0
 
 
@@ -206,28 +201,18 @@ def _reindex(settings: Settings) -> int:
 
 def _open_store(settings: Settings, where: str, must_exist: bool) -> StorageBackend:
     """The store at ``where``: a postgresql:// URL or a data directory."""
-    is_url = "://" in where
-    if is_url and not where.startswith(tuple(f"{s}://" for s in urls.SCHEMES)):
-        raise InvalidInputError(urls.redacted(where), "is neither a directory nor postgresql://")
-    if not is_url and must_exist and not store_path(Path(where)).is_file():
+    try:
+        config = settings.storage(where)
+    except ValueError:
+        raise InvalidInputError(shown(where), "is neither a directory nor postgresql://") from None
+    if must_exist and not config.exists():
         raise InvalidInputError(where, "holds no store (store.sqlite3)")
-    return open_backend(
-        Path(where),
-        where if is_url else None,
-        model_dimension(),
-        settings.ivf_min_vectors,
-        settings.database_statement_timeout,
-        settings.database_ef_search,
-        settings.max_collections,
-        settings.max_open_collections,
-        settings.collection_idle_seconds,
-    )
+    return open_backend(config, model_dimension())
 
 
 def _migrate(
     settings: Settings, source: str, target: str, force: bool, collection: str | None
 ) -> int:
-    shown = {s: urls.redacted(s) if "://" in s else s for s in (source, target)}
     with (
         closing(_open_store(settings, source, must_exist=True)) as origin,
         closing(_open_store(settings, target, must_exist=False)) as destination,
@@ -237,8 +222,8 @@ def _migrate(
             copied = copy_store(origin, destination, force, bar.update, names)
         documents = _documents(destination, names)
     print(
-        f"copied {copied} documents in {len(names)} collection(s) from {shown[source]} to "
-        f"{shown[target]} (now {documents} documents there in those collections)"
+        f"copied {copied} documents in {len(names)} collection(s) from {shown(source)} to "
+        f"{shown(target)} (now {documents} documents there in those collections)"
     )
     return 0
 
@@ -338,7 +323,7 @@ def _preparation(
 
 def _search(settings: Settings, query: str, k: int, mode: SearchMode, collection: str) -> int:
     with closing(SearchEngine(settings.engine_config())) as engine:
-        hits = engine.search(query, k, mode=mode, collection=collection)
+        hits = engine.search(SearchQuery(query, k, mode=mode, collection=collection))
     for rank, hit in enumerate(hits, start=1):
         c = hit.citation
         where = ", ".join(str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x)

@@ -54,9 +54,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         data_dir = args.data_dir or Path(scratch)
         # Only a database named here: SEMSEARCH_DATABASE_URL is the served corpus, never a
         # place to load a benchmark into.
-        config = dataclasses.replace(
-            settings.engine_config(), data_dir=data_dir, database_url=args.database_url
-        )
+        config = settings.engine_config(settings.storage(args.database_url or data_dir))
         engine = SearchEngine(config)
         try:
             if args.collection not in {c.name for c in engine.collections()}:

@@ -7,13 +7,14 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.backends import BackendConfig, backend_config
+from index.backends.embedded.vectors import IVF_MIN_VECTORS
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, urls
 from index.engine import EngineConfig
 from index.files import FileReader
 from index.jobs.models import JobLimits
 from index.model_export import Precision
 from index.support import DEFAULT_MIN_CONTRADICTION, DEFAULT_MIN_SUPPORT
-from index.vectors import IVF_MIN_VECTORS
 from service.keys import Grant, parse_api_keys, read_api_keys_file
 
 
@@ -277,21 +278,32 @@ class Settings(BaseSettings):
             workers=self.file_workers,
         )
 
-    def engine_config(self) -> EngineConfig:
+    def storage(self, location: str | Path | None = None) -> BackendConfig:
+        """The backend at ``location`` (a data directory or a postgresql:// URL; by default
+        the database URL if set, else the data directory), tuned by these settings: each kind
+        of backend reads its own."""
+        if location is None:
+            url = self.database_url.get_secret_value() if self.database_url else None
+            location = url or self.data_dir
+        return backend_config(
+            location,
+            ivf_min_vectors=self.ivf_min_vectors,
+            max_open_collections=self.max_open_collections,
+            collection_idle_seconds=self.collection_idle_seconds,
+            statement_timeout=self.database_statement_timeout,
+            ef_search=self.database_ef_search,
+            max_collections=self.max_collections,
+        )
+
+    def engine_config(self, storage: BackendConfig | None = None) -> EngineConfig:
+        """The engine these settings describe, on ``storage`` (by default ``storage()``)."""
         return EngineConfig(
-            data_dir=self.data_dir,
+            storage=storage or self.storage(),
             chunk_tokens=self.chunk_tokens,
             chunk_overlap_tokens=self.chunk_overlap_tokens,
             model_precision=self.model_precision,
             min_support=self.min_support,
             min_contradiction=self.min_contradiction,
             model_cache_dir=self.model_cache_dir,
-            ivf_min_vectors=self.ivf_min_vectors,
             max_query_chars=self.max_query_chars,
-            database_url=self.database_url.get_secret_value() if self.database_url else None,
-            statement_timeout=self.database_statement_timeout,
-            ef_search=self.database_ef_search,
-            max_collections=self.max_collections,
-            max_open_collections=self.max_open_collections,
-            collection_idle_seconds=self.collection_idle_seconds,
         )

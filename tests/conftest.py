@@ -9,13 +9,14 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from index.backends import backend_config
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
 from tests.postgres import Postgres, start_postgres
@@ -53,8 +54,17 @@ def make_engine(
     """Open engines on one store (reopening simulates a restart); closes them all."""
     opened: list[SearchEngine] = []
 
-    def make(**overrides: int) -> SearchEngine:
-        config = EngineConfig(data_dir=tmp_path / "data", database_url=database_url, **overrides)
+    def make(**overrides: Any) -> SearchEngine:
+        """An engine on this test's store; ``overrides`` set fields of the engine's config and
+        of the backend's (each kind of backend takes its own)."""
+        own = {f.name for f in fields(EngineConfig)}
+        storage = backend_config(
+            database_url or tmp_path / "data",
+            **{name: value for name, value in overrides.items() if name not in own},
+        )
+        config = EngineConfig(
+            storage=storage, **{name: value for name, value in overrides.items() if name in own}
+        )
         engine = SearchEngine(config, embedder)
         opened.append(engine)
         return engine

@@ -15,8 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from index.backends import backend_config
 from index.backends.postgres import urls
 from index.backends.postgres.backend import PostgresBackend
+from index.backends.postgres.config import PostgresConfig
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
 from index.errors import InvalidInputError, StorageUnavailableError
@@ -28,6 +30,7 @@ from index.models import (
     SearchMode,
     StoredDocument,
 )
+from index.queries import SearchQuery
 from index.transfer import copy_store
 from service.cli import main as cli
 from tests.conftest import Server, assert_problem, free_port
@@ -72,7 +75,7 @@ def replica(
     opened: list[SearchEngine] = []
 
     def make() -> SearchEngine:
-        config = EngineConfig(data_dir=tmp_path / f"unused{len(opened)}", database_url=url)
+        config = EngineConfig(storage=backend_config(url))
         opened.append(SearchEngine(config, embedder))
         return opened[-1]
 
@@ -86,7 +89,7 @@ def _cited(hits: Sequence[SearchHit]) -> list[tuple[object, str, float]]:
 
 
 def _ids(engine: SearchEngine, query: str, **kwargs: object) -> list[str]:
-    return [h.citation.document_id for h in engine.search(query, **kwargs)]  # type: ignore[arg-type]
+    return [h.citation.document_id for h in engine.search(SearchQuery(query, **kwargs))]  # type: ignore[arg-type]
 
 
 def test_a_write_on_one_replica_is_searchable_on_the_other_at_once(replica: Replicas) -> None:
@@ -136,7 +139,7 @@ def test_two_replicas_upserting_one_id_leave_one_consistent_document(replica: Re
         thread.join()
     stored = engines[0].get("ferry")
     assert stored.text in texts
-    hits = engines[1].search("ferry to Bergen", k=10)
+    hits = engines[1].search(SearchQuery("ferry to Bergen", k=10))
     assert {h.citation.document_id for h in hits} == {"ferry"}
     assert all(stored.text[h.citation.char_start : h.citation.char_end] == h.text for h in hits)
     assert len(hits) == stored.chunk_count and engines[0].check().ok
@@ -147,7 +150,7 @@ class _RacedBackend(PostgresBackend):
     fields-only update would otherwise keep chunks of a text the row no longer holds."""
 
     def __init__(self, url: str, dimension: int, race: Callable[[], None]) -> None:
-        super().__init__(url, dimension)
+        super().__init__(PostgresConfig(url), dimension)
         self._race: Callable[[], None] | None = race
 
     def stored(self, document_ids: Sequence[str]) -> dict[str, StoredDocument]:
@@ -165,10 +168,10 @@ def test_a_metadata_update_racing_a_new_text_never_pairs_text_and_chunks_wrongly
     other.upsert(DOCUMENTS)
     new_text = "Glaciers retreat in the Alps every summer. Guides moved the trails uphill."
     race = lambda: other.upsert([DocumentInput(id="chess", text=new_text)])  # noqa: E731
-    url = other.config.database_url
+    url = other.config.storage.url
     assert url is not None
     raced = SearchEngine(
-        EngineConfig(data_dir=tmp_path / "raced"),
+        EngineConfig(storage=backend_config(url)),
         embedder,
         backend=_RacedBackend(url, embedder.dimension, race),
     )
@@ -177,7 +180,7 @@ def test_a_metadata_update_racing_a_new_text_never_pairs_text_and_chunks_wrongly
         raced.upsert([DocumentInput(**retitled)])  # compared with the old text, then retried
         stored = raced.get("chess")
         assert stored.text == DOCUMENTS[1].text and stored.metadata == {"lang": "no"}
-        hits = raced.search("chess tournament in Oslo", k=5, filters=None)
+        hits = raced.search(SearchQuery("chess tournament in Oslo", k=5, filters=None))
         chess = [h for h in hits if h.citation.document_id == "chess"]
         assert chess and all(
             stored.text[h.citation.char_start : h.citation.char_end] == h.text for h in chess
@@ -192,12 +195,12 @@ def test_the_database_going_away_is_a_storage_error_and_its_return_heals(
 ) -> None:
     server = start_postgres()
     try:
-        config = EngineConfig(data_dir=tmp_path / "d", database_url=server.fresh_database())
+        config = EngineConfig(storage=backend_config(server.fresh_database()))
         engine = SearchEngine(config, embedder)
         engine.upsert(DOCUMENTS)
         server.pause()
         with pytest.raises(StorageUnavailableError, match="unavailable"):
-            engine.search("volcano", k=1)
+            engine.search(SearchQuery("volcano", k=1))
         with pytest.raises(StorageUnavailableError):
             engine.upsert([DocumentInput(id="new", text="A new text arrives while it is down.")])
         server.resume()
@@ -237,9 +240,9 @@ def test_a_replica_answers_503_while_its_database_is_away_and_recovers_by_itself
 
 
 def test_a_statement_over_the_timeout_is_cut_off(replica: Replicas, embedder: Embedder) -> None:
-    url = replica().config.database_url
+    url = replica().config.storage.url
     assert url is not None
-    backend = PostgresBackend(url, embedder.dimension, statement_timeout=0.05)
+    backend = PostgresConfig(url, statement_timeout=0.05).open(embedder.dimension)
     try:
         with (
             pytest.raises(StorageUnavailableError, match="in time"),
@@ -259,13 +262,13 @@ def test_the_password_never_shows(
 ) -> None:
     secret = "s3cr3t-Passw0rd"
     url = postgres.fresh_database().replace("postgres@", f"postgres:{secret}@")
-    backend = PostgresBackend(url, embedder.dimension)  # trust auth: any password is taken
+    backend = PostgresConfig(url).open(embedder.dimension)  # trust auth: any password is taken
     assert backend.database is not None and secret not in backend.database
     assert backend.database.startswith(f"postgresql://postgres:{urls.HIDDEN}@127.0.0.1:")
     backend.close()
     unreachable = f"postgresql://user:{secret}@127.0.0.1:9/db?password={secret}"
     with caplog.at_level(logging.DEBUG), pytest.raises(StorageUnavailableError) as refused:
-        PostgresBackend(unreachable, embedder.dimension)
+        PostgresConfig(unreachable).open(embedder.dimension)
     assert secret not in str(refused.value) and secret not in caplog.text
     assert urls.redacted(unreachable) == (
         f"postgresql://user:{urls.HIDDEN}@127.0.0.1:9/db?password={urls.HIDDEN}"
@@ -275,13 +278,13 @@ def test_the_password_never_shows(
 def test_migrate_copies_both_ways_without_re_embedding(
     postgres: Postgres, embedder: Embedder, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    source = SearchEngine(EngineConfig(data_dir=tmp_path / "source"), embedder)
+    source = SearchEngine(EngineConfig(storage=backend_config(tmp_path / "source")), embedder)
     source.seed(DOCUMENTS)
     # Filtered, the embedded backend ranks words with FTS5, whose BM25 PostgreSQL's computes
     # exactly (unfiltered it reads tantivy: Lucene's idf, lengths to a byte's precision).
     every = SearchFilters(document_ids=[d.id or "" for d in DOCUMENTS])
     expected = {
-        mode: source.search("river delta flooding", k=5, filters=every, mode=mode)
+        mode: source.search(SearchQuery("river delta flooding", k=5, filters=every, mode=mode))
         for mode in SearchMode
     }
     source.close()
@@ -289,9 +292,9 @@ def test_migrate_copies_both_ways_without_re_embedding(
 
     assert cli(["migrate", str(tmp_path / "source"), url]) == 0
     assert "copied 3 documents" in capsys.readouterr().out
-    on_postgres = SearchEngine(EngineConfig(data_dir=tmp_path / "x", database_url=url), embedder)
+    on_postgres = SearchEngine(EngineConfig(storage=backend_config(url)), embedder)
     for mode, hits in expected.items():  # the same vectors: the same hits and scores
-        got = on_postgres.search("river delta flooding", k=5, filters=every, mode=mode)
+        got = on_postgres.search(SearchQuery("river delta flooding", k=5, filters=every, mode=mode))
         assert [h.citation for h in got] == [h.citation for h in hits]
         assert [h.score for h in got] == pytest.approx([h.score for h in hits], abs=1e-5)
     assert on_postgres.seed(DOCUMENTS) is None  # copied as seeded: never seeded again
@@ -302,9 +305,9 @@ def test_migrate_copies_both_ways_without_re_embedding(
     assert "--force" in capsys.readouterr().err
     assert cli(["migrate", str(tmp_path / "missing"), url]) == 1
     assert cli(["migrate", url, str(tmp_path / "back")]) == 0
-    back = SearchEngine(EngineConfig(data_dir=tmp_path / "back"), embedder)
+    back = SearchEngine(EngineConfig(storage=backend_config(tmp_path / "back")), embedder)
     for mode, hits in expected.items():  # chunk ids are the target's own; all else is equal
-        found = back.search("river delta flooding", k=5, filters=every, mode=mode)
+        found = back.search(SearchQuery("river delta flooding", k=5, filters=every, mode=mode))
         assert _cited(found) == _cited(hits)
     assert back.check().ok
     back.close()
@@ -315,7 +318,7 @@ def test_copy_store_refuses_a_non_empty_target_unless_forced(
 ) -> None:
     target = replica()
     target.upsert(DOCUMENTS[:1])
-    source = SearchEngine(EngineConfig(data_dir=tmp_path / "s"), embedder)
+    source = SearchEngine(EngineConfig(storage=backend_config(tmp_path / "s")), embedder)
     source.upsert(DOCUMENTS)
     try:
         with pytest.raises(InvalidInputError, match="holds 1 documents"):

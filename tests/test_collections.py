@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from index.backends.embedded.config import EmbeddedConfig
 from index.engine import SearchEngine
 from index.errors import (
     CollectionExistsError,
@@ -27,6 +28,7 @@ from index.errors import (
     InvalidInputError,
 )
 from index.models import DEFAULT_COLLECTION, DocumentInput, SearchFilters, SearchMode
+from index.queries import SearchQuery, SupportQuery
 from service.app import create_app
 from service.settings import Settings
 from tests.conftest import assert_problem
@@ -82,10 +84,10 @@ def test_the_same_id_in_two_collections_names_two_documents(make_engine: MakeEng
     assert engine.stats().documents == 1 and engine.stats("news").documents == 2
 
     for mode in SearchMode:
-        hits = engine.search("boats in the harbour", k=10, mode=mode)
+        hits = engine.search(SearchQuery("boats in the harbour", k=10, mode=mode))
         assert {h.citation.document_id for h in hits} <= {"a"}
         assert all("Glaciers" in h.text for h in hits)
-    support = engine.support("The harbour flooded after rain.")
+    support = engine.support(SupportQuery("The harbour flooded after rain."))
     assert all(p.citation.document_id == "a" and "Glaciers" in p.text for p in support.passages)
 
     engine.delete("a", collection="news")
@@ -101,14 +103,18 @@ def test_filters_k_and_citations_hold_within_a_collection(make_engine: MakeEngin
     engine.create_collection("news")
     engine.upsert(NEWS, collection="news")
     hits = engine.search(
-        "harbour boats", k=5, filters=SearchFilters(sources=["local"]), collection="news"
+        SearchQuery(
+            "harbour boats", k=5, filters=SearchFilters(sources=["local"]), collection="news"
+        )
     )
     assert hits and {h.citation.document_id for h in hits} == {"b"}
-    for hit in engine.search("harbour", k=1, collection="news"):
+    for hit in engine.search(SearchQuery("harbour", k=1, collection="news")):
         text = engine.get(hit.citation.document_id, collection="news").text
         assert text[hit.citation.char_start : hit.citation.char_end] == hit.text
-    assert len(engine.search("harbour", k=1, collection="news")) == 1
-    support = engine.support("A festival of boats filled the harbour.", collection="news")
+    assert len(engine.search(SearchQuery("harbour", k=1, collection="news"))) == 1
+    support = engine.support(
+        SupportQuery("A festival of boats filled the harbour.", collection="news")
+    )
     assert support.verdict.value == "supported"
     assert support.passages[0].citation.document_id == "b"
 
@@ -129,14 +135,14 @@ def test_names_are_checked_and_unknown_or_protected_collections_refused(
     with pytest.raises(CollectionProtectedError):
         engine.delete_collection(DEFAULT_COLLECTION)
     for call in (
-        lambda: engine.search("x", collection="nope"),
-        lambda: engine.support("x", collection="nope"),
+        lambda: engine.search(SearchQuery("x", collection="nope")),
+        lambda: engine.support(SupportQuery("x", collection="nope")),
         lambda: engine.upsert(NEWS, collection="nope"),
         lambda: engine.get("a", collection="nope"),
         lambda: engine.delete("a", collection="nope"),
         lambda: engine.stats("nope"),
         lambda: engine.delete_collection("nope"),
-        lambda: engine.search("x", collection=".."),
+        lambda: engine.search(SearchQuery("x", collection="..")),
     ):
         with pytest.raises(CollectionNotFoundError):
             call()
@@ -161,9 +167,9 @@ def test_deleting_a_collection_removes_it_whole_and_survives_a_restart(
     assert listed.keys() == {"default", "papers"} and listed["papers"][0] == 2
     engine.create_collection("news")  # the name is free again, and the new one empty
     assert engine.stats("news").documents == 0
-    assert engine.search("harbour", collection="news") == []
+    assert engine.search(SearchQuery("harbour", collection="news")) == []
     assert engine.check().ok
-    if engine.config.database_url is None:
+    if isinstance(engine.config.storage, EmbeddedConfig):
         assert sorted(p.name for p in (tmp_path / "data" / "collections").iterdir()) == [
             "news",
             "papers",
@@ -220,7 +226,9 @@ def test_searches_never_cross_collections_while_one_is_created_and_deleted(
     def search(collection: str, belongs: Callable[[str], bool]) -> None:
         while not stop.is_set():
             try:
-                hits = engine.search("harbour glaciers churn", k=5, collection=collection)
+                hits = engine.search(
+                    SearchQuery("harbour glaciers churn", k=5, collection=collection)
+                )
                 searched[collection] += 1
                 for hit in hits:
                     if not belongs(hit.text):
@@ -274,7 +282,7 @@ def test_collections_are_bounded_and_deleting_one_makes_room(
     engine = make_engine(max_collections=3)  # the count survives a restart
     with pytest.raises(CollectionLimitError):
         engine.create_collection("four")
-    if engine.config.database_url is None:  # nothing half made is left by a refusal
+    if isinstance(engine.config.storage, EmbeddedConfig):  # nothing half made is left by a refusal
         assert sorted(p.name for p in (tmp_path / "data" / "collections").iterdir()) == [
             "three",
             "two",
@@ -317,7 +325,7 @@ def test_collections_open_on_use_and_close_when_idle_or_least_used(
         engine.upsert(NEWS, collection=name)
         assert _open_collections(engine) <= 3
     for name in names:  # each reopened (least used first), its writes all there
-        hits = engine.search("harbour boats", collection=name)
+        hits = engine.search(SearchQuery("harbour boats", collection=name))
         assert {h.citation.document_id for h in hits} == {"a", "b"}
     assert [c.documents for c in engine.collection_page(0, 10).items] == [2] * 5 + [0]
     assert _open_collections(engine) <= 3  # listing opened none
@@ -325,7 +333,7 @@ def test_collections_open_on_use_and_close_when_idle_or_least_used(
     while _open_collections(engine) > 1:  # idle ones close; default stays
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert engine.search("harbour", collection="c0")  # reopened on use
+    assert engine.search(SearchQuery("harbour", collection="c0"))  # reopened on use
     assert engine.check().ok
 
 
@@ -337,12 +345,12 @@ def test_a_collection_in_use_is_never_closed_under_its_call(make_engine: MakeEng
         engine.upsert(NEWS, collection=name)
     backend = engine._backend
     with backend.collection("held") as held:
-        engine.search("harbour", collection="other")  # over the limit: "held" is busy
-        engine.search("harbour", collection="third")
+        engine.search(SearchQuery("harbour", collection="other"))  # over the limit: "held" is busy
+        engine.search(SearchQuery("harbour", collection="third"))
         assert held.counts()[0] == 2  # still open
         with held.reading() as view:
             assert view.lexical("harbour", 5, SearchFilters())
-    engine.search("harbour", collection="other")  # now "held" closes to make room
+    engine.search(SearchQuery("harbour", collection="other"))  # now "held" closes to make room
     assert _open_collections(engine) <= 2
 
 
@@ -364,7 +372,7 @@ def test_searches_writes_and_deletions_race_with_closing_collections(
             name = names[turn % len(names)]
             turn += 1
             try:
-                hits = engine.search("harbour boats", collection=name)
+                hits = engine.search(SearchQuery("harbour boats", collection=name))
                 if not {"a", "b"} <= {h.citation.document_id for h in hits}:
                     problems.append(f"{name}: {hits}")
                 engine.collection_page(0, 10)
@@ -378,7 +386,7 @@ def test_searches_writes_and_deletions_race_with_closing_collections(
         for round_ in range(3):
             engine.create_collection("gone")
             engine.upsert(NEWS[:1], collection="gone")
-            engine.search("harbour", collection="gone")
+            engine.search(SearchQuery("harbour", collection="gone"))
             engine.delete_collection("gone")
             engine.upsert([DocumentInput(id=f"x{round_}", text="Tides.")], collection="r0")
             time.sleep(0.1)

@@ -10,9 +10,9 @@ from pathlib import Path
 import anyio
 import pytest
 
+from index.backends import backend_config
 from index.engine import SearchEngine
 from index.jobs.runner import JobRunner
-from index.jobs.store import open_job_store
 from service.deps import AppState
 from service.errors import OverloadedError
 from service.job_intake import parse_record
@@ -25,7 +25,7 @@ async def test_reads_and_writes_wait_in_separate_lines(
     make_engine: Callable[..., SearchEngine], tmp_path: Path
 ) -> None:
     engine = make_engine()
-    jobs = open_job_store(tmp_path, None)
+    jobs = backend_config(tmp_path).open_jobs()
     settings = Settings(max_concurrency=1, max_queued=1)
     state = AppState(
         settings=settings,

@@ -14,6 +14,7 @@ import pytest
 from index.engine import SearchEngine
 from index.errors import DocumentNotFoundError, InputTooLargeError, InvalidInputError
 from index.models import DocumentInput, SearchFilters, SearchMode, UpsertStatus
+from index.queries import SearchQuery
 from index.sources import expand_paths, read_documents
 from tests.markers import embedded_only
 
@@ -36,7 +37,7 @@ def seeded(make_engine: MakeEngine) -> SearchEngine:
 
 
 def _assert_exact_citations(engine: SearchEngine, query: str, k: int = 10) -> None:
-    for hit in engine.search(query, k):
+    for hit in engine.search(SearchQuery(query, k)):
         document = engine.get(hit.citation.document_id)
         assert document.text[hit.citation.char_start : hit.citation.char_end] == hit.text
         assert hit.citation.title == document.title
@@ -44,7 +45,7 @@ def _assert_exact_citations(engine: SearchEngine, query: str, k: int = 10) -> No
 
 
 def test_example_query_finds_the_bombing_article_first(seeded: SearchEngine) -> None:
-    hits = seeded.search(EXAMPLE_QUERY, k=3)
+    hits = seeded.search(SearchQuery(EXAMPLE_QUERY, k=3))
     assert hits[0].citation.document_id == BOMBING_ARTICLE
     assert hits[0].citation.title == (
         "Pakistan, China Boost Counter-Terrorism Cooperation After Blast Kills 12"
@@ -80,17 +81,17 @@ def test_seeding_happens_once(seeded: SearchEngine) -> None:
 
 
 def test_unchanged_text_is_not_re_embedded(seeded: SearchEngine) -> None:
-    before = {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)}
+    before = {h.chunk_id for h in seeded.search(SearchQuery(EXAMPLE_QUERY, k=100))}
     results = seeded.upsert(_seed_documents())
     assert {r.status for r in results} == {UpsertStatus.UNCHANGED}
     assert all(r.chunk_count > 0 for r in results)
     # Same chunk ids: nothing was deleted and re-inserted.
-    assert {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)} == before
+    assert {h.chunk_id for h in seeded.search(SearchQuery(EXAMPLE_QUERY, k=100))} == before
 
 
 def test_metadata_change_updates_without_re_embedding(seeded: SearchEngine) -> None:
     original = seeded.get(BOMBING_ARTICLE)
-    chunk_ids = {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)}
+    chunk_ids = {h.chunk_id for h in seeded.search(SearchQuery(EXAMPLE_QUERY, k=100))}
     changed = DocumentInput(
         id=original.id,
         text=original.text,
@@ -99,8 +100,8 @@ def test_metadata_change_updates_without_re_embedding(seeded: SearchEngine) -> N
         source="Another Source",
     )
     assert seeded.upsert([changed])[0].status is UpsertStatus.UPDATED
-    assert {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)} == chunk_ids
-    hit = seeded.search(EXAMPLE_QUERY, k=1)[0]
+    assert {h.chunk_id for h in seeded.search(SearchQuery(EXAMPLE_QUERY, k=100))} == chunk_ids
+    hit = seeded.search(SearchQuery(EXAMPLE_QUERY, k=1))[0]
     assert hit.citation.source == "Another Source" and hit.citation.url == "https://example.org/a"
 
 
@@ -108,10 +109,10 @@ def test_title_change_re_embeds_because_titles_head_the_chunk_vectors(
     seeded: SearchEngine,
 ) -> None:
     original = seeded.get(BOMBING_ARTICLE)
-    before = {h.chunk_id for h in seeded.search(EXAMPLE_QUERY, k=100)}
+    before = {h.chunk_id for h in seeded.search(SearchQuery(EXAMPLE_QUERY, k=100))}
     changed = DocumentInput(id=original.id, text=original.text, title="New title")
     assert seeded.upsert([changed])[0].status is UpsertStatus.UPDATED
-    after = seeded.search(EXAMPLE_QUERY, k=100)
+    after = seeded.search(SearchQuery(EXAMPLE_QUERY, k=100))
     assert {h.chunk_id for h in after} != before
     assert after[0].citation.title == "New title"
 
@@ -122,10 +123,12 @@ def test_added_document_is_searchable_at_once_and_gone_after_delete(
     text = "A giant panda named Mei Lin was born at the Chengdu breeding centre in spring."
     result = seeded.upsert([DocumentInput(text=text, source="Zoo News")])[0]
     assert result.status is UpsertStatus.CREATED and result.chunk_count == 1
-    hit = seeded.search("panda cub born in Chengdu", k=1)[0]
+    hit = seeded.search(SearchQuery("panda cub born in Chengdu", k=1))[0]
     assert hit.citation.document_id == result.id and hit.text == text
     seeded.delete(result.id)
-    assert all(h.citation.document_id != result.id for h in seeded.search("panda", k=100))
+    assert all(
+        h.citation.document_id != result.id for h in seeded.search(SearchQuery("panda", k=100))
+    )
     with pytest.raises(DocumentNotFoundError):
         seeded.get(result.id)
     with pytest.raises(DocumentNotFoundError):
@@ -135,7 +138,11 @@ def test_added_document_is_searchable_at_once_and_gone_after_delete(
 def test_changed_text_replaces_old_chunks(seeded: SearchEngine) -> None:
     seeded.upsert([DocumentInput(id="doc", text="Volcanic eruption in Iceland closes airports.")])
     seeded.upsert([DocumentInput(id="doc", text="A chess tournament opens in Oslo.")])
-    hits = [h for h in seeded.search("volcano eruption", k=100) if h.citation.document_id == "doc"]
+    hits = [
+        h
+        for h in seeded.search(SearchQuery("volcano eruption", k=100))
+        if h.citation.document_id == "doc"
+    ]
     assert [h.text for h in hits] == ["A chess tournament opens in Oslo."]
 
 
@@ -159,13 +166,13 @@ def test_a_bad_batch_writes_nothing(seeded: SearchEngine) -> None:
 def test_restart_keeps_everything_without_re_embedding(make_engine: MakeEngine) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
-    hits = engine.search(EXAMPLE_QUERY, k=5)
+    hits = engine.search(SearchQuery(EXAMPLE_QUERY, k=5))
     engine.close()
-    index_file = engine.config.data_dir / "vectors.faiss"
+    index_file = engine.config.storage.data_dir / "vectors.faiss"
     saved = index_file.stat().st_mtime_ns
     reopened = make_engine()
     assert index_file.stat().st_mtime_ns == saved  # loaded as saved, not rebuilt
-    assert reopened.search(EXAMPLE_QUERY, k=5) == hits
+    assert reopened.search(SearchQuery(EXAMPLE_QUERY, k=5)) == hits
     assert reopened.stats().documents == 5
 
 
@@ -177,7 +184,7 @@ def test_the_index_turns_ivf_on_the_write_that_crosses_the_threshold(
     engine.seed(_seed_documents())
     chunks = engine.stats().chunks
     assert chunks < 100 and engine.stats().index_type == "flat-ip"
-    exact = engine.search(EXAMPLE_QUERY, k=5, mode=SearchMode.DENSE)
+    exact = engine.search(SearchQuery(EXAMPLE_QUERY, k=5, mode=SearchMode.DENSE))
     extra = [
         DocumentInput(id=f"filler-{n}", text=f"Filler note {n} about the weather. " * 30)
         for n in range(100 - chunks)
@@ -186,9 +193,11 @@ def test_the_index_turns_ivf_on_the_write_that_crosses_the_threshold(
     assert engine.stats().index_type.startswith("ivf")
     assert engine.stats().vectors == engine.stats().chunks >= 100
     # The fillers are far from the query: the same five chunks, now found through IVF.
-    assert engine.search(EXAMPLE_QUERY, k=5, mode=SearchMode.DENSE) == exact
+    assert engine.search(SearchQuery(EXAMPLE_QUERY, k=5, mode=SearchMode.DENSE)) == exact
     engine.delete(BOMBING_ARTICLE)
-    assert BOMBING_ARTICLE not in {h.citation.document_id for h in engine.search(EXAMPLE_QUERY)}
+    assert BOMBING_ARTICLE not in {
+        h.citation.document_id for h in engine.search(SearchQuery(EXAMPLE_QUERY))
+    }
     assert engine.check().ok
     engine.close()
     reopened = make_engine(ivf_min_vectors=100)
@@ -200,11 +209,11 @@ def test_the_index_turns_ivf_on_the_write_that_crosses_the_threshold(
 def test_a_large_exact_index_is_rebuilt_as_ivf_on_start(make_engine: MakeEngine) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
-    hits = engine.search(EXAMPLE_QUERY, k=3)
+    hits = engine.search(SearchQuery(EXAMPLE_QUERY, k=3))
     engine.close()
     reopened = make_engine(ivf_min_vectors=10)
     assert reopened.stats().index_type.startswith("ivf") and reopened.check().ok
-    assert reopened.search(EXAMPLE_QUERY, k=3)[0] == hits[0]
+    assert reopened.search(SearchQuery(EXAMPLE_QUERY, k=3))[0] == hits[0]
 
 
 @embedded_only
@@ -214,10 +223,10 @@ def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
 ) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
-    index_file = engine.config.data_dir / "vectors.faiss"
+    index_file = engine.config.storage.data_dir / "vectors.faiss"
     old_index = index_file.read_bytes()
     engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
-    hits = engine.search("floods in Swat", k=5)
+    hits = engine.search(SearchQuery("floods in Swat", k=5))
     engine.close()
     if damage == "missing":
         index_file.unlink()
@@ -228,7 +237,7 @@ def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
     else:
         index_file.write_bytes(old_index)  # a snapshot from before the last write
     reopened = make_engine()
-    assert reopened.search("floods in Swat", k=5) == hits
+    assert reopened.search(SearchQuery("floods in Swat", k=5)) == hits
     assert reopened.stats().vectors == reopened.stats().chunks
 
 
@@ -238,18 +247,18 @@ def test_a_failed_index_save_keeps_the_write_and_the_next_start_rebuilds(
 ) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
-    blocker = engine.config.data_dir / "vectors.faiss.tmp"
+    blocker = engine.config.storage.data_dir / "vectors.faiss.tmp"
     blocker.mkdir()  # the save cannot open its temporary file: a real OSError
     engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
     assert "could not save the vector index" in caplog.text
-    hits = engine.search("floods in Swat", k=5)
+    hits = engine.search(SearchQuery("floods in Swat", k=5))
     assert hits[0].citation.document_id == "late"  # served from memory
     engine.close()
     blocker.rmdir()
     blocker.write_bytes(b"half a save")  # and a save cut off by a crash is cleared on start
     reopened = make_engine()
     assert not blocker.exists()
-    assert reopened.search("floods in Swat", k=5) == hits
+    assert reopened.search(SearchQuery("floods in Swat", k=5)) == hits
     assert reopened.check().ok
 
 
@@ -260,11 +269,11 @@ def test_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_store(
 ) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
-    lexical = engine.config.data_dir / "lexical"
-    before_last_write = engine.config.data_dir / "lexical-before"
+    lexical = engine.config.storage.data_dir / "lexical"
+    before_last_write = engine.config.storage.data_dir / "lexical-before"
     shutil.copytree(lexical, before_last_write)
     engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
-    hits = engine.search("floods in Swat", k=5, mode=SearchMode.LEXICAL)
+    hits = engine.search(SearchQuery("floods in Swat", k=5, mode=SearchMode.LEXICAL))
     assert hits[0].citation.document_id == "late"
     engine.close()
     if damage == "missing":
@@ -280,7 +289,7 @@ def test_missing_damaged_or_stale_lexical_index_is_rebuilt_from_the_store(
     else:  # the last write committed to the index, the crash came before its record
         (lexical / "generation").write_text((before_last_write / "generation").read_text())
     reopened = make_engine()
-    assert reopened.search("floods in Swat", k=5, mode=SearchMode.LEXICAL) == hits
+    assert reopened.search(SearchQuery("floods in Swat", k=5, mode=SearchMode.LEXICAL)) == hits
     assert reopened.check().ok
 
 
@@ -290,21 +299,22 @@ def test_a_failed_lexical_update_keeps_the_write_and_fts5_answers_until_a_restar
 ) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
-    lexical = engine.config.data_dir / "lexical"
+    lexical = engine.config.storage.data_dir / "lexical"
     shutil.rmtree(lexical)  # the index's commit cannot write its files: a real OSError
     lexical.write_text("not a directory")
     engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
     assert "could not update the lexical index" in caplog.text
-    hits = engine.search("floods in Swat", k=5, mode=SearchMode.LEXICAL)
+    hits = engine.search(SearchQuery("floods in Swat", k=5, mode=SearchMode.LEXICAL))
     assert hits[0].citation.document_id == "late"  # from the store's FTS5 index
     assert engine.check().ok
     engine.close()
     lexical.unlink()
     reopened = make_engine()
     assert (lexical / "generation").exists()  # rebuilt
-    assert [h.chunk_id for h in reopened.search("floods in Swat", 5, mode=SearchMode.LEXICAL)] == [
-        h.chunk_id for h in hits
-    ]
+    assert [
+        h.chunk_id
+        for h in reopened.search(SearchQuery("floods in Swat", 5, mode=SearchMode.LEXICAL))
+    ] == [h.chunk_id for h in hits]
     assert reopened.check().ok
 
 
@@ -314,8 +324,8 @@ def test_unfiltered_and_filtered_lexical_search_rank_alike(seeded: SearchEngine)
     so a filter every document passes changes neither the order nor (much) the scores."""
     everything = SearchFilters(document_ids=[d.id or "" for d in _seed_documents()])
     for query in [EXAMPLE_QUERY, "Iran Pakistan dialogue", "The Resistance Front"]:
-        top = seeded.search(query, 5, mode=SearchMode.LEXICAL)
-        filtered = seeded.search(query, 5, everything, mode=SearchMode.LEXICAL)
+        top = seeded.search(SearchQuery(query, 5, mode=SearchMode.LEXICAL))
+        filtered = seeded.search(SearchQuery(query, 5, everything, mode=SearchMode.LEXICAL))
         assert [h.chunk_id for h in top[:3]] == [h.chunk_id for h in filtered[:3]]
         for mine, theirs in zip(top, filtered, strict=True):
             assert mine.score == pytest.approx(theirs.score, abs=0.05)
@@ -334,29 +344,33 @@ def test_searches_run_during_a_long_ingest_and_never_see_half_a_batch(
     ingest.start()
     seen_during: list[int] = []
     while ingest.is_alive():
-        hits = engine.search("quokka census", k=200, mode=SearchMode.LEXICAL)
+        hits = engine.search(SearchQuery("quokka census", k=200, mode=SearchMode.LEXICAL))
         if ingest.is_alive():  # this search ran while the batch was being embedded or written
             seen_during.append(len({h.citation.document_id for h in hits}))
     ingest.join()
     assert len(seen_during) >= 5, "searches waited for the ingest"
     assert set(seen_during) <= {0, len(batch)}, "a search saw part of a batch"
-    assert len(engine.search("quokka census", k=200, mode=SearchMode.LEXICAL)) == len(batch)
+    assert len(engine.search(SearchQuery("quokka census", k=200, mode=SearchMode.LEXICAL))) == len(
+        batch
+    )
 
 
 def test_filters_apply_before_ranking(seeded: SearchEngine) -> None:
     only = SearchFilters(sources=["South China Morning Post"])
-    hits = seeded.search(EXAMPLE_QUERY, k=5, filters=only)
+    hits = seeded.search(SearchQuery(EXAMPLE_QUERY, k=5, filters=only))
     assert len(hits) == 5
     assert {h.citation.source for h in hits} == {"South China Morning Post"}
     by_id = seeded.search(
-        EXAMPLE_QUERY, k=3, filters=SearchFilters(document_ids=["002_887aa636a02893d9"])
+        SearchQuery(
+            EXAMPLE_QUERY, k=3, filters=SearchFilters(document_ids=["002_887aa636a02893d9"])
+        )
     )
     assert len(by_id) == 3 and {h.citation.document_id for h in by_id} == {"002_887aa636a02893d9"}
     dated = SearchFilters(published_after=date(2025, 7, 1), published_before=date(2025, 7, 31))
-    assert {h.citation.document_id for h in seeded.search(EXAMPLE_QUERY, 10, dated)} == {
-        "000_3c7ebb3e2dcb0c6d"
-    }
-    assert seeded.search(EXAMPLE_QUERY, 10, SearchFilters(sources=["nobody"])) == []
+    assert {
+        h.citation.document_id for h in seeded.search(SearchQuery(EXAMPLE_QUERY, 10, dated))
+    } == {"000_3c7ebb3e2dcb0c6d"}
+    assert seeded.search(SearchQuery(EXAMPLE_QUERY, 10, SearchFilters(sources=["nobody"]))) == []
 
 
 def test_metadata_filter_is_typed_equality(seeded: SearchEngine) -> None:
@@ -371,7 +385,7 @@ def test_metadata_filter_is_typed_equality(seeded: SearchEngine) -> None:
     )
 
     def ids(metadata: dict[str, str | int | float | bool]) -> set[str]:
-        hits = seeded.search("earthquake", 10, SearchFilters(metadata=metadata))
+        hits = seeded.search(SearchQuery("earthquake", 10, SearchFilters(metadata=metadata)))
         return {h.citation.document_id for h in hits}
 
     assert ids({"lang": "en"}) == {"a"}
@@ -383,16 +397,16 @@ def test_metadata_filter_is_typed_equality(seeded: SearchEngine) -> None:
 
 def test_bad_queries_name_the_field(seeded: SearchEngine) -> None:
     with pytest.raises(InvalidInputError) as error:
-        seeded.search("   \u00a0", k=3)
+        seeded.search(SearchQuery("   \u00a0", k=3))
     assert error.value.field == "query"
     with pytest.raises(InvalidInputError) as error:
-        seeded.search("x", k=0)
+        seeded.search(SearchQuery("x", k=0))
     assert error.value.field == "k"
     reversed_range = SearchFilters(
         published_after=date(2025, 2, 1), published_before=date(2025, 1, 1)
     )
     with pytest.raises(InvalidInputError) as error:
-        seeded.search("x", k=3, filters=reversed_range)
+        seeded.search(SearchQuery("x", k=3, filters=reversed_range))
     assert error.value.field == "filters.published_after"
 
 
@@ -442,7 +456,9 @@ def test_what_could_not_be_read_back_is_never_stored(
     assert seeded.stats() == before
     # Filters obey the same bounds instead of failing inside SQLite.
     with pytest.raises(InvalidInputError):
-        seeded.search("x", filters=SearchFilters(metadata={f"k{n}": n for n in range(300)}))
+        seeded.search(
+            SearchQuery("x", filters=SearchFilters(metadata={f"k{n}": n for n in range(300)}))
+        )
 
 
 def test_the_length_limit_holds_for_the_normalised_text(make_engine: MakeEngine) -> None:
@@ -476,7 +492,10 @@ def test_metadata_numbers_compare_as_numbers(seeded: SearchEngine) -> None:
 
     def ids(value: object) -> set[str]:
         filters = SearchFilters(metadata={"w": value})  # type: ignore[dict-item]
-        return {h.citation.document_id for h in seeded.search("reading", k=10, filters=filters)}
+        return {
+            h.citation.document_id
+            for h in seeded.search(SearchQuery("reading", k=10, filters=filters))
+        }
 
     assert ids(2) == ids(2.0) == {"float-two"}  # JSON has one number type
     assert ids(3.0) == {"int-three"}
@@ -512,10 +531,10 @@ def test_pages_are_cleaned_one_by_one_and_cited_by_where_they_start(
     fourth = stored.text.index("The ferry")
     # The empty page starts where the next page's text does; the trailing one at the end.
     assert stored.page_starts == (0, third, third, fourth, len(stored.text))
-    [hit] = engine.search("calmer water for pilots at the breakwater", 1)
+    [hit] = engine.search(SearchQuery("calmer water for pilots at the breakwater", 1))
     assert (hit.citation.page, hit.citation.page_end) == (3, 3)
     assert stored.text[hit.citation.char_start : hit.citation.char_end] == hit.text
-    [ferry] = engine.search("ferry timetable", 1, mode=SearchMode.LEXICAL)
+    [ferry] = engine.search(SearchQuery("ferry timetable", 1, mode=SearchMode.LEXICAL))
     assert ferry.citation.page == 4
     # The same text cut into other pages is a change; no pages at all is too.
     shifted = DocumentInput(id="p", text=raw, format="pdf", page_starts=(0, starts[2]))
@@ -524,7 +543,7 @@ def test_pages_are_cleaned_one_by_one_and_cited_by_where_they_start(
     plain = engine.upsert([DocumentInput(id="p", text=raw)])[0]
     assert plain.status is UpsertStatus.UPDATED
     assert (engine.get("p").page_starts, engine.get("p").format) == (None, None)
-    assert engine.search("calmer water", 1)[0].citation.page is None
+    assert engine.search(SearchQuery("calmer water", 1))[0].citation.page is None
 
 
 @pytest.mark.parametrize("starts", [(5, 10), (0, 10, 4), (0, 10_000)])

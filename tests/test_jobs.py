@@ -16,6 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from index.backends import backend_config
+from index.backends.embedded.database import sqlite_engine
 from index.engine import SearchEngine
 from index.errors import StorageUnavailableError
 from index.jobs.models import (
@@ -29,9 +31,8 @@ from index.jobs.models import (
     TooManyRecordsError,
 )
 from index.jobs.runner import JobRunner
-from index.jobs.store import JobStore, errors, metadata, open_job_store
+from index.jobs.store import JobStore, errors, metadata
 from index.models import DocumentInput
-from index.store import sqlite_engine
 from service.app import create_app
 from service.job_intake import parse_record
 from service.settings import Settings
@@ -50,7 +51,7 @@ def _records(count: int, start: int = 0) -> list[JobRecord]:
 
 @pytest.fixture
 def job_store(tmp_path: Path, database_url: str | None) -> Iterator[JobStore]:
-    store = open_job_store(tmp_path, database_url)
+    store = backend_config(database_url or tmp_path).open_jobs()
     yield store
     store.close()
 
@@ -103,7 +104,7 @@ def test_progress_resumes_where_the_last_batch_ended_and_errors_keep_their_lines
 
 def test_a_lease_that_runs_out_passes_the_job_to_another_worker(tmp_path: Path) -> None:
     clock = Clock()
-    store = open_job_store(tmp_path, None, clock=clock)
+    store = backend_config(tmp_path).open_jobs(clock=clock)
     job = store.create(_records(4), max_records=10)
     assert store.claim("a", lease_seconds=30) is not None
     clock.now += 20
@@ -139,7 +140,7 @@ def _stored_errors(store: JobStore) -> int:
 def test_a_job_keeps_its_first_errors_and_counts_them_all(
     tmp_path: Path, database_url: str | None
 ) -> None:
-    store = open_job_store(tmp_path, database_url, limits=JobLimits(errors_kept=5))
+    store = backend_config(database_url or tmp_path).open_jobs(limits=JobLimits(errors_kept=5))
     job = store.create(_records(40), max_records=100)
     assert store.claim("a", 60) is not None
     for start in (0, 20):  # two batches of 20 refused records
@@ -156,7 +157,7 @@ def test_a_job_keeps_its_first_errors_and_counts_them_all(
 
 
 def test_active_jobs_are_capped(tmp_path: Path, database_url: str | None) -> None:
-    store = open_job_store(tmp_path, database_url, limits=JobLimits(max_active=2))
+    store = backend_config(database_url or tmp_path).open_jobs(limits=JobLimits(max_active=2))
     first = store.create(_records(1), max_records=10)
     store.create(_records(1), max_records=10)
     with pytest.raises(TooManyJobsError):
@@ -172,7 +173,7 @@ def test_finished_jobs_are_removed_past_their_retention_and_count(
 ) -> None:
     clock = Clock()
     limits = JobLimits(errors_kept=10, finished_kept=3, retention_seconds=3600)
-    store = open_job_store(tmp_path, database_url, clock=clock, limits=limits)
+    store = backend_config(database_url or tmp_path).open_jobs(limits=limits, clock=clock)
     finished = []
     for _ in range(5):
         job = store.create(_records(2), max_records=10)

@@ -18,7 +18,7 @@ import httpx
 import psycopg
 import pytest
 
-from index.jobs.store import open_job_store
+from index.backends import backend_config
 from tests.conftest import Server, assert_consistent, free_port
 
 pytestmark = pytest.mark.system  # starts servers and kills them
@@ -105,7 +105,7 @@ def test_a_job_killed_mid_way_resumes_on_restart_and_embeds_nothing_twice(
     time.sleep(random.Random(7).uniform(0.1, 1.0))  # into the next batch's embedding
     _kill(server)
 
-    jobs = open_job_store(data, None)
+    jobs = backend_config(data).open_jobs()
     stopped = jobs.get(job_id)
     jobs.close()
     assert stopped is not None and stopped.status.value == "running"

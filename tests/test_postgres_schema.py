@@ -4,15 +4,15 @@ an earlier revision keeps its documents through an upgrade."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 import pytest
 
+from index.backends import backend_config
 from index.backends.postgres import schema, urls
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
 from index.models import DocumentInput
+from index.queries import SearchQuery
 from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
@@ -66,7 +66,7 @@ def test_a_database_from_before_collections_upgrades_into_the_default_one(
     postgres: Postgres, embedder: Embedder
 ) -> None:
     url = postgres.fresh_database()
-    engine = SearchEngine(EngineConfig(data_dir=Path("unused"), database_url=url), embedder)
+    engine = SearchEngine(EngineConfig(storage=backend_config(url)), embedder)
     try:
         engine.upsert([DocumentInput(id="tide", text="Spring tides follow the new moon.")])
         engine.create_collection("other")
@@ -78,10 +78,10 @@ def test_a_database_from_before_collections_upgrades_into_the_default_one(
         row = connection.execute("SELECT count(*), min(id) FROM documents").fetchone()
     assert row == (1, "tide")  # the default collection's document; the other one's is gone
     schema.upgrade(url)
-    engine = SearchEngine(EngineConfig(data_dir=Path("unused"), database_url=url), embedder)
+    engine = SearchEngine(EngineConfig(storage=backend_config(url)), embedder)
     try:
         assert [c.name for c in engine.collections()] == ["default"]
-        hits = engine.search("when are spring tides", k=1)
+        hits = engine.search(SearchQuery("when are spring tides", k=1))
         assert [h.citation.document_id for h in hits] == ["tide"]
         assert engine.check().ok
     finally:

@@ -17,11 +17,11 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
-from index.backends.embedded import EmbeddedBackend
+from index.backends.embedded.config import EmbeddedConfig
+from index.backends.records import PreparedDocument
 from index.embedding import model_dimension
 from index.models import DEFAULT_COLLECTION
 from index.sources import expand_paths, read_documents
-from index.store import PreparedDocument
 from service.app import create_app
 from service.cli import main
 from service.settings import Settings
@@ -76,7 +76,7 @@ def _ingest(data_dir: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, *ray:
 
 
 def _stored(data_dir: Path) -> list[PreparedDocument]:
-    backend = EmbeddedBackend(data_dir, model_dimension(), ivf_min_vectors=10**9)
+    backend = EmbeddedConfig(data_dir, ivf_min_vectors=10**9).open(model_dimension())
     try:
         with backend.collection(DEFAULT_COLLECTION) as default:
             return default.export(None, 1000)

@@ -1,11 +1,12 @@
-"""index/rwlock.py: readers share, a writer is alone, a waiting writer is not starved."""
+"""index/backends/embedded/rwlock.py: readers share, a writer is alone, a waiting writer is
+not starved."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from index.rwlock import ReadWriteLock
+from index.backends.embedded.rwlock import ReadWriteLock
 
 
 def test_readers_share_and_a_writer_waits_for_them_then_goes_before_new_readers() -> None:

@@ -14,6 +14,7 @@ import pytest
 from index.engine import SearchEngine
 from index.errors import InvalidInputError
 from index.models import Stance, SupportingPassage, Verdict
+from index.queries import SupportQuery
 from index.sources import expand_paths, read_documents
 from index.stance import STANCES
 from tests.markers import embedded_only
@@ -33,7 +34,7 @@ def seeded(make_engine: MakeEngine) -> SearchEngine:
 def test_the_bombing_claim_is_supported_by_the_sentence_about_twelve_killed(
     seeded: SearchEngine,
 ) -> None:
-    result = seeded.support(BOMBING_CLAIM, k=3)
+    result = seeded.support(SupportQuery(BOMBING_CLAIM, k=3))
     assert result.verdict is Verdict.SUPPORTED
     assert result.support == result.passages[0].support >= seeded.config.min_support
     assert result.passages[0].citation.document_id == "003_997123c907f1ca25"
@@ -42,7 +43,7 @@ def test_the_bombing_claim_is_supported_by_the_sentence_about_twelve_killed(
 
 
 def test_evidence_and_passages_cite_exact_characters(seeded: SearchEngine) -> None:
-    result = seeded.support(BOMBING_CLAIM, k=5)
+    result = seeded.support(SupportQuery(BOMBING_CLAIM, k=5))
     for passage in result.passages:
         text = seeded.get(passage.citation.document_id).text
         assert text[passage.citation.char_start : passage.citation.char_end] == passage.text
@@ -63,7 +64,7 @@ def test_evidence_and_passages_cite_exact_characters(seeded: SearchEngine) -> No
 
 
 def test_overlapping_windows_of_a_document_are_merged(seeded: SearchEngine) -> None:
-    result = seeded.support(BOMBING_CLAIM, k=10)
+    result = seeded.support(SupportQuery(BOMBING_CLAIM, k=10))
     spans: dict[str, list[tuple[int, int]]] = {}
     for passage in result.passages:
         spans.setdefault(passage.citation.document_id, []).append(
@@ -75,24 +76,26 @@ def test_overlapping_windows_of_a_document_are_merged(seeded: SearchEngine) -> N
 
 
 def test_an_off_topic_claim_gets_insufficient_evidence(seeded: SearchEngine) -> None:
-    result = seeded.support("Apple launched a new iPhone with a titanium frame.", k=5)
+    result = seeded.support(SupportQuery("Apple launched a new iPhone with a titanium frame.", k=5))
     assert result.verdict is Verdict.INSUFFICIENT_EVIDENCE
     assert all(p.support < seeded.config.min_support for p in result.passages)
 
 
 def test_min_support_decides_the_verdict(seeded: SearchEngine) -> None:
-    strict = seeded.support(BOMBING_CLAIM, k=3, min_support=1.0)
+    strict = seeded.support(SupportQuery(BOMBING_CLAIM, k=3, min_support=1.0))
     assert strict.verdict is Verdict.INSUFFICIENT_EVIDENCE
-    lenient = seeded.support("Apple launched a new iPhone.", k=3, min_support=0.0)
+    lenient = seeded.support(SupportQuery("Apple launched a new iPhone.", k=3, min_support=0.0))
     assert lenient.verdict is Verdict.SUPPORTED
 
 
 def test_min_contradiction_decides_the_verdict(seeded: SearchEngine) -> None:
     claim = "The suicide bombing near the Islamabad district courts killed 40 people."
-    assert seeded.support(claim, k=3).verdict is Verdict.CONTRADICTED
-    strict = seeded.support(claim, k=3, min_contradiction=1.0)
+    assert seeded.support(SupportQuery(claim, k=3)).verdict is Verdict.CONTRADICTED
+    strict = seeded.support(SupportQuery(claim, k=3, min_contradiction=1.0))
     assert strict.verdict is not Verdict.CONTRADICTED
-    assert strict.contradiction == seeded.support(claim, k=3).contradiction  # scores unchanged
+    assert (
+        strict.contradiction == seeded.support(SupportQuery(claim, k=3)).contradiction
+    )  # scores unchanged
 
 
 # Claims the seed articles contradict: a negation, a changed number. Each with words of the
@@ -108,7 +111,7 @@ CONTRADICTED = [
 def test_a_claim_the_seeds_contradict_is_contradicted_with_that_sentence_first(
     seeded: SearchEngine, claim: str, said: str
 ) -> None:
-    result = seeded.support(claim, k=5)
+    result = seeded.support(SupportQuery(claim, k=5))
     assert result.verdict is Verdict.CONTRADICTED
     assert result.contradiction >= seeded.config.min_contradiction
     assert result.contradiction > result.support
@@ -137,7 +140,7 @@ SUPPORTED = [
 
 @pytest.mark.parametrize("claim", SUPPORTED)
 def test_supported_paraphrases_stay_supported(seeded: SearchEngine, claim: str) -> None:
-    result = seeded.support(claim, k=5)
+    result = seeded.support(SupportQuery(claim, k=5))
     assert result.verdict is Verdict.SUPPORTED
     assert result.passages[0].evidence[0].stance is Stance.SUPPORTS
 
@@ -146,18 +149,20 @@ def test_supported_paraphrases_stay_supported(seeded: SearchEngine, claim: str) 
     "claim", ["Apple launched a new iPhone.", "Heavy rain flooded the streets of Lagos on Tuesday."]
 )
 def test_off_topic_claims_stay_insufficient(seeded: SearchEngine, claim: str) -> None:
-    assert seeded.support(claim, k=5).verdict is Verdict.INSUFFICIENT_EVIDENCE
+    assert seeded.support(SupportQuery(claim, k=5)).verdict is Verdict.INSUFFICIENT_EVIDENCE
 
 
 def test_headings_are_not_evidence(seeded: SearchEngine) -> None:
-    result = seeded.support("Pakistan China security ties after the Islamabad blast", k=5)
+    result = seeded.support(
+        SupportQuery("Pakistan China security ties after the Islamabad blast", k=5)
+    )
     evidence = [e.text for p in result.passages for e in p.evidence]
     assert "Pakistan China Security Ties Post Islamabad Blast" not in evidence
 
 
 def test_an_empty_claim_names_the_field(seeded: SearchEngine) -> None:
     with pytest.raises(InvalidInputError) as error:
-        seeded.support(" \n ", k=3)
+        seeded.support(SupportQuery(" \n ", k=3))
     assert error.value.field == "claim"
 
 
@@ -167,8 +172,8 @@ def test_stored_sentence_vectors_are_the_in_passage_reading_of_each_sentence(
 ) -> None:
     """Support scores sentences with the vectors kept at ingest: one per sentence span, from
     the chunk's own model pass, so a request embeds nothing but the claim."""
-    evidence = seeded.support(BOMBING_CLAIM, k=3).passages[0].evidence[0]
-    db = sqlite3.connect(seeded.config.data_dir / "store.sqlite3")
+    evidence = seeded.support(SupportQuery(BOMBING_CLAIM, k=3)).passages[0].evidence[0]
+    db = sqlite3.connect(seeded.config.storage.data_dir / "store.sqlite3")
     rows = db.execute("SELECT sentences, sentence_vectors FROM chunks").fetchall()
     db.close()
     stored: dict[tuple[int, int], np.ndarray] = {}
@@ -179,7 +184,9 @@ def test_stored_sentence_vectors_are_the_in_passage_reading_of_each_sentence(
         stored.update(zip(spans, vectors.astype(np.float32), strict=True))
     # The evidence's first sentence, as stored and as read alone: close, not equal (context).
     span = next(s for s in stored if s[0] == evidence.char_start)
-    text = seeded.get(seeded.support(BOMBING_CLAIM, k=3).passages[0].citation.document_id).text
+    text = seeded.get(
+        seeded.support(SupportQuery(BOMBING_CLAIM, k=3)).passages[0].citation.document_id
+    ).text
     alone = seeded.embedder.embed([text[span[0] : span[1]]])[0]
     assert 0.7 < float(stored[span] @ alone) < 0.999
 
@@ -192,14 +199,15 @@ def test_a_store_from_before_sentence_vectors_still_answers_support(
     sentence vectors, so support embeds their sentences when asked, with the same evidence."""
     engine = make_engine()
     engine.upsert([d for path in expand_paths([SEEDS]) for d in read_documents(path)])
-    expected = engine.support(BOMBING_CLAIM, k=3)
+    expected = engine.support(SupportQuery(BOMBING_CLAIM, k=3))
     engine.close()
-    db = sqlite3.connect(engine.config.data_dir / "store.sqlite3")
+    db = sqlite3.connect(engine.config.storage.data_dir / "store.sqlite3")
     db.execute("ALTER TABLE chunks DROP COLUMN sentence_vectors")
+    db.execute("DROP TABLE alembic_version")  # nor was its schema versioned then
     db.commit()
     db.close()
     reopened = make_engine()
-    result = reopened.support(BOMBING_CLAIM, k=3)
+    result = reopened.support(SupportQuery(BOMBING_CLAIM, k=3))
     assert result.verdict is Verdict.SUPPORTED
 
     # The same passages (retrieval is unchanged); their order by support may differ.
@@ -226,7 +234,7 @@ def test_evidence_in_a_mixed_english_and_chinese_document(
     engine.upsert([DocumentInput(id="mixed", title="Delta floods", text=text)])
     # Stated almost word for word: the best evidence holds the Chinese sentence (it was split
     # apart from its English neighbours, and its 。 makes it a statement, not a heading).
-    result = engine.support("居民被要求在中午前撤离", k=1)
+    result = engine.support(SupportQuery("居民被要求在中午前撤离", k=1))
     best = max(result.passages[0].evidence, key=lambda e: e.score)
     assert "居民被要求在中午前撤离。" in best.text
     assert "Rescue boats" not in best.text
@@ -238,7 +246,7 @@ def test_each_evidence_item_carries_the_stance_of_its_own_text(seeded: SearchEng
     """A run of adjacent sentences is read as one premise: its stance is the model's reading
     of exactly the text it cites, not borrowed from its most decided sentence."""
     claim = "Twelve people died when a suicide bomber struck outside the Islamabad district courts."
-    result = seeded.support(claim, k=5)
+    result = seeded.support(SupportQuery(claim, k=5))
     items = [e for p in result.passages for e in p.evidence]
     assert any(" " in e.text.strip() and e.text.count(". ") >= 1 for e in items)  # a run
     for e in items:

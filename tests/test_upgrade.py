@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from index.backends import backend_config
 from index.engine import EngineConfig, SearchEngine
 from index.models import DocumentInput
 from service.app import create_app
@@ -74,7 +75,7 @@ def test_an_ingest_job_of_an_earlier_release_is_still_reported(client: TestClien
 
 
 def test_an_earlier_release_store_is_consistent_and_takes_writes(data_dir: Path) -> None:
-    engine = SearchEngine(EngineConfig(data_dir=data_dir))
+    engine = SearchEngine(EngineConfig(storage=backend_config(data_dir)))
     try:
         assert engine.check().ok
         engine.upsert([DocumentInput(id="new", text="A document written after the upgrade.")])

@@ -1,4 +1,4 @@
-"""index/vectors.py: a real FAISS index and its atomic file."""
+"""index/backends/embedded/vectors.py: a real FAISS index and its atomic file."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.vectors import VectorIndex
+from index.backends.embedded.vectors import VectorIndex
 
 
 def _unit(n: int, seed: int = 0) -> np.ndarray:

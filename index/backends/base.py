@@ -1,9 +1,12 @@
-"""The storage seam: what the engine needs from a backend, in index/models.py types.
+"""The storage seam: what the engine needs from a backend, in index/models.py types and the
+write records of records.py.
 
 The engine keeps preparation (cleaning, chunking, embedding), fusion and support; a backend
-keeps documents, chunks, vectors and the lexical index, writes a batch atomically and answers
-searches from one consistent snapshot. The embedded backend (SQLite + FAISS) is the first;
-PostgreSQL + pgvector (several servers sharing one database) the second.
+keeps documents, chunks, vectors, the lexical index and the ingest jobs, writes a batch
+atomically and answers searches from one consistent snapshot. Each backend is a package with a
+configuration object of its own kind whose ``open`` makes it (index/backends/__init__.py): the
+embedded one (SQLite + FAISS + tantivy in one data directory) and PostgreSQL + pgvector
+(several servers sharing one database).
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from index.backends.records import PreparedDocument
 from index.embedding import Vectors
+from index.jobs.models import JobLimits
+from index.jobs.store import JobStore
 from index.models import (
     ChunkHit,
     ConsistencyReport,
@@ -24,7 +30,9 @@ from index.models import (
     StoredChunk,
     StoredDocument,
 )
-from index.store import PreparedDocument
+
+if TYPE_CHECKING:
+    from index.backends import BackendConfig
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,12 @@ class CollectionStorage(Protocol):
 class StorageBackend(Protocol):
     """Named collections of documents, and the store-wide state (seeding, the database)."""
 
+    kind: str  # as /v1/stats names it: "embedded" or "postgresql"
+
+    @property
+    def config(self) -> BackendConfig:
+        """What the backend was opened from."""
+
     @property
     def database(self) -> str | None:
         """The shared database, password hidden; None for a store of this process's own."""
@@ -145,5 +159,9 @@ class StorageBackend(Protocol):
     def state(self, key: str) -> str | None: ...
 
     def set_state(self, key: str, value: str) -> None: ...
+
+    def open_jobs(self, limits: JobLimits = ..., clock: Callable[[], float] = ...) -> JobStore:
+        """The store's ingest jobs, on the backend's own database and migrations. A backend
+        that owns its store alone releases the jobs a crash left running, to be resumed."""
 
     def close(self) -> None: ...

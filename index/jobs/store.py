@@ -1,6 +1,6 @@
-"""Where jobs live: beside the documents, in the SQLite data directory (``jobs.sqlite3``) or in
-the shared PostgreSQL database (tables from migration 0003), so any replica can report a job and
-a restarted server resumes it.
+"""Jobs beside the documents, on whatever SQL database the backend provides (its jobs.py opens
+this store on it, with its own migrations), so any replica can report a job and a restarted
+server resumes it.
 
 A job's records are committed with it before the job is acknowledged. A worker claims a job with
 a lease it renews while working; a worker that dies stops renewing, and once the lease runs out
@@ -12,9 +12,8 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy
@@ -52,7 +51,6 @@ from index.jobs.models import (
     timestamp,
 )
 from index.models import DEFAULT_COLLECTION, CollectionRef
-from index.store import sqlite_engine, storage_errors
 
 _INSERT_ROWS = 1000  # records per INSERT statement while a job is created
 _INSERT_BYTES = 8 * 1024 * 1024  # and at most this much of their bodies, held in memory at once
@@ -104,17 +102,21 @@ _DEFAULT = CollectionRef()
 
 
 class JobStore:
-    """Jobs, their records and errors, on a SQLAlchemy engine (SQLite or PostgreSQL)."""
+    """Jobs, their records and errors, on a SQLAlchemy engine."""
 
     def __init__(
         self,
         engine: sqlalchemy.Engine,
         clock: Callable[[], float] = time.time,
         limits: JobLimits = JobLimits(),  # noqa: B008 (frozen)
+        storage_errors: Callable[[], AbstractContextManager[None]] = nullcontext,
     ) -> None:
+        """``storage_errors`` turns the database's own disk failures (a full disk) into
+        storage errors (the backend knows its database's codes)."""
         self._engine = engine
         self._clock = clock
         self.limits = limits
+        self._storage_errors = storage_errors
 
     def close(self) -> None:
         self._engine.dispose()
@@ -122,7 +124,7 @@ class JobStore:
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         try:
-            with storage_errors(), self._engine.begin() as connection:
+            with self._storage_errors(), self._engine.begin() as connection:
                 yield connection
         except OperationalError as error:  # a database away or too slow
             raise StorageUnavailableError(f"the job store: {error.orig}") from error
@@ -425,53 +427,6 @@ class JobStore:
                 where.append(jobs.c.owner == owner)
             released = connection.execute(update(jobs).where(*where).values(lease_until=0.0))
             return int(released.rowcount)
-
-
-def open_job_store(
-    data_dir: Path,
-    database_url: str | None,
-    statement_timeout: float = 30.0,
-    clock: Callable[[], float] = time.time,
-    limits: JobLimits = JobLimits(),  # noqa: B008 (frozen)
-) -> JobStore:
-    """The job store beside the documents: the PostgreSQL database (whose migrations made its
-    tables) when ``database_url`` is given, else ``jobs.sqlite3`` in ``data_dir``."""
-    if database_url:
-        from index.backends.postgres.urls import sqlalchemy_url
-
-        engine = sqlalchemy.create_engine(
-            sqlalchemy_url(database_url),
-            pool_size=2,
-            max_overflow=2,
-            pool_pre_ping=True,  # a database restart leaves dead connections
-            connect_args={
-                "connect_timeout": 5,
-                "options": f"-c statement_timeout={max(1, round(statement_timeout * 1000))}",
-            },
-        )
-        return JobStore(engine, clock, limits)
-    engine = sqlite_engine(data_dir / "jobs.sqlite3")
-    metadata.create_all(engine)
-    _add_collection_columns(engine)
-    return JobStore(engine, clock, limits)
-
-
-def _add_collection_columns(engine: sqlalchemy.Engine) -> None:
-    """Upgrade a jobs.sqlite3 from before collections: its jobs wrote to the default one."""
-    with engine.begin() as connection:
-        present = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(ingest_jobs)")}
-        if "collection_created_at" not in present:
-            connection.exec_driver_sql(
-                "ALTER TABLE ingest_jobs ADD COLUMN collection_created_at TEXT"
-            )
-        if "collection" not in present:
-            connection.exec_driver_sql(
-                "ALTER TABLE ingest_jobs ADD COLUMN collection VARCHAR(63) NOT NULL"
-                f" DEFAULT '{DEFAULT_COLLECTION}'"
-            )
-            connection.exec_driver_sql(
-                "CREATE INDEX ix_ingest_jobs_collection ON ingest_jobs (collection)"
-            )
 
 
 def _iso(moment: datetime | None) -> str | None:

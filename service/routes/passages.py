@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from index.models import OffsetEncoding, SearchMode
+from index.queries import SupportQuery
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import check_query_limits, require_json
@@ -44,17 +45,17 @@ def router(place: Place) -> APIRouter:
         """
         limits = state.settings
         check_query_limits("claim", body.claim, body.k, limits.max_query_chars, limits.max_k)
-        result = await state.run(
-            state.engine.support,
-            body.claim,
-            body.k,
-            to_filters(body.filters),
-            SearchMode(body.mode),
-            body.min_support,
-            OffsetEncoding(body.offset_encoding),
-            body.min_contradiction,
+        query = SupportQuery(
+            claim=body.claim,
+            k=body.k,
+            filters=to_filters(body.filters),
+            mode=SearchMode(body.mode),
+            min_support=body.min_support,
+            offset_encoding=OffsetEncoding(body.offset_encoding),
+            min_contradiction=body.min_contradiction,
             collection=collection,
         )
+        result = await state.run(state.engine.support, query)
         return SupportResponse(
             claim=result.claim,
             offset_encoding=body.offset_encoding,

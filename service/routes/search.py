@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 
 from index import models
 from index.models import OffsetEncoding, SearchMode
+from index.queries import SearchQuery
 from service.deps import StateDep
 from service.errors import problem_responses
 from service.guards import check_query_limits, require_json
@@ -42,16 +43,16 @@ def router(place: Place) -> APIRouter:
         """
         limits = state.settings
         check_query_limits("query", body.query, body.k, limits.max_query_chars, limits.max_k)
-        hits = await state.run(
-            state.engine.search,
-            body.query,
-            body.k,
-            to_filters(body.filters),
-            SearchMode(body.mode),
-            body.min_score,
-            OffsetEncoding(body.offset_encoding),
+        query = SearchQuery(
+            text=body.query,
+            k=body.k,
+            filters=to_filters(body.filters),
+            mode=SearchMode(body.mode),
+            min_score=body.min_score,
+            offset_encoding=OffsetEncoding(body.offset_encoding),
             collection=collection,
         )
+        hits = await state.run(state.engine.search, query)
         return SearchResponse(
             query=body.query,
             offset_encoding=body.offset_encoding,

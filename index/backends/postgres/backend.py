@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from index.backends.base import CollectionEntry
-from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, schema, urls
+from index.backends.postgres import MAX_EF_SEARCH, schema
+from index.backends.postgres.config import PostgresConfig
+from index.backends.records import NewChunk, PreparedDocument, exported, sentence_bytes
 from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
@@ -36,6 +39,8 @@ from index.errors import (
     StorageUnavailableError,
     WriteConflictError,
 )
+from index.jobs.models import JobLimits
+from index.jobs.store import JobStore
 from index.models import (
     ChunkHit,
     ConsistencyReport,
@@ -46,7 +51,6 @@ from index.models import (
     StoredChunk,
     StoredDocument,
 )
-from index.store import NewChunk, PreparedDocument, exported, sentence_bytes
 
 log = logging.getLogger(__name__)
 _SUMMARY = (
@@ -315,7 +319,7 @@ class _Snapshot:
 
 
 class PostgresBackend:
-    """One database at ``url`` (postgresql://...), its schema brought up to date on open.
+    """One database at ``config.url`` (postgresql://...), its schema brought up to date on open.
 
     Several servers may share it: nothing here is held in memory between calls, not even which
     collections exist. A database that stops answering makes calls raise
@@ -323,21 +327,16 @@ class PostgresBackend:
     bounded by ``statement_timeout`` seconds.
     """
 
-    def __init__(
-        self,
-        url: str,
-        dimension: int,
-        statement_timeout: float = 30.0,
-        ef_search: int = DEFAULT_EF_SEARCH,
-        connections: int = 8,
-        max_collections: int | None = None,
-    ) -> None:
-        self.database = urls.redacted(url)
-        self._max_collections = max_collections
-        self.ef_search = ef_search
+    kind = "postgresql"
+
+    def __init__(self, config: PostgresConfig, dimension: int, connections: int = 8) -> None:
+        self.config = config
+        url = self._url = config.url
+        self.database = config.location
+        self._max_collections = config.max_collections
+        self.ef_search = config.ef_search
         self.dimension = dimension
-        self._url = url
-        self._timeout_ms = max(1, round(statement_timeout * 1000))
+        self._timeout_ms = max(1, round(config.statement_timeout * 1000))
         try:
             schema.upgrade(url)
         except (psycopg.Error, sqlalchemy.exc.OperationalError) as error:
@@ -485,6 +484,15 @@ class PostgresBackend:
                 " ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
                 [key, value],
             )
+
+    def open_jobs(
+        self,
+        limits: JobLimits = JobLimits(),  # noqa: B008 (frozen)
+        clock: Callable[[], float] = time.time,
+    ) -> JobStore:
+        """The database's ingest jobs. Other servers may be running the jobs marked running:
+        a job is taken over only once its lease runs out."""
+        return self.config.open_jobs(limits, clock)
 
 
 class _Collection:

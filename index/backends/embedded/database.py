@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from numpy.typing import NDArray
 from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
 from sqlmodel.sql.expression import SelectOfScalar
 
-from index import lexical
+from index.backends.embedded import fts5, schema
+from index.backends.records import NewChunk, PreparedDocument, exported, sentence_bytes
 from index.embedding import Vectors
 from index.errors import StorageFullError, StorageUnavailableError
 from index.models import (
@@ -32,7 +32,6 @@ from index.models import (
     Document,
     DocumentPage,
     DocumentSummary,
-    Metadata,
     SearchFilters,
     StoredChunk,
     StoredDocument,
@@ -99,36 +98,6 @@ class StateRow(SQLModel, table=True):
     value: str
 
 
-@dataclass(frozen=True)
-class NewChunk:
-    chunk_index: int
-    char_start: int
-    char_end: int
-    token_count: int
-    sentences: tuple[tuple[int, int], ...]
-
-
-@dataclass(frozen=True)
-class PreparedDocument:
-    """A cleaned, chunked and embedded document, ready to be written in one transaction."""
-
-    id: str
-    title: str | None
-    source: str | None
-    url: str | None
-    published_at: date | None
-    metadata: Metadata
-    text: str
-    content_hash: str
-    chunks: list[NewChunk] | None = None  # None: text unchanged, keep the stored chunks
-    vectors: Vectors | None = None
-    # per chunk: one row per sentence span (None for a chunk copied from a store written
-    # before sentence vectors were kept)
-    sentence_vectors: Sequence[NDArray[np.floating[Any]] | None] | None = None
-    format: str | None = None
-    page_starts: tuple[int, ...] | None = None  # where each page starts in text; None: no pages
-
-
 LexicalRow = tuple[int, str, str]  # a chunk's id, its document's title ("" for none), its text
 
 
@@ -156,49 +125,30 @@ class StoreConsistency:
     lexical_ids: set[int]  # FTS5 rows (keyed by chunk id)
 
 
-class Store:
+class SqliteDatabase:
     """Repository over the SQLite file. Thread-safe: each call uses its own session."""
 
     def __init__(self, path: Path, dimension: int) -> None:
         self.path = path
         self.dimension = dimension
         self._engine = sqlite_engine(path)
-        SQLModel.metadata.create_all(self._engine)
-        self._add_missing_columns()
+        schema.upgrade(self._engine, schema.STORE)
         self._ensure_lexical_index()
 
     def close(self) -> None:
         self._engine.dispose()
 
-    def _add_missing_columns(self) -> None:
-        """Upgrade a store made before a nullable column existed (create_all adds tables only)."""
-        added = {
-            "chunks": {"sentence_vectors": "BLOB"},
-            "documents": {"format": "VARCHAR", "page_starts": "JSON"},
-        }
-        with self._engine.begin() as connection:
-            for table, columns in added.items():
-                present = {
-                    row[1] for row in connection.exec_driver_sql(f"PRAGMA table_info({table})")
-                }
-                for name, kind in columns.items():
-                    if name not in present:
-                        connection.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-
     def _ensure_lexical_index(self) -> None:
-        """Create the FTS5 table; refill it from the chunks if it does not match them.
-
-        This upgrades a store made before the lexical index existed, in one transaction.
-        """
+        """Refill the FTS5 table from the chunks if it does not match them, in one transaction
+        (a store from before the lexical index existed has it empty)."""
         with Session(self._engine) as session, session.begin():
             connection = session.connection()
-            lexical.create(connection)
             chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
-            if lexical.count(connection) == chunks:
+            if fts5.count(connection) == chunks:
                 return
-            lexical.clear(connection)
+            fts5.clear(connection)
             rows = connection.exec_driver_sql(_LEXICAL_ROWS).all()
-            lexical.insert(
+            fts5.insert(
                 connection,
                 [(int(chunk_id), title or "", body) for chunk_id, title, body in rows],
             )
@@ -253,7 +203,7 @@ class Store:
             chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
             return int(documents), int(chunks)
 
-    def hit_rows(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
+    def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
         """Search hits by chunk id: one SQL query that slices each chunk's text in SQLite
         (ORM objects with whole document texts cost 3.5 ms for 10 SciFact hits); with
         ``prefixes``, also the document text before each chunk (to count offsets in it)."""
@@ -285,7 +235,7 @@ class Store:
             for row in rows
         }
 
-    def hits(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
+    def passages(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
         """Chunks with their documents, by chunk id, without loading vectors."""
         with Session(self._engine) as session:
             rows = session.exec(
@@ -315,7 +265,7 @@ class Store:
         """The k best chunks by BM25 among those passing the filters: (chunk id, score)."""
         allowed = None if filters is None or filters.is_empty() else _filtered_chunks(filters)
         with self._engine.connect() as connection:
-            return lexical.search(connection, query, k, allowed)
+            return fts5.search(connection, query, k, allowed)
 
     def consistency(self) -> StoreConsistency:
         """What a consistency check needs from SQLite, read in one transaction."""
@@ -340,8 +290,7 @@ class Store:
                     f"SELECT count(*) FROM chunks WHERE length(vector) != {4 * self.dimension}"
                 ),
                 lexical_ids={
-                    int(r[0])
-                    for r in connection.execute(text(f"SELECT rowid FROM {lexical.TABLE}"))
+                    int(r[0]) for r in connection.execute(text(f"SELECT rowid FROM {fts5.TABLE}"))
                 },
             )
 
@@ -466,7 +415,7 @@ class Store:
         found = session.exec(select(ChunkRow.id).where(ChunkRow.document_id == document_id))
         ids = [int(i) for i in found.all() if i is not None]
         session.exec(delete(ChunkRow).where(col(ChunkRow.document_id) == document_id))
-        lexical.delete(session.connection(), ids)
+        fts5.delete(session.connection(), ids)
         return ids
 
     def _insert_chunks(self, session: Session, prepared: PreparedDocument) -> list[LexicalRow]:
@@ -494,7 +443,7 @@ class Store:
             (int(row.id or 0), prepared.title or "", prepared.text[c.char_start : c.char_end])
             for row, c in zip(rows, prepared.chunks, strict=True)
         ]
-        lexical.insert(session.connection(), lexical_rows)
+        fts5.insert(session.connection(), lexical_rows)
         return lexical_rows
 
     def _bump_generation(self, session: Session) -> int:
@@ -525,41 +474,6 @@ def storage_errors() -> Iterator[None]:
                 f"the data directory cannot be written ({_UNWRITABLE[code]}): nothing was written"
             ) from error
         raise
-
-
-def sentence_bytes(vectors: NDArray[np.floating[Any]] | None) -> bytes | None:
-    """Sentence vectors as stored: float16 rows."""
-    return None if vectors is None else np.asarray(vectors, dtype=np.float16).tobytes()
-
-
-def exported(
-    document: Document,
-    content_hash: str,
-    chunks: Sequence[tuple[NewChunk, bytes, bytes | None]],
-    dimension: int,
-) -> PreparedDocument:
-    """A stored document with its chunks, float32 vectors and float16 sentence vectors, as a
-    write of another store takes it (nothing re-embedded)."""
-    return PreparedDocument(
-        id=document.id,
-        title=document.title,
-        source=document.source,
-        url=document.url,
-        published_at=document.published_at,
-        metadata=document.metadata,
-        text=document.text,
-        content_hash=content_hash,
-        format=document.format,
-        page_starts=document.page_starts,
-        chunks=[chunk for chunk, _, _ in chunks],
-        vectors=np.frombuffer(b"".join(v for _, v, _ in chunks), dtype=np.float32).reshape(
-            len(chunks), dimension
-        ),
-        sentence_vectors=[
-            None if s is None else np.frombuffer(s, dtype=np.float16).reshape(-1, dimension)
-            for _, _, s in chunks
-        ],
-    )
 
 
 def _summary(row: DocumentRow) -> dict[str, Any]:

@@ -4,7 +4,7 @@ by tantivy beside the FAISS file.
 FTS5 scores every chunk that matches any query word before it can rank them (a median SciFact
 claim matches 5,244 of 18,062 chunks: 4-5 ms); tantivy's block-max WAND skips the blocks that
 cannot reach the top k (0.2 ms), with the same BM25 (k1 1.2, b 0.75). The words are FTS5's
-(``lexical.query_words``), tokenized alike: split on non-alphanumerics, lowercased, accents
+(``words.query_words``), tokenized alike: split on non-alphanumerics, lowercased, accents
 folded, English (Porter 2) stemming; the title is indexed twice ahead of the text, as FTS5's
 title weight 2 counts it (SciFact train lexical nDCG@10 0.6811 against FTS5's 0.6808).
 
@@ -24,8 +24,8 @@ from pathlib import Path
 
 import tantivy
 
-from index import lexical
-from index.vectors import fsync_directory, temporary_path
+from index import words
+from index.backends.embedded.vectors import fsync_directory, temporary_path
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,7 @@ def _body(title: str, text: str) -> str:
     return f"{title} {title} {text}" if title else text
 
 
-class Bm25Index:
+class TantivyIndex:
     """Chunk-id-keyed BM25 search over one directory. Writes are applied by ``add`` and
     ``remove`` and become visible, and durable, together at ``commit``."""
 
@@ -81,7 +81,7 @@ class Bm25Index:
         self._searcher = self._index.searcher()
 
     @classmethod
-    def opened(cls, directory: Path) -> tuple[Bm25Index, int | None]:
+    def opened(cls, directory: Path) -> tuple[TantivyIndex, int | None]:
         """The index in ``directory`` and the store generation it reflects (None: unknown, so
         it must be rebuilt); a damaged index is replaced by an empty one."""
         record = directory / _GENERATION_FILE
@@ -154,7 +154,7 @@ class Bm25Index:
         """The k best chunks as (chunk id, BM25 > 0), best first: any of the query's words."""
         terms = [
             tantivy.Query.term_query(self._schema, _BODY, token, index_option="freq")
-            for word in lexical.query_words(query)
+            for word in words.query_words(query)
             for token in self._analyzer.analyze(word)
         ]
         if not terms or k <= 0:

@@ -1,4 +1,4 @@
-"""index/lexical.py: FTS5 BM25 kept in the store's transactions."""
+"""index/backends/embedded/fts5.py: FTS5 BM25 kept in the store's transactions."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import sqlite3
 from collections.abc import Callable
 
 from index.engine import SearchEngine
-from index.lexical import match_expression
 from index.models import DEFAULT_COLLECTION, DocumentInput, SearchFilters
+from index.words import match_expression
 from tests.markers import embedded_only
 
 MakeEngine = Callable[..., SearchEngine]
@@ -63,7 +63,9 @@ def test_an_older_store_gets_its_lexical_index_rebuilt(make_engine: MakeEngine) 
     engine = make_engine()
     engine.upsert([DocumentInput(id="a", text="Glacier melt accelerates.", title="Ice")])
     engine.close()
-    with sqlite3.connect(engine.config.data_dir / "store.sqlite3") as connection:
+    with sqlite3.connect(engine.config.storage.data_dir / "store.sqlite3") as connection:
+        # as a store from before the lexical index (and before its schema was versioned)
         connection.execute("DROP TABLE chunks_fts")
+        connection.execute("DROP TABLE alembic_version")
     reopened = make_engine()
     assert len(_lexical(reopened, "glacier ice")) == 1

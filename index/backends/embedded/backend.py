@@ -27,9 +27,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from index.backends.base import CollectionEntry
-from index.backends.catalog import CREATED_AT, Summary, SummaryCache, read_summary
-from index.backends.opened import OpenCollections
-from index.bm25 import Bm25Index
+from index.backends.embedded.catalog import CREATED_AT, Summary, SummaryCache, read_summary
+from index.backends.embedded.config import STORE_FILE, EmbeddedConfig
+from index.backends.embedded.database import SqliteDatabase, WriteResult
+from index.backends.embedded.lock import DataDirLock
+from index.backends.embedded.opened import OpenCollections
+from index.backends.embedded.rwlock import ReadWriteLock
+from index.backends.embedded.tantivy_index import TantivyIndex
+from index.backends.embedded.vectors import (
+    VectorIndex,
+    fsync_directory,
+    temporary_path,
+    training_size,
+)
+from index.backends.records import PreparedDocument
 from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
@@ -37,7 +48,8 @@ from index.errors import (
     CollectionNotFoundError,
     StorageError,
 )
-from index.lock import DataDirLock
+from index.jobs.models import JobLimits
+from index.jobs.store import JobStore
 from index.models import (
     COLLECTION_NAME_PATTERN,
     DEFAULT_COLLECTION,
@@ -49,9 +61,6 @@ from index.models import (
     StoredChunk,
     StoredDocument,
 )
-from index.rwlock import ReadWriteLock
-from index.store import PreparedDocument, Store, WriteResult
-from index.vectors import VectorIndex, fsync_directory, temporary_path, training_size
 
 log = logging.getLogger(__name__)
 _COLLECTIONS = "collections"  # the directory other collections than the default live in
@@ -63,7 +72,9 @@ _BM25_ERRORS = (OSError, ValueError, RuntimeError)
 class _Snapshot:
     """Reads of one search, taken while the backend's read lock is held."""
 
-    def __init__(self, store: Store, index: VectorIndex, bm25: Bm25Index | None) -> None:
+    def __init__(
+        self, store: SqliteDatabase, index: VectorIndex, bm25: TantivyIndex | None
+    ) -> None:
         self._store = store
         self._index = index
         self._bm25 = bm25
@@ -93,15 +104,10 @@ class _Snapshot:
         return self._store.lexical_search(query, k, None if filters.is_empty() else filters)
 
     def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
-        return self._store.hit_rows(chunk_ids, prefixes)
+        return self._store.hits(chunk_ids, prefixes)
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
-        return self._store.hits(chunk_ids)
-
-
-def store_path(data_dir: Path) -> Path:
-    """The SQLite file of the store in ``data_dir``."""
-    return data_dir / "store.sqlite3"
+        return self._store.passages(chunk_ids)
 
 
 class EmbeddedCollection:
@@ -131,8 +137,8 @@ class EmbeddedCollection:
         self._used_at = time.monotonic()  # when the last call ended
         self._on_write = on_write  # told after every write (the backend's cached counts)
         self._last_build: float | None = None  # None: loaded, never rebuilt
-        self._store = Store(store_path(directory), dimension)
-        self._bm25: Bm25Index | None = None
+        self._store = SqliteDatabase(directory / STORE_FILE, dimension)
+        self._bm25: TantivyIndex | None = None
         try:
             self._index = self._load_index()
             self._bm25 = self._loaded_bm25()
@@ -287,13 +293,13 @@ class EmbeddedCollection:
 
     # -- the lexical index's life --------------------------------------------------------------
 
-    def _loaded_bm25(self, rebuild: bool = False) -> Bm25Index | None:
+    def _loaded_bm25(self, rebuild: bool = False) -> TantivyIndex | None:
         """The lexical index if it reflects the store's generation (and no ``rebuild`` is
         asked); otherwise rebuilt from the store; None (FTS5 serves) if it cannot be opened or
         built."""
         generation = self._store.generation()
         try:
-            index, recorded = Bm25Index.opened(self._bm25_path)
+            index, recorded = TantivyIndex.opened(self._bm25_path)
         except _BM25_ERRORS as error:
             log.error("lexical index unavailable (%s): lexical search uses FTS5", error)
             return None
@@ -305,7 +311,7 @@ class EmbeddedCollection:
             )
         return self._built_bm25(index, generation)
 
-    def _built_bm25(self, index: Bm25Index, generation: int) -> Bm25Index | None:
+    def _built_bm25(self, index: TantivyIndex, generation: int) -> TantivyIndex | None:
         """``index`` refilled from every chunk in the store (at ``generation``: the engine's
         write lock keeps it still); None if that fails."""
         started = time.perf_counter()
@@ -433,21 +439,15 @@ class EmbeddedBackend:
     opened on its first use and closed when idle (opened.py); ``default`` stays open.
     """
 
+    kind = "embedded"
     database = None  # the data directory is this process's own
 
-    def __init__(
-        self,
-        data_dir: Path,
-        dimension: int,
-        ivf_min_vectors: int,
-        max_collections: int | None = None,
-        max_open: int = 64,
-        idle_seconds: float = 300.0,
-    ) -> None:
-        self._data_dir = data_dir
+    def __init__(self, config: EmbeddedConfig, dimension: int) -> None:
+        self.config = config
+        data_dir = self._data_dir = config.data_dir
         self._dimension = dimension
-        self._ivf_min_vectors = ivf_min_vectors
-        self._max_collections = max_collections
+        self._ivf_min_vectors = config.ivf_min_vectors
+        self._max_collections = config.max_collections
         _make_private(data_dir)
         self._data_lock = DataDirLock(data_dir)  # raises if another process has it
         self._root = data_dir / _COLLECTIONS
@@ -458,7 +458,9 @@ class EmbeddedBackend:
         try:
             self._names = [DEFAULT_COLLECTION, *(d.name for d in self._directories())]
             self._names.sort()
-            self._opened = OpenCollections(self._open, max_open, idle_seconds)
+            self._opened = OpenCollections(
+                self._open, config.max_open_collections, config.collection_idle_seconds
+            )
             self._opened.pin(DEFAULT_COLLECTION)  # every request without a collection uses it
         except BaseException:
             self._close_all()
@@ -556,7 +558,7 @@ class EmbeddedBackend:
             if opened is not None:
                 return opened.summary()
         try:
-            return read_summary(store_path(self._directory(name)))
+            return read_summary(self._directory(name) / STORE_FILE)
         except sqlite3.Error:
             with self._catalog_lock:
                 if name not in self._names:
@@ -626,12 +628,25 @@ class EmbeddedBackend:
         with self.collection(DEFAULT_COLLECTION) as default:
             default.set_state(key, value)
 
+    def open_jobs(
+        self,
+        limits: JobLimits = JobLimits(),  # noqa: B008 (frozen)
+        clock: Callable[[], float] = time.time,
+    ) -> JobStore:
+        """The data directory's ingest jobs. This process owns the directory, so a job still
+        marked running was left by a crash: it is released, to be resumed."""
+        jobs = self.config.open_jobs(limits, clock)
+        resumed = jobs.release()
+        if resumed:
+            log.info("resuming %d ingest job(s) left running", resumed)
+        return jobs
+
 
 def _new_store(directory: Path, dimension: int) -> datetime:
     """An empty collection's store in ``directory``, stamped with its creation time (its
     vector and lexical indexes are made on its first open)."""
     created_at = datetime.now(UTC)
-    store = Store(store_path(directory), dimension)
+    store = SqliteDatabase(directory / STORE_FILE, dimension)
     try:
         store.set_state(CREATED_AT, created_at.isoformat())
     finally:

@@ -1,0 +1,81 @@
+"""What a search or a support request asks, as one object each, and the checks they pass
+before anything is retrieved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from index.errors import InvalidInputError
+from index.metadata import check_metadata, check_text
+from index.models import DEFAULT_COLLECTION, OffsetEncoding, SearchFilters, SearchMode
+from index.text import repair_text
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """The ``k`` chunks most relevant to ``text``.
+
+    ``filters`` restrict the chunks before ranking; ``mode`` is hybrid (dense + BM25), dense or
+    lexical; hits scoring below ``min_score`` are dropped (scores are in [0, 1] in every mode);
+    offsets count in ``offset_encoding``; only ``collection``'s documents are searched.
+    """
+
+    text: str
+    k: int = 10
+    filters: SearchFilters | None = None
+    mode: SearchMode = SearchMode.HYBRID
+    min_score: float = 0.0
+    offset_encoding: OffsetEncoding = OffsetEncoding.UTF32
+    collection: str = DEFAULT_COLLECTION
+
+    def checked(self, max_chars: int) -> SearchQuery:
+        """This query with its text repaired; InvalidInputError names what is wrong."""
+        return replace(self, text=_checked(self.text, "query", self.k, self.filters, max_chars))
+
+
+@dataclass(frozen=True)
+class SupportQuery:
+    """The passages, and the sentences in them, that support or contradict ``claim``.
+
+    At most ``k`` passages (overlapping windows of a document count as one), retrieved as a
+    search would; ``min_support`` and ``min_contradiction`` override the engine's verdict
+    thresholds when given.
+    """
+
+    claim: str
+    k: int = 5
+    filters: SearchFilters | None = None
+    mode: SearchMode = SearchMode.HYBRID
+    min_support: float | None = None
+    offset_encoding: OffsetEncoding = OffsetEncoding.UTF32
+    min_contradiction: float | None = None
+    collection: str = DEFAULT_COLLECTION
+
+    def checked(self, max_chars: int) -> SupportQuery:
+        """This request with its claim repaired; InvalidInputError names what is wrong."""
+        return replace(self, claim=_checked(self.claim, "claim", self.k, self.filters, max_chars))
+
+
+def _checked(text: str, field: str, k: int, filters: SearchFilters | None, max_chars: int) -> str:
+    """A query or claim, repaired and checked, with its k and filters."""
+    text = repair_text(text)
+    if not text:
+        raise InvalidInputError(field, "must contain text")
+    if len(text) > max_chars:
+        raise InvalidInputError(
+            field, f"has {len(text)} characters once normalised; the limit is {max_chars}"
+        )
+    if k < 1:
+        raise InvalidInputError("k", "must be at least 1")
+    if filters:
+        _check_filters(filters)
+    return text
+
+
+def _check_filters(filters: SearchFilters) -> None:
+    after, before = filters.published_after, filters.published_before
+    if after and before and after > before:
+        raise InvalidInputError("filters.published_after", "must not be after published_before")
+    for position, source in enumerate(filters.sources or ()):
+        check_text(source, f"filters.sources[{position}]")
+    check_metadata(filters.metadata or {}, "filters.metadata")
