@@ -204,6 +204,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(collections.router)
     for place in PLACES:  # the unscoped paths (the default collection), then the named
         for module in (documents, files, search, passages, jobs, stats):
-            app.include_router(module.router(place))
+            app.include_router(module.router.at(place))
     app.include_router(health.router)
     return app

@@ -1,7 +1,7 @@
 """/v1/collections: create, list, get and delete collections (named, isolated sets of
 documents; their documents, searches and jobs live under /v1/collections/{name}/...)."""
 
-# No `from __future__ import annotations`: see service/routes/documents.py.
+from __future__ import annotations
 
 from typing import Annotated
 

@@ -2,14 +2,13 @@
 stored as a document. The upload is received here; reading it is the engine's (index/files),
 in a bounded worker process."""
 
-# No `from __future__ import annotations`: the routes are built per place, and FastAPI reads
-# their annotations, which name the place's dependencies, when each is defined.
+from __future__ import annotations
 
 import json
 import re
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile, status
+from fastapi import Depends, File, Form, UploadFile, status
 from pydantic import TypeAdapter, ValidationError
 
 from index.errors import (
@@ -21,10 +20,10 @@ from index.errors import (
 from index.files import SUPPORTED, FileFields, file_document
 from index.models import Metadata as MetadataValues
 from service.deps import StateDep
-from service.errors import InvalidRequestError, problem_responses
+from service.errors import InvalidRequestError
 from service.guards import require_multipart
 from service.keys import Scope
-from service.routes.places import Place
+from service.routes.places import CollectionName, PlacedRouter, errors
 from service.schemas import DocumentId, IsoDate, Metadata, StoredText, UploadedFile
 
 UPLOAD_PATHS = re.compile(r"^/v1(/collections/[^/]+)?/files$")
@@ -59,92 +58,87 @@ def _metadata(raw: str | None) -> MetadataValues | None:
         raise InvalidRequestError("metadata", f"is not JSON a server can read: {error}") from None
 
 
-def router(place: Place) -> APIRouter:
-    """The file upload in ``place``."""
-    routes = APIRouter(prefix=f"{place.prefix}/files", tags=["files"])
-    Writable = Annotated[str, Depends(place.access(Scope.WRITE))]
+router = PlacedRouter(prefix="/files", tags=["files"])
 
-    @routes.post(
-        "",
-        operation_id=place.operation_id("uploadFile"),
-        summary="Upload a file as a document",
-        status_code=status.HTTP_201_CREATED,
-        dependencies=[Depends(require_multipart)],
-        responses=problem_responses(
-            *place.errors(400, 401, 413, 415, 422, 429, 503, 507), descriptions=_ERRORS
+
+@router.post(
+    "",
+    operation_id="uploadFile",
+    needs=Scope.WRITE,
+    summary="Upload a file as a document",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Depends(require_multipart)],
+    responses=errors(400, 401, 413, 415, 422, 429, 503, 507, descriptions=_ERRORS),
+)
+async def upload_file(
+    file: Annotated[
+        UploadFile,
+        File(
+            description=f"The file: {SUPPORTED}. Its type is read from its name (then its "
+            "Content-Type) and checked against its bytes."
         ),
+    ],
+    state: StateDep,
+    collection: CollectionName,
+    id: Annotated[
+        DocumentId | None,
+        Form(description="Stable id; generated when omitted. Uploading an id replaces it."),
+    ] = None,
+    title: Annotated[
+        StoredText | None,
+        Form(max_length=1000, description="Overrides the title the file states."),
+    ] = None,
+    source: Annotated[
+        StoredText | None, Form(max_length=1000, description="Publisher or origin.")
+    ] = None,
+    url: Annotated[
+        StoredText | None,
+        Form(max_length=4000, description="Overrides a page's canonical URL."),
+    ] = None,
+    published_at: Annotated[
+        IsoDate | None, Form(description="Overrides the date the file states.")
+    ] = None,
+    metadata: Annotated[
+        str | None,
+        Form(
+            description="A JSON object of metadata, as an upsert takes it; merged over "
+            "what the file states (author)."
+        ),
+    ] = None,
+) -> UploadedFile:
+    """Read one file (HTML, PDF, Word, Markdown or text) into a document and store it.
+
+    HTML keeps the page's main content with its title, date, author and canonical URL; PDF
+    keeps its text page by page, and every citation of it carries `page` and `page_end`;
+    Word keeps paragraphs, headings and table rows. Fields given here win over what the file
+    states. Nothing is stored when the file is refused.
+    """
+    fields = FileFields(
+        id=id,
+        title=title,
+        source=source,
+        url=url,
+        published_at=published_at,
+        metadata=_metadata(metadata),
     )
-    async def upload_file(
-        file: Annotated[
-            UploadFile,
-            File(
-                description=f"The file: {SUPPORTED}. Its type is read from its name (then its "
-                "Content-Type) and checked against its bytes."
-            ),
-        ],
-        state: StateDep,
-        collection: Writable,
-        id: Annotated[
-            DocumentId | None,
-            Form(description="Stable id; generated when omitted. Uploading an id replaces it."),
-        ] = None,
-        title: Annotated[
-            StoredText | None,
-            Form(max_length=1000, description="Overrides the title the file states."),
-        ] = None,
-        source: Annotated[
-            StoredText | None, Form(max_length=1000, description="Publisher or origin.")
-        ] = None,
-        url: Annotated[
-            StoredText | None,
-            Form(max_length=4000, description="Overrides a page's canonical URL."),
-        ] = None,
-        published_at: Annotated[
-            IsoDate | None, Form(description="Overrides the date the file states.")
-        ] = None,
-        metadata: Annotated[
-            str | None,
-            Form(
-                description="A JSON object of metadata, as an upsert takes it; merged over "
-                "what the file states (author)."
-            ),
-        ] = None,
-    ) -> UploadedFile:
-        """Read one file (HTML, PDF, Word, Markdown or text) into a document and store it.
-
-        HTML keeps the page's main content with its title, date, author and canonical URL; PDF
-        keeps its text page by page, and every citation of it carries `page` and `page_end`;
-        Word keeps paragraphs, headings and table rows. Fields given here win over what the file
-        states. Nothing is stored when the file is refused.
-        """
-        fields = FileFields(
-            id=id,
-            title=title,
-            source=source,
-            url=url,
-            published_at=published_at,
-            metadata=_metadata(metadata),
+    # Which collection, by name and creation time, before the file is read (404 first): a
+    # file read while the collection is deleted and made again must not land in the new one.
+    created_at = await state.run(state.engine.created_at, collection)
+    data = await file.read()
+    extracted = await state.read_file(data, file.filename, file.content_type)
+    document = file_document(extracted, fields)
+    try:
+        [result] = await state.run_write(
+            state.engine.upsert,
+            [document],
+            state.settings.max_document_chars,
+            collection=collection,
+            created_at=created_at,
         )
-        # Which collection, by name and creation time, before the file is read (404 first): a
-        # file read while the collection is deleted and made again must not land in the new one.
-        created_at = await state.run(state.engine.created_at, collection)
-        data = await file.read()
-        extracted = await state.read_file(data, file.filename, file.content_type)
-        document = file_document(extracted, fields)
-        try:
-            [result] = await state.run_write(
-                state.engine.upsert,
-                [document],
-                state.settings.max_document_chars,
-                collection=collection,
-                created_at=created_at,
-            )
-        except InvalidInputError as error:
-            raise _as_upload_error(error, file.filename) from None
-        stored = await state.run(state.engine.get, result.id, collection=collection)
-        return UploadedFile.model_validate({**_summary(stored), "status": result.status.value})
-
-    return routes
+    except InvalidInputError as error:
+        raise _as_upload_error(error, file.filename) from None
+    stored = await state.run(state.engine.get, result.id, collection=collection)
+    return UploadedFile.model_validate({**_summary(stored), "status": result.status.value})
 
 
 def _as_upload_error(error: InvalidInputError, filename: str | None) -> InvalidInputError:

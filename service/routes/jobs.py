@@ -2,12 +2,13 @@
 NDJSON), follow it, list jobs, cancel one. A job writes to the collection it was queued in and
 is seen only there."""
 
-# No `from __future__ import annotations`: see service/routes/documents.py.
+from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import IO, Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from fastapi import Path, Query, Request, Response, status
 
 from index.jobs.models import Job, JobNotFoundError, JobStatus, TooManyRecordsError
 from index.models import CollectionRef
@@ -22,7 +23,14 @@ from service.job_intake import (
     spooled,
 )
 from service.keys import Scope
-from service.routes.places import Place
+from service.routes.places import (
+    CollectionName,
+    Place,
+    PlacedRouter,
+    Responses,
+    ResponsesAt,
+    errors,
+)
 from service.schemas import MAX_OFFSET, IngestJob, IngestJobError, IngestJobPage, next_offset
 
 # The paths whose bodies the job route streams under its own limit (SEMSEARCH_MAX_JOB_BYTES)
@@ -30,6 +38,7 @@ STREAMED_PATHS = re.compile(r"^/v1(/collections/[^/]+)?/ingest-jobs$")
 JOB_ID_PATTERN = r"^[0-9a-f]{32}$"
 JobId = Annotated[str, Path(pattern=JOB_ID_PATTERN, description="The job's id.")]
 _NOT_FOUND = {404: "No such ingest job in this collection."}
+_NOT_FOUND_NAMED = {404: "No such collection, or no such ingest job in it."}
 _FINISHED = {409: "The ingest job already finished: it can no longer be cancelled."}
 _TOO_MANY = {
     429: "Busy: SEMSEARCH_MAX_ACTIVE_JOBS jobs (default 100) are already queued or running, or "
@@ -81,117 +90,132 @@ def job_view(job: Job) -> IngestJob:
     )
 
 
-def router(place: Place) -> APIRouter:
-    """The ingest job operations in ``place``."""
-    routes = APIRouter(prefix=f"{place.prefix}/ingest-jobs", tags=["ingest jobs"])
-    Readable = Annotated[str, Depends(place.access(Scope.READ))]
-    Writable = Annotated[str, Depends(place.access(Scope.WRITE))]
-    not_found = (
-        _NOT_FOUND
-        if not place.scoped
-        else {404: "No such collection, or no such ingest job in it."}
-    )
-
-    @routes.post(
-        "",
-        operation_id=place.operation_id("createIngestJob"),
-        summary="Queue documents for ingest",
-        status_code=status.HTTP_202_ACCEPTED,
-        responses={
-            202: {
-                "description": "Accepted: the job and its records are stored; follow it at the "
-                "`Location` URL.",
-                "headers": {
-                    "Location": {
-                        "description": "The job's URL.",
-                        "schema": {"type": "string"},
-                        "example": f"{place.prefix}/ingest-jobs/5f0c6a1e9b7d4c2a8e3f1d6b0a9c7e21",
-                    }
-                },
+def _accepted(place: Place) -> Responses:
+    """A queued job's answer at ``place``: its URL is under the place's paths."""
+    return {
+        202: {
+            "description": "Accepted: the job and its records are stored; follow it at the "
+            "`Location` URL.",
+            "headers": {
+                "Location": {
+                    "description": "The job's URL.",
+                    "schema": {"type": "string"},
+                    "example": f"{place.prefix}/ingest-jobs/5f0c6a1e9b7d4c2a8e3f1d6b0a9c7e21",
+                }
             },
-            **problem_responses(
-                *place.errors(400, 401, 413, 415, 422, 429, 503, 507), descriptions=_TOO_MANY
-            ),
         },
-        openapi_extra={"requestBody": _REQUEST_BODY},
-    )
-    async def create_ingest_job(
-        request: Request, response: Response, state: StateDep, collection: Writable
-    ) -> IngestJob:
-        """Store the documents as a job and answer at once; a worker ingests them in committed
-        batches. Nothing accepted is lost: a server stopped mid-job goes on from its last batch
-        when it (or, on PostgreSQL, another replica) runs again."""
-        target = await _resolved(state, collection)  # before the body is read: 404 first
-        kind = body_format(request.headers.get("content-type"))
-        await state.run_job_call(state.jobs.check_room)  # and 429 before it is read
-        settings = state.settings
-        body = await spooled(
-            request.stream(), request.headers.get("content-length"), settings.max_job_bytes
-        )
-        job = await state.run_job_call(_create, state, body, kind, target)
-        state.job_runner.wake()
-        response.headers["Location"] = f"{request.url.path}/{job.id}"
-        return job_view(job)
-
-    @routes.get(
-        "",
-        operation_id=place.operation_id("listIngestJobs"),
-        summary="List ingest jobs",
-        responses=problem_responses(*place.errors(401, 422, 429, 503)),
-    )
-    async def list_ingest_jobs(
-        state: StateDep,
-        collection: Readable,
-        offset: Annotated[
-            int, Query(ge=0, le=MAX_OFFSET, description="Jobs to skip (at most 10^12).")
-        ] = 0,
-        limit: Annotated[int, Query(ge=1, le=500, description="Most jobs returned.")] = 50,
-        status: Annotated[
-            Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
-            Query(description="Only jobs in this status."),
-        ] = None,
-    ) -> IngestJobPage:
-        """The collection's jobs newest first, without their errors (get a job to see them)."""
-        target = await _resolved(state, collection)
-        jobs, total = await state.run_job_call(
-            state.jobs.page, offset, limit, JobStatus(status) if status else None, target
-        )
-        return IngestJobPage(
-            items=[job_view(job) for job in jobs],
-            total=total,
-            offset=offset,
-            limit=limit,
-            next_offset=next_offset(offset, len(jobs), total),
-        )
-
-    @routes.get(
-        "/{job_id}",
-        operation_id=place.operation_id("getIngestJob"),
-        summary="Get an ingest job",
-        responses=problem_responses(*place.errors(401, 404, 422, 429, 503), descriptions=not_found),
-    )
-    async def get_ingest_job(job_id: JobId, state: StateDep, collection: Readable) -> IngestJob:
-        """The job's progress: `done` and `failed` of `total`, and the records it refused."""
-        job = await state.run_job_call(state.jobs.get, job_id, await _resolved(state, collection))
-        if job is None:
-            raise JobNotFoundError(job_id)
-        return job_view(job)
-
-    @routes.delete(
-        "/{job_id}",
-        operation_id=place.operation_id("cancelIngestJob"),
-        summary="Cancel an ingest job",
-        responses=problem_responses(
-            *place.errors(401, 404, 409, 422, 429, 503, 507), descriptions=not_found | _FINISHED
+        **problem_responses(
+            *place.errors(400, 401, 413, 415, 422, 429, 503, 507), descriptions=_TOO_MANY
         ),
-    )
-    async def cancel_ingest_job(job_id: JobId, state: StateDep, collection: Writable) -> IngestJob:
-        """Stop a queued or running job: the batches it committed stay, the rest is dropped.
-        A job that already finished answers 409."""
-        target = await _resolved(state, collection)
-        return job_view(await state.run_job_call(state.jobs.cancel, job_id, target))
+    }
 
-    return routes
+
+def _job_errors(*statuses: int, descriptions: Mapping[int, str] | None = None) -> ResponsesAt:
+    """The errors of an operation on one job: at each place, a 404 says what may be missing
+    there (in a named collection, the collection itself)."""
+
+    def at(place: Place) -> Responses:
+        not_found = _NOT_FOUND_NAMED if place.scoped else _NOT_FOUND
+        return problem_responses(
+            *place.errors(*statuses), descriptions={**not_found, **(descriptions or {})}
+        )
+
+    return at
+
+
+router = PlacedRouter(prefix="/ingest-jobs", tags=["ingest jobs"])
+
+
+@router.post(
+    "",
+    operation_id="createIngestJob",
+    needs=Scope.WRITE,
+    summary="Queue documents for ingest",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=_accepted,
+    openapi_extra={"requestBody": _REQUEST_BODY},
+)
+async def create_ingest_job(
+    request: Request, response: Response, state: StateDep, collection: CollectionName
+) -> IngestJob:
+    """Store the documents as a job and answer at once; a worker ingests them in committed
+    batches. Nothing accepted is lost: a server stopped mid-job goes on from its last batch
+    when it (or, on PostgreSQL, another replica) runs again."""
+    target = await _resolved(state, collection)  # before the body is read: 404 first
+    kind = body_format(request.headers.get("content-type"))
+    await state.run_job_call(state.jobs.check_room)  # and 429 before it is read
+    settings = state.settings
+    body = await spooled(
+        request.stream(), request.headers.get("content-length"), settings.max_job_bytes
+    )
+    job = await state.run_job_call(_create, state, body, kind, target)
+    state.job_runner.wake()
+    response.headers["Location"] = f"{request.url.path}/{job.id}"
+    return job_view(job)
+
+
+@router.get(
+    "",
+    operation_id="listIngestJobs",
+    needs=Scope.READ,
+    summary="List ingest jobs",
+    responses=errors(401, 422, 429, 503),
+)
+async def list_ingest_jobs(
+    state: StateDep,
+    collection: CollectionName,
+    offset: Annotated[
+        int, Query(ge=0, le=MAX_OFFSET, description="Jobs to skip (at most 10^12).")
+    ] = 0,
+    limit: Annotated[int, Query(ge=1, le=500, description="Most jobs returned.")] = 50,
+    status: Annotated[
+        Literal["queued", "running", "succeeded", "failed", "cancelled"] | None,
+        Query(description="Only jobs in this status."),
+    ] = None,
+) -> IngestJobPage:
+    """The collection's jobs newest first, without their errors (get a job to see them)."""
+    target = await _resolved(state, collection)
+    jobs, total = await state.run_job_call(
+        state.jobs.page, offset, limit, JobStatus(status) if status else None, target
+    )
+    return IngestJobPage(
+        items=[job_view(job) for job in jobs],
+        total=total,
+        offset=offset,
+        limit=limit,
+        next_offset=next_offset(offset, len(jobs), total),
+    )
+
+
+@router.get(
+    "/{job_id}",
+    operation_id="getIngestJob",
+    needs=Scope.READ,
+    summary="Get an ingest job",
+    responses=_job_errors(401, 404, 422, 429, 503),
+)
+async def get_ingest_job(job_id: JobId, state: StateDep, collection: CollectionName) -> IngestJob:
+    """The job's progress: `done` and `failed` of `total`, and the records it refused."""
+    job = await state.run_job_call(state.jobs.get, job_id, await _resolved(state, collection))
+    if job is None:
+        raise JobNotFoundError(job_id)
+    return job_view(job)
+
+
+@router.delete(
+    "/{job_id}",
+    operation_id="cancelIngestJob",
+    needs=Scope.WRITE,
+    summary="Cancel an ingest job",
+    responses=_job_errors(401, 404, 409, 422, 429, 503, 507, descriptions=_FINISHED),
+)
+async def cancel_ingest_job(
+    job_id: JobId, state: StateDep, collection: CollectionName
+) -> IngestJob:
+    """Stop a queued or running job: the batches it committed stay, the rest is dropped.
+    A job that already finished answers 409."""
+    target = await _resolved(state, collection)
+    return job_view(await state.run_job_call(state.jobs.cancel, job_id, target))
 
 
 async def _resolved(state: AppState, collection: str) -> CollectionRef:

@@ -1,33 +1,24 @@
 """/v1/stats and /v1/collections/{name}/stats: a collection's counts and how it is stored."""
 
-# No `from __future__ import annotations`: see service/routes/documents.py.
-
-from typing import Annotated
-
-from fastapi import APIRouter, Depends
+from __future__ import annotations
 
 from service.deps import StateDep
-from service.errors import problem_responses
 from service.keys import Scope
-from service.routes.places import Place
+from service.routes.places import CollectionName, PlacedRouter, errors
 from service.schemas import IndexStats
 
+router = PlacedRouter(tags=["health"])
 
-def router(place: Place) -> APIRouter:
-    """The statistics operation in ``place``."""
-    routes = APIRouter(prefix=place.prefix, tags=["health"])
-    Readable = Annotated[str, Depends(place.access(Scope.READ))]
 
-    @routes.get(
-        "/stats",
-        operation_id=place.operation_id("getStats"),
-        summary="Index statistics",
-        responses=problem_responses(*place.errors(401, 429, 503)),
-    )
-    async def stats(state: StateDep, collection: Readable) -> IndexStats:
-        """Counts of the collection's documents, chunks and vectors; the model, its dimension
-        and the index type."""
-        found = await state.run(state.engine.stats, collection)
-        return IndexStats.model_validate(found, from_attributes=True)
-
-    return routes
+@router.get(
+    "/stats",
+    operation_id="getStats",
+    needs=Scope.READ,
+    summary="Index statistics",
+    responses=errors(401, 429, 503),
+)
+async def stats(state: StateDep, collection: CollectionName) -> IndexStats:
+    """Counts of the collection's documents, chunks and vectors; the model, its dimension
+    and the index type."""
+    found = await state.run(state.engine.stats, collection)
+    return IndexStats.model_validate(found, from_attributes=True)
