@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Select, column, func, literal_column, select,
 
 TABLE = "chunks_fts"
 # Porter stemming over unicode61 ("bombing" finds "bombings", "bomb"); chosen on SciFact, where
-# it beat plain unicode61 (see README, Quality).
+# it beat plain unicode61 (see docs/quality.md).
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 2.0  # a query term in the title counts this many times one in the body
 
