@@ -110,7 +110,7 @@ bench-quality: install
 	$(BIN)/semsearch eval $(SCIFACT) --claims $(SCIFACT)/claims_train.jsonl --claims-split $(CLAIMS_SPLIT)
 
 # Train the stance model from the packaged MiniLM weights on the NLI pairs of ../shared/eval/nli
-# and SciFact training claims (see README, Stance and verdicts, for the time; never run by
+# and SciFact training claims (see docs/quality.md, Stance and verdicts, for the time; never run by
 # install, start-up or tests), export it to int8 ONNX and record it in
 # index/stance_model/stance.json with its thresholds and held-out figures.
 NLI ?= ../shared/eval/nli
@@ -122,7 +122,7 @@ train-stance: install
 bench-stance: install
 	$(BIN)/python bench/stance.py --nli $(NLI) --scifact $(SCIFACT) --json bench/stance.json
 
-# The container image (needs a reachable Docker engine); see README "Run with Docker".
+# The container image (needs a reachable Docker engine); see docs/docker.md.
 docker-image: install
 	PYTHON=$(BIN)/python scripts/docker-build.sh
 

@@ -94,7 +94,7 @@ class EngineConfig:
     # the tokens the window has left, so nothing is ever truncated by the model.
     embed_titles: bool = True
     # Verdict thresholds on the stance model's calibrated probabilities (fitted on claims and
-    # pairs held apart from training; README, Stance and verdicts): the best support needed for
+    # pairs held apart from training; docs/quality.md): the best support needed for
     # "supported", the best contradiction needed for "contradicted", and how far the best
     # contradiction must beat a sufficient support to outvote it.
     min_support: float = DEFAULT_MIN_SUPPORT

@@ -3,7 +3,7 @@
 The export traces the model with torch (eager attention, which ONNX Runtime's transformer
 optimizer can fuse), fuses attention, layer norms and GELU, and for ``int8`` quantizes the
 weights per output channel (activations dynamically). int8 embeds SciFact chunks about 2.5x
-faster than fp32 and cost 0.0002 hybrid nDCG@10 on SciFact (README, Quality).
+faster than fp32 and cost 0.0002 hybrid nDCG@10 on SciFact (docs/quality.md).
 
 The export needs torch and transformers; the server does not, so it runs in a child process
 (`python -m index.model_export SOURCE TARGET PRECISION`) and the server never imports torch.

@@ -7,7 +7,7 @@ every mode so one ``min_score`` threshold works across them.
   lists; a candidate found by one side gets its exact score on the other (its stored vector's
   cosine; 0 lexical when none of the query's words occur in it).
 
-The constants were tuned on the SciFact training split (README, Quality).
+The constants were tuned on the SciFact training split (docs/quality.md).
 """
 
 from __future__ import annotations

@@ -42,7 +42,7 @@ CONTRADICTION_MARGIN = 0.5
 EVIDENCE_PER_PASSAGE = 3
 # Evidence ranking: cosine with the claim, plus the claim's words in the sentence (BM25 among
 # the candidate sentences, squashed to s / (s + OVERLAP_HALF)) and the passage's relevance, as
-# a weighted mean; tuned on SciFact train for evidence hit@3 (README, Quality).
+# a weighted mean; tuned on SciFact train for evidence hit@3 (docs/quality.md).
 OVERLAP_WEIGHT = 0.3
 OVERLAP_HALF = 5.0
 RELEVANCE_WEIGHT = 3.0

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from contextlib import closing
 
 # Porter stemming over unicode61 ("bombing" finds "bombings", "bomb"); chosen on SciFact, where
-# it beat plain unicode61 (see README, Quality).
+# it beat plain unicode61 (see docs/quality.md).
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 _WORD = re.compile(r"\w+", re.UNICODE)
 # Words that match nearly every chunk: they cost time and carry no ranking signal.

@@ -127,7 +127,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not keys and not _is_loopback(settings.host):
             log.warning(
                 "SERVING %s WITHOUT API KEYS: anyone who can reach it can read, change and "
-                "delete documents. Set SEMSEARCH_API_KEYS (README, Authentication).",
+                "delete documents. Set SEMSEARCH_API_KEYS (docs/api.md, Authentication).",
                 settings.host,
             )
         engine = await to_thread.run_sync(open_engine, settings)

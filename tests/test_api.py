@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import Server, assert_problem, free_port
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 EXAMPLE_QUERY = "suicide bombing outside the Islamabad district courts"
 BOMBING_ARTICLE = "003_997123c907f1ca25"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Server, assert_problem, free_port
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 READ_KEY = "r3ad-Key-Only"
 WRITE_KEY = "wr1te-Key-Both"

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import Server, free_port
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 ROOT = Path(__file__).resolve().parent.parent
 

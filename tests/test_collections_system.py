@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import running_server
 
-pytestmark = pytest.mark.system  # starts a server (README, Development)
+pytestmark = pytest.mark.system  # starts a server (docs/development.md)
 
 COLLECTIONS = 200
 USED = 20  # written and searched, far more than stay open

@@ -26,7 +26,7 @@ import pytest
 
 from tests.conftest import assert_consistent, running_server, start_replicas
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 SECONDS = float(os.environ.get("SEMSEARCH_CONCURRENCY_SECONDS", "15"))
 SEARCHERS, SUPPORTERS, WRITERS = 22, 4, 6

@@ -19,7 +19,7 @@ import pytest
 
 from tests.conftest import ROOT, Server, free_port
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 SPEC = ROOT / "openapi" / "openapi.json"
 KEY = "fuzz-write-key"
@@ -55,7 +55,7 @@ def test_the_live_server_honours_its_contract(keyed_server: Server, tmp_path: Pa
         "--checks",
         "all",
         # DELETE on an ingest job cancels it: the job stays readable, as `cancelled` with what
-        # it committed (README, Ingest jobs), so a GET after it answers 200 by design. The
+        # it committed (docs/jobs.md), so a GET after it answers 200 by design. The
         # check cannot be turned off for one operation in the stateful phase where it runs; a
         # read after a document's DELETE answering 404 is tested in tests/test_api.py.
         "--exclude-checks",

@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import running_server
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 APP = "https://app.example.org"
 PREFLIGHT = {

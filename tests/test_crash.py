@@ -23,7 +23,7 @@ import pytest
 from tests.conftest import Server, assert_consistent, free_port
 from tests.open_trap import OpenTrap
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 ROUNDS = int(os.environ.get("SEMSEARCH_CRASH_ROUNDS", "20"))
 SAVE_ROUND_EVERY = 4  # every 4th round kills inside a vector index save or a lexical one...

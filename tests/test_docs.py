@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 ASSET_TYPES = {".js": "javascript", ".css": "text/css", ".png": "image/png"}
 

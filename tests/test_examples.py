@@ -1,6 +1,6 @@
-"""Examples drift the way code does: every example in the README and the spec is checked
-against what the running service answers on the seed corpus (or, for the document examples, on
-a store holding just the example document).
+"""Examples drift the way code does: every example in the manual (README.md and docs/*.md) and
+the spec is checked against what the running service answers on the seed corpus (or, for the
+document examples, on a store holding just the example document).
 
 An example may shorten what it shows: a string ending in " ..." stands for any string starting
 with what precedes it, a list may show only its first items, an object only some of its keys.
@@ -25,7 +25,7 @@ from service.settings import Settings
 from tests.conftest import ROOT, SEEDS
 from tests.file_fixtures import report_pdf
 
-README = ROOT / "README.md"
+MANUAL = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 ELIDED = " ..."
 SCORE_TOLERANCE = 0.01
 
@@ -67,38 +67,45 @@ def empty(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         yield client
 
 
-def _readme_examples() -> list[tuple[str, str, dict[str, Any], str]]:
-    """(method, path, body, shown answer) of each README curl block followed by a json block."""
-    text = README.read_text(encoding="utf-8")
+def _manual_text() -> str:
+    return "\n".join(page.read_text(encoding="utf-8") for page in MANUAL)
+
+
+def _examples(page: Path) -> list[tuple[str, str, str, dict[str, Any], str]]:
+    """(page, method, path, body, shown answer) of each curl block followed by a json block."""
     pattern = re.compile(r"```sh\n(curl [^`]*?)```\n```json\n(.*?)```", re.DOTALL)
     examples = []
-    for command, answer in pattern.findall(text):
+    for command, answer in pattern.findall(page.read_text(encoding="utf-8")):
         words = shlex.split(command.replace("\\\n", " "))
         if "-F" in words:
             continue  # a file upload: test_the_upload_examples_are_live checks it
         url = next(w for w in words if "localhost:8000" in w)
         body = json.loads(words[words.index("-d") + 1]) if "-d" in words else {}
         path = url.split("localhost:8000", 1)[1]
-        examples.append(("POST" if body else "GET", path, body, answer))
+        name = page.relative_to(ROOT).as_posix()
+        examples.append((name, "POST" if body else "GET", path, body, answer))
     return examples
 
 
-README_EXAMPLES = _readme_examples()
+MANUAL_EXAMPLES = [example for page in MANUAL for example in _examples(page)]
 
 
 def test_the_readme_has_examples_to_check() -> None:
-    assert {path for _, path, _, _ in README_EXAMPLES} >= {"/v1/search", "/v1/passages/support"}
+    shown = {path for page, _, path, _, _ in MANUAL_EXAMPLES if page == "README.md"}
+    assert shown >= {"/v1/search", "/v1/passages/support"}
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body", "answer"), README_EXAMPLES, ids=[e[1] for e in README_EXAMPLES]
+    ("page", "method", "path", "body", "answer"),
+    MANUAL_EXAMPLES,
+    ids=[f"{e[0]}:{e[2]}" for e in MANUAL_EXAMPLES],
 )
-def test_a_readme_example_is_what_the_service_answers(
-    seeded: TestClient, method: str, path: str, body: dict[str, Any], answer: str
+def test_a_manual_example_is_what_the_service_answers(
+    seeded: TestClient, page: str, method: str, path: str, body: dict[str, Any], answer: str
 ) -> None:
     live = seeded.request(method, path, json=body or None)
     assert live.status_code == 200, live.text
-    assert_shown(json.loads(answer), live.json(), path)
+    assert_shown(json.loads(answer), live.json(), f"{page}: {path}")
 
 
 def _example(spec: dict[str, Any], schema: str) -> Any:
@@ -129,7 +136,7 @@ def test_the_document_examples_of_the_spec_are_live(empty: TestClient) -> None:
 
 
 def test_the_upload_examples_are_live(empty: TestClient) -> None:
-    """The README's and the spec's upload example: the three-page report the file tests build,
+    """The manual's and the spec's upload example: the three-page report the file tests build,
     uploaded with the spec's example fields."""
     spec = empty.get("/openapi.json").json()
     fields = {k: v for k, v in _example(spec, "FileUpload").items() if k != "file"}
@@ -137,10 +144,10 @@ def test_the_upload_examples_are_live(empty: TestClient) -> None:
     uploaded = empty.post("/v1/files", files={"file": report}, data=fields)
     assert uploaded.status_code == 201, uploaded.text
     assert_shown(_example(spec, "UploadedFile"), uploaded.json(), "UploadedFile")
-    text = README.read_text(encoding="utf-8")
+    text = _manual_text()
     block = re.search(r"-F 'file=@annual-report-2025.pdf'.*?```\n```json\n(.*?)```", text, re.S)
-    assert block, "the README's upload example"
-    assert_shown(json.loads(block.group(1)), uploaded.json(), "README upload")
+    assert block, "the manual's upload example"
+    assert_shown(json.loads(block.group(1)), uploaded.json(), "manual upload")
 
 
 @pytest.mark.parametrize(

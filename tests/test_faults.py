@@ -25,7 +25,7 @@ from tests.conftest import (
     store_snapshot,
 )
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 BATCH = [
     {"id": f"fault-{n}", "text": f"Harbour log {n}: the night crane moved {n * 7} containers."}

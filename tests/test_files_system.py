@@ -15,7 +15,7 @@ from tests.conftest import running_server
 from tests.file_fixtures import article_page, memo_docx, report_pdf, scattered_pdf
 from tests.test_cli import _semsearch
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 
 def test_ingest_reads_every_format_and_names_each_file_it_skips(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import ROOT, Server
 from tests.file_fixtures import report_pdf
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 SPEC = ROOT / "openapi" / "openapi.json"
 PACKAGE = "semsearch_client"

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import Server, assert_problem, free_port, store_snapshot
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 MAX_REQUEST_BYTES = 256 * 1024
 MAX_DOCUMENT_CHARS = 5_000

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 
 @pytest.mark.skipif(shutil.which("javac") is None, reason="no JDK (javac) on this machine")

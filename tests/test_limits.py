@@ -9,7 +9,7 @@ import pytest
 
 from tests.conftest import assert_problem, running_server
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 
 def test_lowered_k_and_query_length_limits_name_the_field(tmp_path: Path) -> None:

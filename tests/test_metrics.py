@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import running_server
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 
 def _value(text: str, sample: str) -> float:

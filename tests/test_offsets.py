@@ -13,7 +13,7 @@ from index.models import OffsetEncoding
 from index.offsets import length
 from tests.conftest import Server
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 MIXED_ID = "offsets-mixed"
 # Astral characters (emoji, U+1D400 math letters, CJK extension B), combining marks, CJK.

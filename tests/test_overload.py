@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import Server, assert_problem, running_server
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 
 def test_a_write_beyond_the_waiting_line_gets_429_while_a_long_ingest_runs(

@@ -10,7 +10,7 @@ from pgvector.psycopg import register_vector
 
 from tests.postgres import Postgres, start_postgres
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 
 def test_pgvector_answers_a_cosine_nearest_neighbour_query(postgres: Postgres) -> None:

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import Server, running_server
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 KEY = "bounds-write-key"
 AUTH = {"Authorization": f"Bearer {KEY}"}

@@ -12,7 +12,7 @@ import pytest
 
 from tests.conftest import Server, free_port
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 SENTENCE = "The night shift on pier {n} logged crane {b} lifting containers of timber and grain."
 BATCHES = [

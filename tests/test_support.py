@@ -100,7 +100,7 @@ def test_min_contradiction_decides_the_verdict(seeded: SearchEngine) -> None:
 
 # Claims the seed articles contradict: a negation, a changed number. Each with words of the
 # sentence that says otherwise. (Reversed actions, "China refused to cooperate with Pakistan",
-# still pass as supported: README, Stance and verdicts.)
+# still pass as supported: docs/quality.md, Stance and verdicts.)
 CONTRADICTED = [
     ("The suicide bombing near the Islamabad district courts killed nobody.", "killed 12 people"),
     ("The suicide bombing near the Islamabad district courts killed 40 people.", "killed 12"),

@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import ROOT, running_server
 from tests.test_offsets import MIXED_TEXT
 
-pytestmark = pytest.mark.system  # starts servers or processes (README, Development)
+pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
 PROJECT = ROOT / "tests" / "typescript"
 SPEC = ROOT / "openapi" / "openapi.json"
