@@ -9,11 +9,13 @@ so a reader never waits for embedding and never sees half a batch.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +64,8 @@ from index.models import (
 from index.preparation import ChunkingConfig, Preparer
 from index.queries import SearchQuery, SupportQuery
 from index.retrieval import retrieve
+from index.snapshot import Manifest, SnapshotError, read_manifest, verify, write_snapshot
+from index.snapshot import documents as snapshot_documents
 from index.stance import StanceModel, shared_stance_model
 from index.support import (
     CANDIDATES_PER_PASSAGE,
@@ -75,6 +79,7 @@ log = logging.getLogger(__name__)
 
 _COLLECTION_NAME = re.compile(COLLECTION_NAME_PATTERN)
 _SEEDED = "seeded"
+_RESTORING = "unfinished_restores"  # JSON list of collection names
 _WRITE_ATTEMPTS = 3
 Row = TypeVar("Row")
 
@@ -468,12 +473,12 @@ class SearchEngine:
             for entry in self._backend.collections():
                 with self._backend.collection(entry.name) as storage:
                     reports.append(storage.check())
-        return ConsistencyReport(
-            **{
-                name: sum(getattr(report, name) for report in reports)
-                for name in ConsistencyReport.__dataclass_fields__
-            }
-        )
+        summed = {
+            name: sum(getattr(report, name) for report in reports)
+            for name in ConsistencyReport.__dataclass_fields__
+        }
+        summed["unfinished_restores"] = len(self._unfinished_restores())
+        return ConsistencyReport(**summed)
 
     def reindex(self, progress: Callable[[int], None] | None = None) -> int:
         """Rebuild every collection's vector index from the vectors in the store (no
@@ -506,6 +511,108 @@ class SearchEngine:
             backend=self._backend.kind,
             database=self._backend.database,
         )
+
+    # -- snapshots -----------------------------------------------------------------------------
+
+    def snapshot(
+        self,
+        path: Path,
+        collection: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Manifest:
+        """Write every collection (or only ``collection``) as of one moment to a snapshot
+        archive at ``path`` (index/snapshot.py): what was acknowledged before it began is in
+        it, nothing written after is. Searches and writes go on meanwhile; ``progress`` is
+        called with each page's document count.
+
+        Raises:
+            CollectionNotFoundError: no such collection.
+            OSError: the archive could not be written (no partial file is left).
+        """
+        names = (
+            [collection]
+            if collection is not None
+            else [entry.name for entry in self._backend.collections()]
+        )
+        created = {name: self.created_at(name) for name in names}
+        with ExitStack() as stack:
+            with self._write_lock:  # no write commits while the collections are frozen
+                views = stack.enter_context(self._backend.exporting(names))
+            return write_snapshot(
+                path,
+                {name: (views[name], created[name]) for name in names},
+                self.embedder.name,
+                self.embedder.dimension,
+                self.stance_model.manifest.sha256,
+                progress,
+            )
+
+    def restore(
+        self,
+        path: Path,
+        collection: str | None = None,
+        as_name: str | None = None,
+        force: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Collection]:
+        """Restore a snapshot's collections (or only ``collection``, under ``as_name`` if
+        given) with their vectors, nothing re-embedded; the derived indexes follow each write.
+        A collection that holds documents is restored over (emptied first) only with
+        ``force``, or when an earlier restore into it was cut off (``check`` reports that).
+
+        Raises:
+            SnapshotError: the archive is damaged, of a newer format or another model (checked
+                in full before anything is written).
+            InvalidInputError: no such collection in the snapshot, ``as_name`` without one
+                collection, or a target that holds documents without ``force``.
+        """
+        manifest = read_manifest(path)
+        if (manifest.model, manifest.dimension) != (self.embedder.name, self.embedder.dimension):
+            raise SnapshotError(
+                f"the snapshot was made with the embedding model {manifest.model} "
+                f"({manifest.dimension} dimensions); this store embeds with {self.embedder.name} "
+                f"({self.embedder.dimension}): its vectors cannot be searched here"
+            )
+        chosen = [c for c in manifest.collections if collection in (None, c.name)]
+        if not chosen:
+            held = ", ".join(c.name for c in manifest.collections) or "none"
+            raise InvalidInputError("collection", f"the snapshot holds no {collection!r} ({held})")
+        if as_name is not None and len(chosen) != 1:
+            raise InvalidInputError("as", "names one collection: choose it with --collection")
+        targets = {c.name: as_name or c.name for c in chosen}
+        verify(path, manifest)
+        unfinished = self._unfinished_restores()
+        existing = {entry.name: entry for entry in self._backend.collections()}
+        for target in targets.values():
+            entry = existing.get(target)
+            if entry is not None and entry.documents and not force and target not in unfinished:
+                raise InvalidInputError(
+                    "target",
+                    f"the collection {target!r} holds {entry.documents} documents; --force "
+                    "restores over them",
+                )
+        restored = []
+        for source, target in targets.items():
+            self._set_unfinished_restores(self._unfinished_restores() | {target})
+            if target not in existing:
+                self.create_collection(target)
+            with self._write_lock, self._backend.collection(target) as storage:
+                _empty(storage)
+            for page in snapshot_documents(path, source, self.embedder.dimension):
+                with self._write_lock, self._backend.collection(target) as storage:
+                    storage.write(page, deletions=())
+                if progress is not None:
+                    progress(len(page))
+            self._set_unfinished_restores(self._unfinished_restores() - {target})
+            restored.append(self.collection(target))
+        return restored
+
+    def _unfinished_restores(self) -> set[str]:
+        """The collections a restore began writing and did not finish."""
+        return set(json.loads(self._backend.state(_RESTORING) or "[]"))
+
+    def _set_unfinished_restores(self, names: set[str]) -> None:
+        self._backend.set_state(_RESTORING, json.dumps(sorted(names)))
 
     # -- collections ---------------------------------------------------------------------------
 
@@ -576,6 +683,12 @@ class SearchEngine:
             raise CollectionProtectedError(name)
         with self._write_lock:
             self._backend.drop_collection(name)
+
+
+def _empty(storage: CollectionStorage, page: int = 500) -> None:
+    """Delete every document of the collection, a page per transaction."""
+    while ids := [d.id for d in storage.documents(0, page, None).items]:
+        storage.write([], deletions=ids)
 
 
 def _listed(entry: CollectionEntry) -> Collection:

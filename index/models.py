@@ -323,11 +323,13 @@ class ConsistencyReport:
     vectors_without_chunk: int
     chunks_without_vector: int
     lexical_mismatches: int
+    unfinished_restores: int = 0  # collections a cut-off restore left half written
 
     @property
     def ok(self) -> bool:
         return (
-            self.chunks == self.vectors
+            not self.unfinished_restores
+            and self.chunks == self.vectors
             and not self.orphan_chunks
             and not self.miscounted_documents
             and not self.bad_vectors

@@ -68,8 +68,9 @@ def _copy_collection(
     progress: Callable[[int], None] | None,
 ) -> int:
     copied, after = 0, None
-    with source.collection(name) as origin, target.collection(name) as destination:
-        while batch := origin.export(after, BATCH):
+    with source.exporting([name]) as views, target.collection(name) as destination:
+        origin = views[name]
+        while batch := origin.page(after, BATCH):
             destination.write(batch, deletions=())
             copied += len(batch)
             after = batch[-1].id

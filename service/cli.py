@@ -1,5 +1,5 @@
 """The `semsearch` command: serve, seed, ingest, search, eval, check, reindex, migrate,
-collections.
+collections, snapshot.
 
 It lives beside the HTTP layer rather than in index/ because `serve` starts the HTTP app; the
 other commands only call the engine.
@@ -29,6 +29,7 @@ from index.queries import SearchQuery
 from index.sources import BadRecord, expand_paths, read_records
 from index.stance import CLAIM_SPLITS
 from index.transfer import copy_store
+from service import snapshot_command
 from service.eval_command import EvalInputError, run_eval
 from service.logs import configure_json_logging
 from service.settings import Settings
@@ -105,6 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="copy only this collection (default: every collection)",
     )
     commands.add_parser("collections", help="list the collections with their counts")
+    snapshot_command.add_parser(commands)
     args = parser.parse_args(argv)
 
     try:
@@ -135,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _migrate(settings, args.source, args.target, args.force, args.collection)
         if args.command == "collections":
             return _collections(settings)
+        if args.command == "snapshot":
+            return snapshot_command.run(settings, args)
         return _search(settings, args.query, args.k, SearchMode(args.mode), args.collection)
     except (EngineError, EvalInputError, OSError) as error:  # one line, no traceback
         print(f"semsearch: {error}", file=sys.stderr)

@@ -14,6 +14,7 @@ from index.engine import EngineConfig
 from index.files import FileReader
 from index.jobs.models import JobLimits
 from index.model_export import Precision
+from index.snapshot_dir import SnapshotDirectory
 from index.support import DEFAULT_MIN_CONTRADICTION, DEFAULT_MIN_SUPPORT
 from service.keys import Grant, parse_api_keys, read_api_keys_file
 
@@ -197,6 +198,14 @@ class Settings(BaseSettings):
         description="Embedded store: a collection (other than default) unused this long is "
         "closed; it reopens on its next use.",
     )
+    snapshot_dir: Path = Field(
+        Path("snapshots"),
+        description="Where snapshots are kept (`POST /v1/snapshots`, `semsearch snapshot "
+        "create`); never inside a collection's data.",
+    )
+    snapshot_keep: int = Field(
+        10, ge=1, description="Snapshots kept: once a new one is ready, the oldest go."
+    )
     api_keys: str | None = Field(
         None,
         description="API keys with scopes, 'key1:read,key2:write,key3:read:news' (a third "
@@ -294,6 +303,10 @@ class Settings(BaseSettings):
             ef_search=self.database_ef_search,
             max_collections=self.max_collections,
         )
+
+    def snapshots(self) -> SnapshotDirectory:
+        """The snapshot directory these settings describe."""
+        return SnapshotDirectory(self.snapshot_dir, self.snapshot_keep)
 
     def engine_config(self, storage: BackendConfig | None = None) -> EngineConfig:
         """The engine these settings describe, on ``storage`` (by default ``storage()``)."""

@@ -78,8 +78,8 @@ def _ingest(data_dir: Path, corpus: Path, monkeypatch: pytest.MonkeyPatch, *ray:
 def _stored(data_dir: Path) -> list[PreparedDocument]:
     backend = EmbeddedConfig(data_dir, ivf_min_vectors=10**9).open(model_dimension())
     try:
-        with backend.collection(DEFAULT_COLLECTION) as default:
-            return default.export(None, 1000)
+        with backend.exporting([DEFAULT_COLLECTION]) as views:
+            return views[DEFAULT_COLLECTION].page(None, 1000)
     finally:
         backend.close()
 

@@ -64,6 +64,17 @@ class SearchView(Protocol):
         """Chunks with their sentences and sentence vectors, and their whole documents."""
 
 
+class ExportView(Protocol):
+    """One collection as it was when an export began (StorageBackend.exporting)."""
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks)."""
+
+    def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        """Up to ``limit`` documents with ids after ``after`` (None: from the first), in id
+        order, complete with chunks, vectors and sentence vectors: what a copy writes."""
+
+
 class CollectionStorage(Protocol):
     """One collection's documents, chunks and vectors: every read and write stays inside it
     (the same document id in two collections names two documents)."""
@@ -96,10 +107,6 @@ class CollectionStorage(Protocol):
 
     def reading(self) -> AbstractContextManager[SearchView]:
         """A snapshot to search in."""
-
-    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
-        """Up to ``limit`` documents with ids after ``after`` (None: from the first), in id
-        order, complete with chunks, vectors and sentence vectors: what a copy writes."""
 
     def counts(self) -> tuple[int, int, int]:
         """(documents, chunks, vectors)."""
@@ -154,6 +161,16 @@ class StorageBackend(Protocol):
 
         Raises:
             CollectionNotFoundError: no collection has that name.
+        """
+
+    def exporting(self, names: Sequence[str]) -> AbstractContextManager[dict[str, ExportView]]:
+        """The named collections as of one moment, to read in the block while writes go on
+        beside it. (The embedded backend's collections are separate files: the moment is one
+        only if no write commits while the block is entered, as the engine's write lock
+        ensures.)
+
+        Raises:
+            CollectionNotFoundError: a name that is not a collection.
         """
 
     def state(self, key: str) -> str | None: ...

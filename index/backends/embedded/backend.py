@@ -21,26 +21,26 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from index.backends.base import CollectionEntry
+from index.backends.base import CollectionEntry, ExportView
 from index.backends.embedded.catalog import CREATED_AT, Summary, SummaryCache, read_summary
 from index.backends.embedded.config import STORE_FILE, EmbeddedConfig
-from index.backends.embedded.database import SqliteDatabase, WriteResult
+from index.backends.embedded.database import FrozenDatabase, SqliteDatabase, WriteResult
 from index.backends.embedded.lock import DataDirLock
 from index.backends.embedded.opened import OpenCollections
 from index.backends.embedded.rwlock import ReadWriteLock
 from index.backends.embedded.tantivy_index import TantivyIndex
 from index.backends.embedded.vectors import (
     VectorIndex,
-    fsync_directory,
     temporary_path,
     training_size,
 )
 from index.backends.records import PreparedDocument
+from index.durable import fsync_directory
 from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
@@ -222,8 +222,9 @@ class EmbeddedCollection:
     def set_state(self, key: str, value: str) -> None:
         self._store.set_state(key, value)
 
-    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
-        return self._store.export(after, limit)
+    def frozen(self) -> AbstractContextManager[FrozenDatabase]:
+        """The collection's store as it is now, in one read transaction."""
+        return self._store.frozen()
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -617,6 +618,15 @@ class EmbeddedBackend:
                         bisect.insort(self._names, name)  # still whole: reopened on use
                     raise StorageError(f"could not delete the collection: {error}") from error
             shutil.rmtree(removed, ignore_errors=True)  # what is left is removed on start
+
+    @contextmanager
+    def exporting(self, names: Sequence[str]) -> Iterator[dict[str, ExportView]]:
+        with ExitStack() as stack:
+            views: dict[str, ExportView] = {}
+            for name in names:
+                collection = stack.enter_context(self.collection(name))
+                views[name] = stack.enter_context(collection.frozen())
+            yield views
 
     # -- store-wide state, kept in the default collection's store --------------------------------
 

@@ -326,43 +326,18 @@ class SqliteDatabase:
             yield [(int(chunk_id), title or "", body) for chunk_id, title, body in rows]
             last = int(rows[-1][0])
 
-    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
-        """Up to ``limit`` documents with ids after ``after``, in id order, with everything a
-        copy needs: chunks, vectors and sentence vectors."""
-        with Session(self._engine) as session:
-            query = select(DocumentRow).order_by(col(DocumentRow.id)).limit(limit)
-            if after is not None:
-                query = query.where(col(DocumentRow.id) > after)
-            documents = session.exec(query).all()
-            chunks = session.exec(
-                select(ChunkRow)
-                .where(col(ChunkRow.document_id).in_([d.id for d in documents]))
-                .order_by(col(ChunkRow.document_id), col(ChunkRow.chunk_index))
-            ).all()
-        by_document: dict[str, list[tuple[NewChunk, bytes, bytes | None]]] = {}
-        for chunk in chunks:
-            by_document.setdefault(chunk.document_id, []).append(
-                (
-                    NewChunk(
-                        chunk_index=chunk.chunk_index,
-                        char_start=chunk.char_start,
-                        char_end=chunk.char_end,
-                        token_count=chunk.token_count,
-                        sentences=tuple((int(a), int(b)) for a, b in chunk.sentences),
-                    ),
-                    chunk.vector,
-                    chunk.sentence_vectors,
-                )
-            )
-        return [
-            exported(
-                Document(**_summary(row), text=row.text),
-                row.content_hash,
-                by_document.get(row.id, []),
-                self.dimension,
-            )
-            for row in documents
-        ]
+    @contextmanager
+    def frozen(self) -> Iterator[FrozenDatabase]:
+        """The store as it is now, held in one read transaction until the block ends: writes
+        go on beside it (WAL) and none of them shows in it."""
+        engine = sqlite_engine(self.path, transactional_reads=True)
+        try:
+            with Session(engine) as session, session.begin():
+                frozen = FrozenDatabase(session, self.dimension)
+                frozen.counts()  # the first read fixes the snapshot
+                yield frozen
+        finally:
+            engine.dispose()
 
     def sample_vectors(self, count: int) -> Vectors:
         """``count`` chunk vectors drawn at random (fewer if the store holds fewer)."""
@@ -451,6 +426,57 @@ class SqliteDatabase:
         generation = (int(row.value) if row else 0) + 1
         session.merge(StateRow(key=_GENERATION, value=str(generation)))
         return generation
+
+
+class FrozenDatabase:
+    """A store read in one transaction (SqliteDatabase.frozen): its counts and its documents,
+    page by page in id order, complete with chunks, vectors and sentence vectors."""
+
+    def __init__(self, session: Session, dimension: int) -> None:
+        self._session = session
+        self._dimension = dimension
+
+    def counts(self) -> tuple[int, int]:
+        """(documents, chunks)."""
+        documents = self._session.exec(select(func.count()).select_from(DocumentRow)).one()
+        chunks = self._session.exec(select(func.count()).select_from(ChunkRow)).one()
+        return int(documents), int(chunks)
+
+    def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        """Up to ``limit`` documents with ids after ``after`` (None: from the first)."""
+        query = select(DocumentRow).order_by(col(DocumentRow.id)).limit(limit)
+        if after is not None:
+            query = query.where(col(DocumentRow.id) > after)
+        documents = self._session.exec(query).all()
+        chunks = self._session.exec(
+            select(ChunkRow)
+            .where(col(ChunkRow.document_id).in_([d.id for d in documents]))
+            .order_by(col(ChunkRow.document_id), col(ChunkRow.chunk_index))
+        ).all()
+        by_document: dict[str, list[tuple[NewChunk, bytes, bytes | None]]] = {}
+        for chunk in chunks:
+            by_document.setdefault(chunk.document_id, []).append(
+                (
+                    NewChunk(
+                        chunk_index=chunk.chunk_index,
+                        char_start=chunk.char_start,
+                        char_end=chunk.char_end,
+                        token_count=chunk.token_count,
+                        sentences=tuple((int(a), int(b)) for a, b in chunk.sentences),
+                    ),
+                    chunk.vector,
+                    chunk.sentence_vectors,
+                )
+            )
+        return [
+            exported(
+                Document(**_summary(row), text=row.text),
+                row.content_hash,
+                by_document.get(row.id, []),
+                self._dimension,
+            )
+            for row in documents
+        ]
 
 
 # SQLite primary result codes that mean the disk refused a write (sqlite3.h).
@@ -558,11 +584,22 @@ def _json_types(value: object) -> tuple[str, ...]:
     return ("text",)
 
 
-def sqlite_engine(path: Path) -> Engine:
-    """An engine on the SQLite file at ``path``: WAL, full sync, foreign keys."""
+def sqlite_engine(path: Path, transactional_reads: bool = False) -> Engine:
+    """An engine on the SQLite file at ``path``: WAL, full sync, foreign keys. With
+    ``transactional_reads``, a transaction begins at once (Python's sqlite3 would begin it
+    only at the first write), so every read in it sees one snapshot."""
     engine = create_engine(
         f"sqlite:///{path}", connect_args={"check_same_thread": False, "timeout": 30}
     )
+    if transactional_reads:
+
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(connection: Any, _record: Any) -> None:
+            connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Any) -> None:
+            connection.exec_driver_sql("BEGIN")
 
     @event.listens_for(engine, "connect")
     def _pragmas(connection: Any, _record: Any) -> None:

@@ -25,7 +25,8 @@ from pathlib import Path
 import tantivy
 
 from index import words
-from index.backends.embedded.vectors import fsync_directory, temporary_path
+from index.backends.embedded.vectors import temporary_path
+from index.durable import fsync_directory
 
 log = logging.getLogger(__name__)
 

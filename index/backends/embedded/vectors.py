@@ -18,6 +18,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from index.durable import fsync_directory
 from index.embedding import Vectors
 
 log = logging.getLogger(__name__)
@@ -211,12 +212,3 @@ def training_size(count: int) -> int:
 def temporary_path(path: Path) -> Path:
     """Where ``save`` writes before its rename; a file left here was cut off by a crash."""
     return path.with_name(path.name + ".tmp")
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable."""
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

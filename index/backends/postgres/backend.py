@@ -27,7 +27,7 @@ from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from index.backends.base import CollectionEntry
+from index.backends.base import CollectionEntry, ExportView
 from index.backends.postgres import MAX_EF_SEARCH, schema
 from index.backends.postgres.config import PostgresConfig
 from index.backends.records import NewChunk, PreparedDocument, exported, sentence_bytes
@@ -485,6 +485,17 @@ class PostgresBackend:
                 [key, value],
             )
 
+    @contextmanager
+    def exporting(self, names: Sequence[str]) -> Iterator[dict[str, ExportView]]:
+        for name in names:
+            with self.collection(name):  # exists, or raises before the export begins
+                pass
+        with self.transaction(snapshot=True) as connection:
+            views: dict[str, ExportView] = {
+                name: _Export(connection, name, self.dimension) for name in names
+            }
+            yield views
+
     def open_jobs(
         self,
         limits: JobLimits = JobLimits(),  # noqa: B008 (frozen)
@@ -493,6 +504,64 @@ class PostgresBackend:
         """The database's ingest jobs. Other servers may be running the jobs marked running:
         a job is taken over only once its lease runs out."""
         return self.config.open_jobs(limits, clock)
+
+
+class _Export:
+    """One collection read in a REPEATABLE READ transaction shared with the others exported
+    with it: the database as of one moment."""
+
+    def __init__(
+        self, connection: psycopg.Connection[Any], collection: str, dimension: int
+    ) -> None:
+        self._connection = connection
+        self._name = collection
+        self._dimension = dimension
+
+    def counts(self) -> tuple[int, int]:
+        row = self._connection.execute(
+            "SELECT (SELECT count(*) FROM documents WHERE collection = %s),"
+            " (SELECT count(*) FROM chunks WHERE collection = %s)",
+            [self._name, self._name],
+        ).fetchone()
+        assert row is not None
+        return int(row[0]), int(row[1])
+
+    def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
+        connection = self._connection
+        rows = connection.execute(
+            f"SELECT {_SUMMARY}, d.text, d.content_hash FROM documents d"
+            " WHERE d.collection = %s AND (%s::text IS NULL OR d.id > %s)"
+            " ORDER BY d.id LIMIT %s",
+            [self._name, after, after, limit],
+        ).fetchall()
+        chunks = connection.execute(
+            "SELECT document_id, chunk_index, char_start, char_end, token_count, sentences,"
+            " embedding, sentence_vectors FROM chunks"
+            " WHERE collection = %s AND document_id = ANY(%s)"
+            " ORDER BY document_id, chunk_index",
+            [self._name, [r[0] for r in rows]],
+        ).fetchall()
+        by_document: dict[str, list[tuple[NewChunk, bytes, bytes | None]]] = {}
+        for c in chunks:
+            chunk = NewChunk(
+                chunk_index=c[1],
+                char_start=c[2],
+                char_end=c[3],
+                token_count=c[4],
+                sentences=tuple((int(a), int(b)) for a, b in c[5]),
+            )
+            vector = c[6].to_numpy().astype(np.float32).tobytes()
+            sentences = bytes(c[7]) if c[7] is not None else None
+            by_document.setdefault(c[0], []).append((chunk, vector, sentences))
+        return [
+            exported(
+                Document(**_summary(r), text=r[_AFTER_SUMMARY]),
+                r[_AFTER_SUMMARY + 1],
+                by_document.get(r[0], []),
+                self._dimension,
+            )
+            for r in rows
+        ]
 
 
 class _Collection:
@@ -673,44 +742,6 @@ class _Collection:
     def reading(self) -> Iterator[_Snapshot]:
         with self._backend.transaction(snapshot=True) as connection:
             yield _Snapshot(connection, self._name, self._backend.ef_search)
-
-    def export(self, after: str | None, limit: int) -> list[PreparedDocument]:
-        with self._backend.transaction(snapshot=True) as connection:
-            rows = connection.execute(
-                f"SELECT {_SUMMARY}, d.text, d.content_hash FROM documents d"
-                " WHERE d.collection = %s AND (%s::text IS NULL OR d.id > %s)"
-                " ORDER BY d.id LIMIT %s",
-                [self._name, after, after, limit],
-            ).fetchall()
-            chunks = connection.execute(
-                "SELECT document_id, chunk_index, char_start, char_end, token_count, sentences,"
-                " embedding, sentence_vectors FROM chunks"
-                " WHERE collection = %s AND document_id = ANY(%s)"
-                " ORDER BY document_id, chunk_index",
-                [self._name, [r[0] for r in rows]],
-            ).fetchall()
-        by_document: dict[str, list[tuple[NewChunk, bytes, bytes | None]]] = {}
-        for c in chunks:
-            chunk = NewChunk(
-                chunk_index=c[1],
-                char_start=c[2],
-                char_end=c[3],
-                token_count=c[4],
-                sentences=tuple((int(a), int(b)) for a, b in c[5]),
-            )
-            vector = c[6].to_numpy().astype(np.float32).tobytes()
-            sentences = bytes(c[7]) if c[7] is not None else None
-            by_document.setdefault(c[0], []).append((chunk, vector, sentences))
-        dimension = self._backend.dimension
-        return [
-            exported(
-                Document(**_summary(r), text=r[_AFTER_SUMMARY]),
-                r[_AFTER_SUMMARY + 1],
-                by_document.get(r[0], []),
-                dimension,
-            )
-            for r in rows
-        ]
 
     def counts(self) -> tuple[int, int, int]:
         with self._backend.transaction() as connection:
