@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from index.errors import EngineError
 from index.snapshot import Manifest
 from index.stance import file_sha256
 
@@ -28,6 +29,20 @@ log = logging.getLogger(__name__)
 
 SNAPSHOT_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}$"
 _SNAPSHOT_ID = re.compile(SNAPSHOT_ID_PATTERN)
+
+
+class SnapshotNotFoundError(EngineError):
+    """No snapshot has the requested id."""
+
+    def __init__(self, snapshot_id: str) -> None:
+        super().__init__(f"no snapshot with id {snapshot_id!r}")
+
+
+class SnapshotRunningError(EngineError):
+    """The snapshot is still being written."""
+
+    def __init__(self, snapshot_id: str) -> None:
+        super().__init__(f"the snapshot {snapshot_id!r} is still being written")
 
 
 @dataclass(frozen=True)
@@ -119,13 +134,34 @@ class SnapshotDirectory:
         ]
         return sorted(found, key=lambda info: info.created_at, reverse=True)
 
-    def delete(self, snapshot_id: str) -> bool:
-        """Remove a snapshot and its archive; False if there is none of that id."""
-        if self.get(snapshot_id) is None:
-            return False
+    def delete(self, snapshot_id: str, running_too: bool = False) -> None:
+        """Remove a snapshot and its archive.
+
+        Raises:
+            SnapshotNotFoundError: none of that id.
+            SnapshotRunningError: it is still being written (unless ``running_too``).
+        """
+        info = self.get(snapshot_id)
+        if info is None:
+            raise SnapshotNotFoundError(snapshot_id)
+        if info.status == "running" and not running_too:
+            raise SnapshotRunningError(snapshot_id)
         self.archive(snapshot_id).unlink(missing_ok=True)
         (self.directory / f"{snapshot_id}.json").unlink(missing_ok=True)
-        return True
+
+    def ready(self, snapshot_id: str) -> Path:
+        """The archive of a ready snapshot.
+
+        Raises:
+            SnapshotNotFoundError: none of that id, or one that failed.
+            SnapshotRunningError: it is still being written.
+        """
+        info = self.get(snapshot_id)
+        if info is None or info.status == "failed":
+            raise SnapshotNotFoundError(snapshot_id)
+        if info.status == "running":
+            raise SnapshotRunningError(snapshot_id)
+        return self.archive(snapshot_id)
 
     def prune(self) -> None:
         """Remove the oldest finished snapshots beyond ``keep``."""
@@ -139,7 +175,7 @@ class SnapshotDirectory:
         removed = 0
         for info in self.list():
             if info.status == "running":
-                self.delete(info.id)
+                self.delete(info.id, running_too=True)
                 removed += 1
         if self.directory.is_dir():
             for partial in self.directory.glob(".*.partial"):

@@ -25,6 +25,7 @@ from service.keys import KeyRing
 from service.logs import RequestLog
 from service.metrics import Metrics
 from service.routes import collections, documents, files, health, jobs, passages, search, stats
+from service.routes import snapshots as snapshots_routes
 from service.routes.places import PLACES
 from service.settings import Settings
 from service.spec import build_openapi
@@ -61,6 +62,10 @@ TAGS = [
     {
         "name": "collections",
         "description": "Named, isolated sets of documents: create, list, read and delete them.",
+    },
+    {
+        "name": "snapshots",
+        "description": "Consistent backups of a live service, restorable into either backend.",
     },
 ]
 
@@ -137,6 +142,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await to_thread.run_sync(engine.close)
             raise
         file_reader = settings.file_reader()
+        snapshots = settings.snapshots()
+        await to_thread.run_sync(snapshots.recover)  # what a crash left is never listed
         app.state.semsearch = AppState(
             settings=settings,
             engine=engine,
@@ -144,6 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             jobs=job_store,
             job_runner=runner,
             files=file_reader,
+            snapshots=snapshots,
         )
         try:
             yield
@@ -205,5 +213,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for place in PLACES:  # the unscoped paths (the default collection), then the named
         for module in (documents, files, search, passages, jobs, stats):
             app.include_router(module.router.at(place))
+    app.include_router(snapshots_routes.router)
     app.include_router(health.router)
     return app

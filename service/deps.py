@@ -13,6 +13,7 @@ from index.engine import SearchEngine
 from index.files import ExtractedFile, FileReader
 from index.jobs.runner import JobRunner
 from index.jobs.store import JobStore
+from index.snapshot_dir import SnapshotDirectory
 from service.errors import OverloadedError
 from service.keys import KeyRing
 from service.settings import Settings
@@ -50,6 +51,7 @@ class AppState:
     jobs: JobStore
     job_runner: JobRunner
     files: FileReader  # reads uploaded files in bounded worker processes
+    snapshots: SnapshotDirectory
     # Reads take up to max_concurrency threads; writes one (the engine runs one writer at a
     # time, so a second would only hold a thread while it waits); readiness and metrics one of
     # their own, so a busy server still answers its health checks.

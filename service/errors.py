@@ -27,6 +27,7 @@ from index.errors import (
     UnsupportedFileError,
 )
 from index.jobs.models import JobFinishedError, JobNotFoundError, TooManyJobsError
+from index.snapshot_dir import SnapshotNotFoundError, SnapshotRunningError
 from service.schemas import FieldError, Problem
 
 PROBLEM_JSON = "application/problem+json"
@@ -289,6 +290,16 @@ async def _job_not_found(_: Request, error: Exception) -> JSONResponse:
     return problem_response(404, "Ingest job not found", str(error))
 
 
+async def _snapshot_not_found(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, SnapshotNotFoundError)
+    return problem_response(404, "Snapshot not found", str(error))
+
+
+async def _snapshot_running(_: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, SnapshotRunningError)
+    return problem_response(409, "Conflict", str(error))
+
+
 async def _job_finished(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, JobFinishedError)
     return problem_response(409, "Conflict", str(error))
@@ -386,6 +397,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CollectionProtectedError, _collection_conflict)
     app.add_exception_handler(CollectionLimitError, _collection_limit)
     app.add_exception_handler(JobFinishedError, _job_finished)
+    app.add_exception_handler(SnapshotNotFoundError, _snapshot_not_found)
+    app.add_exception_handler(SnapshotRunningError, _snapshot_running)
     app.add_exception_handler(TooManyJobsError, _too_many_jobs)
     app.add_exception_handler(MalformedBodyError, _malformed_body)
     app.add_exception_handler(StorageError, _storage_error)

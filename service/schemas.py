@@ -746,3 +746,39 @@ class CollectionList(BaseModel):
             "next_offset": None,
         }
     )
+
+
+_SNAPSHOT_EXAMPLE: JsonDict = {
+    "id": "20261205T214500Z-5f0c6a1e",
+    "status": "ready",
+    "created_at": "2026-12-05T21:45:00.120000Z",
+    "collections": ["default", "news"],
+    "documents": 5,
+    "chunks": 65,
+    "bytes": 412160,
+    "sha256": "9b1f6c1f0a0d7e6c54f0e3f6a2d5b8c7e4f1a9d2c3b6e5f8a7d0c1b2e3f4a5b6",
+    "error": None,
+}
+
+
+class Snapshot(BaseModel):
+    id: str
+    status: Literal["running", "ready", "failed"] = Field(
+        description="running while the archive is written, then ready (download it) or failed "
+        "(`error` says why; no archive is kept)."
+    )
+    created_at: datetime = Field(description="When it began: the moment it reflects.")
+    collections: list[str] = Field(description="The collections it holds.")
+    documents: int | None = Field(description="Documents in it, once ready.")
+    chunks: int | None = Field(description="Chunks in it (each with its vector), once ready.")
+    bytes: int | None = Field(description="The archive's size, once ready.")
+    sha256: str | None = Field(description="The archive's SHA-256, to check a copy against.")
+    error: str | None = Field(description="Why a failed snapshot stopped; null otherwise.")
+
+    model_config = _examples(_SNAPSHOT_EXAMPLE)
+
+
+class SnapshotList(BaseModel):
+    items: list[Snapshot] = Field(description="Newest first.")
+
+    model_config = _examples({"items": [_SNAPSHOT_EXAMPLE]})

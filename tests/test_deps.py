@@ -13,6 +13,7 @@ import pytest
 from index.backends import backend_config
 from index.engine import SearchEngine
 from index.jobs.runner import JobRunner
+from index.snapshot_dir import SnapshotDirectory
 from service.deps import AppState
 from service.errors import OverloadedError
 from service.job_intake import parse_record
@@ -34,6 +35,7 @@ async def test_reads_and_writes_wait_in_separate_lines(
         jobs=jobs,
         job_runner=JobRunner(engine, jobs, parse_record),  # not started: no job runs here
         files=settings.file_reader(),  # never started: no file is read here
+        snapshots=SnapshotDirectory(tmp_path / "snapshots", keep=1),
     )
     release = threading.Event()
     results: list[str] = []

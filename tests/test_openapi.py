@@ -32,6 +32,12 @@ OPERATIONS = {
     "listCollections": ("get", "/v1/collections"),
     "getCollection": ("get", "/v1/collections/{name}"),
     "deleteCollection": ("delete", "/v1/collections/{name}"),
+    "createSnapshot": ("post", "/v1/snapshots"),
+    "createCollectionSnapshot": ("post", "/v1/collections/{name}/snapshots"),
+    "listSnapshots": ("get", "/v1/snapshots"),
+    "getSnapshot": ("get", "/v1/snapshots/{snapshot_id}"),
+    "downloadSnapshot": ("get", "/v1/snapshots/{snapshot_id}/download"),
+    "deleteSnapshot": ("delete", "/v1/snapshots/{snapshot_id}"),
     "searchCollectionPassages": ("post", "/v1/collections/{name}/search"),
     "findCollectionSupportingPassages": ("post", "/v1/collections/{name}/passages/support"),
     "upsertCollectionDocuments": ("post", "/v1/collections/{name}/documents"),
@@ -125,6 +131,8 @@ def test_bodies_are_named_schemas_with_examples(spec: dict[str, Any]) -> None:
         for status, response in operation["responses"].items():
             if status == "204":
                 assert "content" not in response, operation_id
+            elif operation_id == "downloadSnapshot" and status == "200":  # the archive itself
+                assert response["content"]["application/x-tar"]["schema"]["format"] == "binary"
             elif int(status) < 400:
                 named_with_example(response["content"]["application/json"], operation_id)
 
@@ -143,6 +151,10 @@ def test_every_error_is_declared_as_problem_json(spec: dict[str, Any]) -> None:
             expected |= {"404"}
         if "{name}" in OPERATIONS[operation_id][1]:
             expected |= {"404"}  # no such collection
+        if "{snapshot_id}" in OPERATIONS[operation_id][1]:
+            expected |= {"404"}
+        if operation_id in {"downloadSnapshot", "deleteSnapshot"}:
+            expected |= {"409"}  # the snapshot is still being written
         if operation_id in {"cancelIngestJob", "cancelCollectionIngestJob"}:
             expected |= {"409"}  # the job already finished
         if operation_id in {"createCollection", "deleteCollection"}:
