@@ -45,18 +45,19 @@ ENV PATH=/opt/venv/bin:$PATH \
     SEMSEARCH_HOST=0.0.0.0 \
     SEMSEARCH_PORT=8000 \
     SEMSEARCH_DATA_DIR=/data \
+    SEMSEARCH_SNAPSHOT_DIR=/snapshots \
     SEMSEARCH_SEED_DIR=/opt/semsearch/seeds \
     SEMSEARCH_MODEL_CACHE_DIR=/opt/semsearch/models
 RUN groupadd --system --gid 10001 semsearch \
     && useradd --system --uid 10001 --gid semsearch --no-create-home \
        --home-dir /nonexistent --shell /usr/sbin/nologin semsearch \
-    && mkdir /data \
-    && chown semsearch:semsearch /data
+    && mkdir /data /snapshots \
+    && chown semsearch:semsearch /data /snapshots
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build /opt/semsearch /opt/semsearch
 COPY scripts/docker-entrypoint.sh /usr/local/bin/semsearch-entrypoint
 USER 10001:10001
-VOLUME ["/data"]
+VOLUME ["/data", "/snapshots"]
 EXPOSE 8000
 HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
     CMD ["python3", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=2)"]

@@ -4,7 +4,8 @@
                                                   citations; a web page is uploaded as a file,
                                                   found and deleted; then a marker document is
                                                   written, and another by an ingest job
-    python scripts/docker_smoke.py URL restarted  the marker document survived, searchable
+    python scripts/docker_smoke.py URL restarted  the marker document survived, searchable, and
+                                                  a snapshot of the store is taken, downloaded
 
 Standard library only, so any Python 3 on the host can run it. Exits 1 with a one-line reason.
 """
@@ -131,6 +132,22 @@ def restarted(base: str) -> None:
         call(base, "GET", f"/v1/documents/{JOB_MARKER['id']}")["text"] == JOB_MARKER["text"],
         "the ingest job's document changed or lost",
     )
+    snapshot(base)
+
+
+def snapshot(base: str) -> None:
+    """A snapshot of the live service: 202, then ready with every document, downloadable."""
+    request = urllib.request.Request(base + "/v1/snapshots", data=b"", method="POST")
+    with urllib.request.urlopen(request, timeout=60) as response:
+        check(response.status == 202, f"snapshot answered {response.status}")
+        location = response.headers["location"]
+    deadline = time.monotonic() + 120
+    while (taken := call(base, "GET", location))["status"] == "running":
+        check(time.monotonic() < deadline, "snapshot still running")
+        time.sleep(0.2)
+    check(taken["status"] == "ready" and taken["documents"] == 7, f"snapshot {taken}")
+    with urllib.request.urlopen(f"{base}{location}/download", timeout=60) as response:
+        check(len(response.read()) == taken["bytes"], "downloaded snapshot of another size")
 
 
 if __name__ == "__main__":

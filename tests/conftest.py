@@ -134,6 +134,8 @@ class Server:
         env = {
             **os.environ,
             "SEMSEARCH_DATA_DIR": str(self.data_dir),
+            # beside the data directory, never in the checkout the tests run from
+            "SEMSEARCH_SNAPSHOT_DIR": str(self.data_dir.parent / f"snapshots-{self.port}"),
             "SEMSEARCH_PORT": str(self.port),
             "SEMSEARCH_SEED_DIR": str(SEEDS),
             "SEMSEARCH_LOG_LEVEL": "warning",

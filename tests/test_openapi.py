@@ -132,7 +132,9 @@ def test_bodies_are_named_schemas_with_examples(spec: dict[str, Any]) -> None:
             if status == "204":
                 assert "content" not in response, operation_id
             elif operation_id == "downloadSnapshot" and status == "200":  # the archive itself
-                assert response["content"]["application/x-tar"]["schema"]["format"] == "binary"
+                assert (
+                    response["content"]["application/octet-stream"]["schema"]["format"] == "binary"
+                )
             elif int(status) < 400:
                 named_with_example(response["content"]["application/json"], operation_id)
 

@@ -67,7 +67,7 @@ def test_a_snapshot_is_taken_listed_downloaded_restored_and_deleted(
     assert client.get("/v1/snapshots").json()["items"] == [snapshot]
     archive = client.get(f"/v1/snapshots/{snapshot['id']}/download")
     assert archive.status_code == 200
-    assert archive.headers["content-type"] == "application/x-tar"
+    assert archive.headers["content-type"] == "application/octet-stream"
     assert len(archive.content) == snapshot["bytes"]
     assert hashlib.sha256(archive.content).hexdigest() == snapshot["sha256"]
     saved = tmp_path / "downloaded.tar"

@@ -142,9 +142,11 @@ async def get_snapshot(snapshot_id: SnapshotId, state: StateDep) -> Snapshot:
     response_class=FileResponse,
     responses={
         200: {
-            "description": "The archive (a POSIX tar; its manifest.json lists each member's "
-            "SHA-256).",
-            "content": {"application/x-tar": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The archive: a POSIX tar, named semsearch-ID.tar (its manifest.json "
+            "lists each member's SHA-256).",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+            },
         },
         **problem_responses(
             401, 403, 404, 409, 422, 429, 503, descriptions={**_NOT_FOUND, **_RUNNING}
@@ -155,7 +157,7 @@ async def download_snapshot(snapshot_id: SnapshotId, state: StateDep) -> FileRes
     """The archive of a ready snapshot, streamed."""
     path = await state.run(state.snapshots.ready, snapshot_id)
     return FileResponse(
-        path, media_type="application/x-tar", filename=f"semsearch-{snapshot_id}.tar"
+        path, media_type="application/octet-stream", filename=f"semsearch-{snapshot_id}.tar"
     )
 
 
