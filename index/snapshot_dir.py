@@ -16,6 +16,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -167,7 +168,8 @@ class SnapshotDirectory:
         """Remove the oldest finished snapshots beyond ``keep``."""
         finished = [info for info in self.list() if info.status != "running"]
         for info in finished[self.keep :]:
-            self.delete(info.id)
+            with suppress(SnapshotNotFoundError):  # another prune or a DELETE was first
+                self.delete(info.id)
 
     def recover(self) -> int:
         """Remove what a crash left: running records and partial archives. Only for the one

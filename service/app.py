@@ -144,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         file_reader = settings.file_reader()
         snapshots = settings.snapshots()
         await to_thread.run_sync(snapshots.recover)  # what a crash left is never listed
-        app.state.semsearch = AppState(
+        app.state.semsearch = state = AppState(
             settings=settings,
             engine=engine,
             api_keys=keys,
@@ -157,6 +157,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await to_thread.run_sync(file_reader.close)
+            # a snapshot being written fails (recorded so) when the engine closes under it
+            state.snapshot_writer.shutdown(wait=False, cancel_futures=True)
             await to_thread.run_sync(runner.stop)
             job_store.close()
             await to_thread.run_sync(engine.close)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -52,6 +53,11 @@ class AppState:
     job_runner: JobRunner
     files: FileReader  # reads uploaded files in bounded worker processes
     snapshots: SnapshotDirectory
+    # Snapshots are written one at a time, in the background: a burst of requests queues
+    # rather than reading the whole store several times over at once.
+    snapshot_writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="snapshot")
+    )
     # Reads take up to max_concurrency threads; writes one (the engine runs one writer at a
     # time, so a second would only hold a thread while it waits); readiness and metrics one of
     # their own, so a busy server still answers its health checks.

@@ -6,7 +6,6 @@ write key not restricted to a collection."""
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Response, status
@@ -53,7 +52,8 @@ def _view(info: SnapshotInfo) -> Snapshot:
 
 
 def _start(state: AppState, collection: str | None) -> SnapshotInfo:
-    """Record the snapshot and write it on a thread of its own: searches and writes go on."""
+    """Record the snapshot and write it in the background, after any before it: searches and
+    writes go on meanwhile."""
     names = [collection] if collection else [c.name for c in state.engine.collections()]
     if collection is not None:
         state.engine.collection(collection)  # 404 now, not a failed snapshot later
@@ -66,7 +66,7 @@ def _start(state: AppState, collection: str | None) -> SnapshotInfo:
         except Exception:  # recorded as failed, with its reason
             log.exception("snapshot %s failed", info.id)
 
-    threading.Thread(target=take, name=f"snapshot-{info.id}", daemon=True).start()
+    state.snapshot_writer.submit(take)
     return info
 
 
