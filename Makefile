@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-files bench-quality bench-stance train-stance docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-snapshot bench-files bench-quality bench-stance train-stance docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -93,6 +93,12 @@ bench-ingest: install
 COLLECTIONS_ARGS ?=
 bench-collections: install
 	$(BIN)/python bench/collections.py --json bench/collections.json $(COLLECTIONS_ARGS)
+
+# Snapshot and restore of SciFact: seconds, peak extra memory, archive bytes per chunk
+# (SNAPSHOT_ARGS="--docs 1000" for a smaller corpus, to see memory does not grow with it).
+SNAPSHOT_ARGS ?=
+bench-snapshot: install
+	$(BIN)/python bench/snapshot.py --json bench/snapshot.json $(SNAPSHOT_ARGS)
 
 # Reading files: time per format (in process and through the bounded worker) and what the HTML
 # extractor keeps of the seed pages; figures land in bench/files.json.
