@@ -29,7 +29,13 @@ from typing import IO, Any
 import numpy as np
 
 from index.backends.base import ExportView
-from index.backends.records import NewChunk, PreparedDocument
+from index.backends.records import (
+    NewChunk,
+    PreparedDocument,
+    chunk_vectors,
+    sentence_bytes,
+    stored_sentence_vectors,
+)
 from index.durable import fsync_directory
 from index.errors import EngineError
 
@@ -306,12 +312,13 @@ def _record(document: PreparedDocument) -> dict[str, Any]:
                 "token_count": chunk.token_count,
                 "sentences": [list(span) for span in chunk.sentences],
                 "vector": _b64(np.asarray(vector, dtype=np.float32).tobytes()),
-                "sentence_vectors": None
-                if sentences is None
-                else _b64(np.asarray(sentences, dtype=np.float16).tobytes()),
+                "sentence_vectors": None if stored is None else _b64(stored),
             }
-            for chunk, vector, sentences in zip(
-                document.chunks, document.vectors, sentence_vectors, strict=True
+            for chunk, vector, stored in zip(
+                document.chunks,
+                document.vectors,
+                map(sentence_bytes, sentence_vectors),
+                strict=True,
             )
         ],
     }
@@ -341,14 +348,11 @@ def _document(record: dict[str, Any], dimension: int) -> PreparedDocument:
             )
             for c in chunks
         ],
-        vectors=np.frombuffer(
-            b"".join(base64.b64decode(c["vector"]) for c in chunks), dtype=np.float32
-        ).reshape(len(chunks), dimension),
+        vectors=chunk_vectors([base64.b64decode(c["vector"]) for c in chunks], dimension),
         sentence_vectors=[
-            None
-            if c["sentence_vectors"] is None
-            else np.frombuffer(base64.b64decode(c["sentence_vectors"]), dtype=np.float16).reshape(
-                -1, dimension
+            stored_sentence_vectors(
+                None if c["sentence_vectors"] is None else base64.b64decode(c["sentence_vectors"]),
+                dimension,
             )
             for c in chunks
         ],

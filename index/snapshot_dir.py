@@ -102,6 +102,7 @@ class SnapshotDirectory:
         ready = replace(
             info,
             status="ready",
+            collections=[c.name for c in manifest.collections],  # what it holds, as written
             documents=manifest.documents,
             chunks=manifest.chunks,
             bytes=path.stat().st_size,

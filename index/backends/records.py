@@ -70,11 +70,20 @@ def exported(
         format=document.format,
         page_starts=document.page_starts,
         chunks=[chunk for chunk, _, _ in chunks],
-        vectors=np.frombuffer(b"".join(v for _, v, _ in chunks), dtype=np.float32).reshape(
-            len(chunks), dimension
-        ),
-        sentence_vectors=[
-            None if s is None else np.frombuffer(s, dtype=np.float16).reshape(-1, dimension)
-            for _, _, s in chunks
-        ],
+        vectors=chunk_vectors([v for _, v, _ in chunks], dimension),
+        sentence_vectors=[stored_sentence_vectors(s, dimension) for _, _, s in chunks],
+    )
+
+
+def chunk_vectors(stored: Sequence[bytes], dimension: int) -> Vectors:
+    """Chunk vectors from their stored float32 bytes, one row per chunk."""
+    return np.frombuffer(b"".join(stored), dtype=np.float32).reshape(len(stored), dimension)
+
+
+def stored_sentence_vectors(
+    stored: bytes | None, dimension: int
+) -> NDArray[np.floating[Any]] | None:
+    """A chunk's sentence vectors from their stored float16 bytes (``sentence_bytes``)."""
+    return (
+        None if stored is None else np.frombuffer(stored, dtype=np.float16).reshape(-1, dimension)
     )

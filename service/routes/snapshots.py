@@ -32,31 +32,37 @@ _NOT_FOUND = {404: "No snapshot has that id (or it failed: nothing to download).
 _RUNNING = {409: "The snapshot is still being written."}
 
 
-def _accepted(example: str) -> dict[int | str, dict[str, object]]:
-    return {
-        202: {
-            "description": "Accepted: the snapshot is being written; poll its URL.",
-            "headers": {
-                "Location": {
-                    "description": "The snapshot's URL.",
-                    "schema": {"type": "string"},
-                    "example": example,
-                }
-            },
-        }
+_ACCEPTED: dict[int | str, dict[str, object]] = {
+    202: {
+        "description": "Accepted: the snapshot is being written; poll its URL.",
+        "headers": {
+            "Location": {
+                "description": "The snapshot's URL.",
+                "schema": {"type": "string"},
+                "example": "/v1/snapshots/20261205T214500Z-5f0c6a1e",
+            }
+        },
     }
+}
 
 
 def _view(info: SnapshotInfo) -> Snapshot:
     return Snapshot.model_validate(info, from_attributes=True)
 
 
+async def _begin(state: AppState, response: Response, collection: str | None) -> Snapshot:
+    """Record a snapshot of ``collection`` (None: every collection), write it in the
+    background after any before it, and answer with where to follow it."""
+    info = await state.run(_start, state, collection)
+    response.headers["Location"] = f"/v1/snapshots/{info.id}"
+    return _view(info)
+
+
 def _start(state: AppState, collection: str | None) -> SnapshotInfo:
-    """Record the snapshot and write it in the background, after any before it: searches and
-    writes go on meanwhile."""
-    names = [collection] if collection else [c.name for c in state.engine.collections()]
-    if collection is not None:
-        state.engine.collection(collection)  # 404 now, not a failed snapshot later
+    if collection is None:
+        names = [c.name for c in state.engine.collections()]
+    else:
+        names = [state.engine.collection(collection).name]  # 404 now, not a failed snapshot
     snapshots = state.snapshots
     info = snapshots.begin(names)
 
@@ -76,7 +82,7 @@ def _start(state: AppState, collection: str | None) -> SnapshotInfo:
     summary="Snapshot every collection",
     status_code=status.HTTP_202_ACCEPTED,
     responses={
-        **_accepted("/v1/snapshots/20261205T214500Z-5f0c6a1e"),
+        **_ACCEPTED,
         **problem_responses(401, 403, 429, 503),
     },
 )
@@ -85,9 +91,7 @@ async def create_snapshot(response: Response, state: StateDep) -> Snapshot:
     acknowledged before it began is in it and nothing written after is, while searches and
     writes go on. Once `ready`, download it; `semsearch snapshot restore` restores it into a
     data directory or a PostgreSQL database."""
-    info = await state.run(_start, state, None)
-    response.headers["Location"] = f"/v1/snapshots/{info.id}"
-    return _view(info)
+    return await _begin(state, response, None)
 
 
 @router.post(
@@ -96,7 +100,7 @@ async def create_snapshot(response: Response, state: StateDep) -> Snapshot:
     summary="Snapshot one collection",
     status_code=status.HTTP_202_ACCEPTED,
     responses={
-        **_accepted("/v1/snapshots/20261205T214500Z-5f0c6a1e"),
+        **_ACCEPTED,
         **problem_responses(401, 403, 404, 422, 429, 503),
     },
 )
@@ -105,9 +109,7 @@ async def create_collection_snapshot(
 ) -> Snapshot:
     """Begin a snapshot of one collection, as `createSnapshot` does for all of them; it is
     listed with the others under /v1/snapshots."""
-    info = await state.run(_start, state, name)
-    response.headers["Location"] = f"/v1/snapshots/{info.id}"
-    return _view(info)
+    return await _begin(state, response, name)
 
 
 @router.get(

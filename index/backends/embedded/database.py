@@ -199,9 +199,7 @@ class SqliteDatabase:
     def counts(self) -> tuple[int, int]:
         """(documents, chunks)."""
         with Session(self._engine) as session:
-            documents = session.exec(select(func.count()).select_from(DocumentRow)).one()
-            chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
-            return int(documents), int(chunks)
+            return _counts(session)
 
     def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
         """Search hits by chunk id: one SQL query that slices each chunk's text in SQLite
@@ -438,9 +436,7 @@ class FrozenDatabase:
 
     def counts(self) -> tuple[int, int]:
         """(documents, chunks)."""
-        documents = self._session.exec(select(func.count()).select_from(DocumentRow)).one()
-        chunks = self._session.exec(select(func.count()).select_from(ChunkRow)).one()
-        return int(documents), int(chunks)
+        return _counts(self._session)
 
     def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
         """Up to ``limit`` documents with ids after ``after`` (None: from the first)."""
@@ -500,6 +496,13 @@ def storage_errors() -> Iterator[None]:
                 f"the data directory cannot be written ({_UNWRITABLE[code]}): nothing was written"
             ) from error
         raise
+
+
+def _counts(session: Session) -> tuple[int, int]:
+    """(documents, chunks) as ``session`` sees them."""
+    documents = session.exec(select(func.count()).select_from(DocumentRow)).one()
+    chunks = session.exec(select(func.count()).select_from(ChunkRow)).one()
+    return int(documents), int(chunks)
 
 
 def _summary(row: DocumentRow) -> dict[str, Any]:

@@ -506,6 +506,17 @@ class PostgresBackend:
         return self.config.open_jobs(limits, clock)
 
 
+def _counts(connection: psycopg.Connection[Any], collection: str) -> tuple[int, int]:
+    """(documents, chunks) of ``collection`` as ``connection``'s transaction sees them."""
+    row = connection.execute(
+        "SELECT (SELECT count(*) FROM documents WHERE collection = %s),"
+        " (SELECT count(*) FROM chunks WHERE collection = %s)",
+        [collection, collection],
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
 class _Export:
     """One collection read in a REPEATABLE READ transaction shared with the others exported
     with it: the database as of one moment."""
@@ -518,13 +529,7 @@ class _Export:
         self._dimension = dimension
 
     def counts(self) -> tuple[int, int]:
-        row = self._connection.execute(
-            "SELECT (SELECT count(*) FROM documents WHERE collection = %s),"
-            " (SELECT count(*) FROM chunks WHERE collection = %s)",
-            [self._name, self._name],
-        ).fetchone()
-        assert row is not None
-        return int(row[0]), int(row[1])
+        return _counts(self._connection, self._name)
 
     def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
         connection = self._connection
@@ -745,13 +750,8 @@ class _Collection:
 
     def counts(self) -> tuple[int, int, int]:
         with self._backend.transaction() as connection:
-            row = connection.execute(
-                "SELECT (SELECT count(*) FROM documents WHERE collection = %s),"
-                " (SELECT count(*) FROM chunks WHERE collection = %s)",
-                [self._name, self._name],
-            ).fetchone()
-        assert row is not None
-        return int(row[0]), int(row[1]), int(row[1])  # every chunk row holds its vector
+            documents, chunks = _counts(connection, self._name)
+        return documents, chunks, chunks  # every chunk row holds its vector
 
     # -- operations ----------------------------------------------------------------------------
 
