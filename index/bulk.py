@@ -114,6 +114,20 @@ class Preparation(Protocol):
     def close(self) -> None: ...
 
 
+class LocalPreparation:
+    """Chunks and embeds in this process: ``ingest`` runs it on its thread that prepares the
+    next window while this one is written, so the model is kept busy through the writes."""
+
+    def __init__(self, engine: SearchEngine) -> None:
+        self._engine = engine
+
+    def prepared(self, documents: Sequence[PreparedDocument]) -> list[PreparedDocument]:
+        return self._engine.prepared(documents)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 def ingest(
     engine: SearchEngine,
     items: Iterable[Item[K]],
@@ -128,13 +142,13 @@ def ingest(
     already holds, so a later record with the same id replaces an earlier one, as separate
     upserts would. Everything goes into ``collection``.
 
-    With ``preparation``, records are taken ``window`` at a time and chunked and embedded there
-    (only those whose text is new or changed), the next window while this one is written here.
+    Records are taken ``window`` at a time and chunked and embedded by ``preparation`` (only
+    those whose text is new or changed), the next window while this one is written here.
+    Without one they are prepared in this process a batch at a time (writing a batch takes a
+    few percent of the time embedding the next one does, so one batch ahead hides it).
     """
     if preparation is None:
-        for part in chunked(items, batch_size):
-            yield from _written_in_batches(engine, part, max_chars, batch_size, {}, collection)
-        return
+        preparation, window = LocalPreparation(engine), batch_size
     with ThreadPoolExecutor(1, thread_name_prefix="prepare-ahead") as ahead:
         windows = chunked(items, window)
         current = next(windows, None)

@@ -218,12 +218,16 @@ class SearchEngine:
             CollectionNotFoundError: no such collection.
         """
         batch = self._preparer.validated(documents, max_chars)
+        # Chunked and embedded before the write lock, so that one batch's embedding runs while
+        # another's is written; what changed meanwhile is compared again under the lock.
+        ready = dict(embedded or {})
+        ready.update((d.content_hash, d) for d in self._embedded_ahead(batch, collection, ready))
         with self._write_lock, self._backend.collection(collection) as storage:
             if created_at is not None and storage.created_at != created_at:
                 raise CollectionNotFoundError(collection)  # deleted, and made again since
             for attempt in range(1, _WRITE_ATTEMPTS + 1):
                 try:
-                    return self._upsert_locked(storage, list(batch), embedded or {})
+                    return self._upsert_locked(storage, list(batch), ready)
                 except WriteConflictError:
                     # Another server sharing the store changed one of these documents after
                     # they were compared: compare again with what it committed.
@@ -279,6 +283,29 @@ class SearchEngine:
             )
             for document, status in zip(batch, statuses, strict=True)
         ]
+
+    def _embedded_ahead(
+        self,
+        batch: Sequence[PreparedDocument],
+        collection: str,
+        ready: Mapping[str, PreparedDocument],
+    ) -> list[PreparedDocument]:
+        """The documents of ``batch`` whose text is new or changed and not in ``ready``,
+        chunked and embedded; a text with nothing to index is refused before any embedding."""
+        new = {d.id for d in self.needing_embedding(batch, collection)}
+        chunked: list[PreparedDocument] = []
+        for position, document in enumerate(batch):
+            if document.id in new and document.content_hash not in ready:
+                chunks = self._preparer.chunks(document.text)
+                if not chunks:
+                    raise InvalidInputError(f"documents[{position}].text", "has no indexable text")
+                chunked.append(replace(document, chunks=chunks))
+        return self._preparer.embedded(chunked) if chunked else []
+
+    def prepared(self, batch: Sequence[PreparedDocument]) -> list[PreparedDocument]:
+        """Checked documents chunked and embedded here (one with nothing to index gets no
+        chunks: its upsert refuses it)."""
+        return self._preparer.prepared(batch) if batch else []
 
     def needing_embedding(
         self, batch: Sequence[PreparedDocument], collection: str = DEFAULT_COLLECTION

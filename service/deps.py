@@ -58,9 +58,9 @@ class AppState:
     snapshot_writer: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="snapshot")
     )
-    # Reads take up to max_concurrency threads; writes one (the engine runs one writer at a
-    # time, so a second would only hold a thread while it waits); readiness and metrics one of
-    # their own, so a busy server still answers its health checks.
+    # Reads take up to max_concurrency threads; writes two (the engine embeds a batch before
+    # it takes its one-writer lock, so one batch is embedded while another is written);
+    # readiness and metrics one of their own, so a busy server still answers its health checks.
     reads: WorkLine = field(init=False)
     writes: WorkLine = field(init=False)
     job_calls: WorkLine = field(init=False)
@@ -69,7 +69,7 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.reads = WorkLine(self.settings.max_concurrency, self.settings.max_queued)
-        self.writes = WorkLine(1, self.settings.max_queued)
+        self.writes = WorkLine(2, self.settings.max_queued)
         # Ingest job calls touch the job store only, never the engine: a line of their own,
         # so taking in a large job waits neither for searches nor for writers.
         self.job_calls = WorkLine(2, self.settings.max_queued)

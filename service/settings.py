@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.backends import BackendConfig, backend_config
+from index.backends.embedded.saver import SAVE_AFTER_CHANGES
 from index.backends.embedded.vectors import IVF_MIN_VECTORS
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, urls
 from index.engine import EngineConfig
@@ -179,6 +180,14 @@ class Settings(BaseSettings):
         description="Chunks from which the vector index is IVF (approximate, recall@10 about "
         "0.95) instead of exact; it switches on the write that crosses it.",
     )
+    vector_save_changes: int = Field(
+        SAVE_AFTER_CHANGES,
+        ge=1,
+        description="Embedded store: a collection's vector index file is saved in the "
+        "background once this many chunk changes (or a quarter of its vectors, if more) "
+        "were written since its last save, and when it closes; a start after a crash applies "
+        "the changes since from the store. Writes never wait for it.",
+    )
     max_collections: int = Field(
         1000,
         ge=1,
@@ -297,6 +306,7 @@ class Settings(BaseSettings):
         return backend_config(
             location,
             ivf_min_vectors=self.ivf_min_vectors,
+            vector_save_changes=self.vector_save_changes,
             max_open_collections=self.max_open_collections,
             collection_idle_seconds=self.collection_idle_seconds,
             statement_timeout=self.database_statement_timeout,

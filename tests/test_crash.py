@@ -1,9 +1,12 @@
 """SIGKILL at random moments never loses an acknowledged write nor half-applies a batch.
 
 A writer streams upserts (small and large batches) and deletes to a real server; the server is
-killed with SIGKILL at a random moment (every fourth round: inside a vector index save, after the
-SQLite commit and before the file's rename), restarted, and checked against what the writer saw
-acknowledged. SEMSEARCH_CRASH_ROUNDS sets the rounds (20 in `make test`, 200 in `make soak`).
+killed with SIGKILL at a random moment (every fourth round: inside a background save of the vector
+index file, or inside the lexical index's record of its commit), restarted, and checked against
+what the writer saw acknowledged: the start brings the lagging index file up to date from the
+store. The server saves its index file after every SAVE_CHANGES chunk changes (the default waits
+for 10,000, which these rounds never reach). SEMSEARCH_CRASH_ROUNDS sets the rounds (20 in
+`make test`, 200 in `make soak`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ SAVE_FILE = "vectors.faiss.tmp"
 # holds the write but does not say so (rebuilt on start).
 LEXICAL_DIR, LEXICAL_RECORD = "lexical", "generation.tmp"
 LARGE_BATCH = 150
+SAVE_CHANGES = "20"
+ENV = {"SEMSEARCH_SEED_DIR": "", "SEMSEARCH_VECTOR_SAVE_CHANGES": SAVE_CHANGES}
 ID_POOL = 400
 
 
@@ -171,7 +176,8 @@ def _kill_when_a_save_starts(
     server: Server, directory: Path, name: str, writer: threading.Thread
 ) -> None:
     """SIGKILL the server while it is held inside open() of ``name`` in ``directory``, a
-    temporary file: provably inside a save, after the SQLite commit and before the rename."""
+    temporary file: provably inside a save, after SQLite committed what it saves and before
+    the rename."""
     assert server.process is not None
     trap = OpenTrap(directory)
     try:
@@ -212,7 +218,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
     outcomes: dict[str, int] = {}
     mid_save = mid_lexical = large_in_flight = 0
     for round_number in range(ROUNDS):
-        server = Server(data_dir=data, port=free_port(), env={"SEMSEARCH_SEED_DIR": ""})
+        server = Server(data_dir=data, port=free_port(), env=ENV)
         server.start()
         with httpx.Client(base_url=server.url, timeout=60) as http:
             outcome = _settle_in_flight(http, ledger)
@@ -236,7 +242,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_write(tmp_path: Path) -
         trap_rounds = ROUNDS // SAVE_ROUND_EVERY  # random kills can land in saves too
         assert mid_save >= (trap_rounds + 1) // 2, mid_save
         assert mid_lexical >= trap_rounds // 2, mid_lexical
-    server = Server(data_dir=data, port=free_port(), env={"SEMSEARCH_SEED_DIR": ""})
+    server = Server(data_dir=data, port=free_port(), env=ENV)
     server.start()
     with httpx.Client(base_url=server.url, timeout=60) as http:
         _settle_in_flight(http, ledger)

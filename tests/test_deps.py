@@ -48,11 +48,11 @@ async def test_reads_and_writes_wait_in_separate_lines(
         results.append(str(await run(blocked, name)))
 
     async with anyio.create_task_group() as tasks:
-        for run, name in [(state.run_write, "write-1"), (state.run_write, "write-2")]:
-            tasks.start_soon(call, run, name)
+        for name in ("write-1", "write-2", "write-3"):
+            tasks.start_soon(call, state.run_write, name)
             await anyio.sleep(0.05)
-        with pytest.raises(OverloadedError):  # one writing, one waiting: the line is full
-            await state.run_write(blocked, "write-3")
+        with pytest.raises(OverloadedError):  # two writing, one waiting: the line is full
+            await state.run_write(blocked, "write-4")
         # The writers hold no read slot: a read runs at once beside them.
         assert await state.run(lambda: "read") == "read"
         assert await state.run_probe(lambda: "probe") == "probe"
@@ -63,4 +63,4 @@ async def test_reads_and_writes_wait_in_separate_lines(
             await state.run(blocked, "read-3")
         assert await state.run_probe(lambda: "probe") == "probe"  # probes are never refused
         release.set()
-    assert sorted(results) == ["read-1", "read-2", "write-1", "write-2"]
+    assert sorted(results) == ["read-1", "read-2", "write-1", "write-2", "write-3"]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 import shutil
 import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from index.backends.embedded.vectors import VectorIndex
 from index.engine import SearchEngine
 from index.errors import DocumentNotFoundError, InputTooLargeError, InvalidInputError
 from index.models import DocumentInput, SearchFilters, SearchMode, UpsertStatus
@@ -242,24 +244,74 @@ def test_missing_damaged_or_stale_index_is_rebuilt_from_the_store(
 
 
 @embedded_only
-def test_a_failed_index_save_keeps_the_write_and_the_next_start_rebuilds(
+def test_a_failed_index_save_keeps_the_writes_and_the_next_start_catches_up(
     make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     engine = make_engine()
     engine.seed(_seed_documents())
+    engine.close()  # the index file is saved as it closes
+    engine = make_engine()
     blocker = engine.config.storage.data_dir / "vectors.faiss.tmp"
     blocker.mkdir()  # the save cannot open its temporary file: a real OSError
     engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
-    assert "could not save the vector index" in caplog.text
     hits = engine.search(SearchQuery("floods in Swat", k=5))
     assert hits[0].citation.document_id == "late"  # served from memory
     engine.close()
+    assert "could not save the vector index" in caplog.text
     blocker.rmdir()
     blocker.write_bytes(b"half a save")  # and a save cut off by a crash is cleared on start
+    caplog.clear()
     reopened = make_engine()
     assert not blocker.exists()
+    assert "vector index brought from generation" in caplog.text  # not rebuilt
     assert reopened.search(SearchQuery("floods in Swat", k=5)) == hits
     assert reopened.check().ok
+
+
+@embedded_only
+def test_writes_leave_the_index_file_alone_and_a_lagging_file_is_caught_up(
+    make_engine: MakeEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A write answers without rewriting the vector index file; the file is saved on close
+    (or after enough changes), and a start that finds it behind the store (a crash came
+    first) applies the chunks added and removed since, without rebuilding it. The SIGKILL
+    rounds of test_crash.py prove the same through a real server."""
+    engine = make_engine()
+    engine.seed(_seed_documents())
+    engine.close()
+    index_file = engine.config.storage.data_dir / "vectors.faiss"
+    saved = index_file.read_bytes()
+    engine = make_engine()
+    engine.upsert([DocumentInput(id="late", text="Flooding hits the Swat valley after rains.")])
+    engine.delete(BOMBING_ARTICLE)
+    assert index_file.read_bytes() == saved  # neither write touched it
+    hits = engine.search(SearchQuery("floods in Swat", k=10))
+    chunks = engine.stats().chunks
+    engine.close()
+    assert index_file.read_bytes() != saved  # saved as it closed
+    index_file.write_bytes(saved)  # as a crash before that save would have left it
+    reopened = make_engine()
+    assert "vector index brought from generation" in caplog.text  # one added, one removed
+    assert reopened.search(SearchQuery("floods in Swat", k=10)) == hits
+    assert reopened.stats().vectors == reopened.stats().chunks == chunks
+    assert reopened.check().ok
+
+
+@embedded_only
+def test_the_saver_saves_the_index_file_once_enough_changes_pile_up(
+    make_engine: MakeEngine,
+) -> None:
+    engine = make_engine(vector_save_changes=1, ivf_min_vectors=10_000)
+    engine.seed(_seed_documents())
+    index_file = engine.config.storage.data_dir / "vectors.faiss"
+    before = index_file.stat().st_mtime_ns if index_file.exists() else None
+    engine.upsert([DocumentInput(id="late", text=f"Flooding hits the Swat valley. {'x ' * 5}")])
+    deadline = time.monotonic() + 30
+    while (index_file.stat().st_mtime_ns if index_file.exists() else None) == before:
+        assert time.monotonic() < deadline, "the saver never saved the index file"
+        time.sleep(0.05)
+    loaded = VectorIndex.load(index_file, engine.stats().dimension)
+    assert loaded is not None and len(loaded[0]) <= engine.stats().chunks
 
 
 @embedded_only

@@ -214,15 +214,17 @@ def test_a_job_stopped_mid_way_resumes_from_its_last_batch_and_ingests_each_reco
     job = job_store.create(_records(12), max_records=100)
     reached, release = threading.Event(), threading.Event()
 
-    def parse_holding_record_6(body: str) -> DocumentInput:
-        if json.loads(body)["id"] == "doc-6":
+    def parse_holding_record_10(body: str) -> DocumentInput:
+        if json.loads(body)["id"] == "doc-10":
             reached.set()
             release.wait(30)
         return parse_record(body)
 
-    first = JobRunner(engine, job_store, parse_holding_record_6, batch_size=4, poll_seconds=0.05)
+    first = JobRunner(engine, job_store, parse_holding_record_10, batch_size=4, poll_seconds=0.05)
     first.start()
-    assert reached.wait(30)  # the first batch (0-3) is committed, the second being read
+    # Records are read and embedded a batch ahead of the one written: the first batch (0-3)
+    # is committed, the second (4-7) embedded, the third being read.
+    assert reached.wait(30)
     stopping = threading.Thread(target=first.stop)
     stopping.start()
     time.sleep(0.2)
@@ -239,7 +241,7 @@ def test_a_job_stopped_mid_way_resumes_from_its_last_batch_and_ingests_each_reco
     assert (done.status, done.done, done.failed) == (JobStatus.SUCCEEDED, 12, 0)
     page = engine.list_documents(limit=100)
     assert sorted(d.id for d in page.items) == sorted(f"doc-{n}" for n in range(12))
-    # Only the records the first worker had not reached were embedded (one chunk each).
+    # Only the records the first worker had not written were embedded again (one chunk each).
     assert engine.embedder.totals()[0] - texts_before == 4
 
 

@@ -1,6 +1,7 @@
 """The manual's links do not rot: every relative link in README.md, CHANGELOG.md and docs/*.md
 names a file that exists and, with an anchor, a heading of that page; every page of docs/ is
-linked from the README and from the documentation index."""
+linked from the README and from the documentation index; every setting has its line in
+docs/settings.md."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from service.settings import Settings
 from tests.conftest import ROOT
 
 DOCS = ROOT / "docs"
@@ -87,3 +89,9 @@ def test_the_checker_finds_a_missing_file_and_a_missing_heading(tmp_path: Path) 
         "gone.md: no such file",
         "other.md#nothing-here: no heading with this anchor in other.md",
     ]
+
+
+def test_every_setting_is_in_the_settings_page() -> None:
+    page = (ROOT / "docs" / "settings.md").read_text()
+    missing = [name for name in Settings.model_fields if f"`SEMSEARCH_{name.upper()}`" not in page]
+    assert not missing, f"docs/settings.md does not describe {missing}"

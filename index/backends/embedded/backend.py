@@ -1,12 +1,15 @@
 """The embedded backend: SQLite (the source of truth), FAISS and tantivy (derived caches) in
 one data directory that one process owns.
 
-A write is committed to SQLite in one transaction, then applied to the vector index and the
-top-k lexical index under a readers-writer lock that searches share, so a reader never sees
-half a batch; then the vector index file is saved with the store generation it reflects (the
-lexical index records it at its commit). A missing, damaged or stale cache is rebuilt from what
-SQLite keeps, without re-embedding. Should the lexical index fail, lexical search falls back to
-the store's own FTS5 index, which filtered searches use anyway.
+A write is committed to SQLite in one transaction (durable from then on), then applied to the
+vector index in memory and to the top-k lexical index (committed) under a readers-writer lock
+that searches share, so a reader never sees half a batch. The vector index file is not written
+by the write: it is saved in the background once enough changes have piled up (saver.py), and
+when the collection closes, with the store generation it reflects. A start finds a file that
+lags the store (a crash since its last save) and brings it up to date from the chunks SQLite
+holds: the chunk ids in one and not the other, since chunk ids are never reused. A missing or
+damaged cache is rebuilt from the store; nothing is re-embedded. Should the lexical index fail,
+lexical search falls back to the store's own FTS5 index, which filtered searches use anyway.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from index.backends.base import CollectionEntry, ExportView
 from index.backends.embedded.catalog import CREATED_AT, Summary, SummaryCache, read_summary
 from index.backends.embedded.config import STORE_FILE, EmbeddedConfig
@@ -33,9 +38,11 @@ from index.backends.embedded.database import FrozenDatabase, SqliteDatabase, Wri
 from index.backends.embedded.lock import DataDirLock
 from index.backends.embedded.opened import OpenCollections
 from index.backends.embedded.rwlock import ReadWriteLock
+from index.backends.embedded.saver import SAVE_AFTER_CHANGES, IndexSaver
 from index.backends.embedded.tantivy_index import TantivyIndex
 from index.backends.embedded.vectors import (
     VectorIndex,
+    publish,
     temporary_path,
     training_size,
 )
@@ -113,7 +120,11 @@ class _Snapshot:
 class EmbeddedCollection:
     """One collection: a SQLite store and its FAISS index in ``directory``;
     ``ivf_min_vectors`` chunks switch the index to IVF. An index per collection keeps a
-    search's cost that of its own collection, whatever others hold beside it."""
+    search's cost that of its own collection, whatever others hold beside it.
+
+    The index file is saved by ``saver`` (or, without one, by the write itself) once the
+    changes since its last save reach ``save_after_changes`` or a quarter of the index, so a
+    start after a crash applies at most that many from the store."""
 
     def __init__(
         self,
@@ -122,6 +133,8 @@ class EmbeddedCollection:
         dimension: int,
         ivf_min_vectors: int,
         on_write: Callable[[], None] | None = None,
+        saver: IndexSaver | None = None,
+        save_after_changes: int = SAVE_AFTER_CHANGES,
     ) -> None:
         self.name = name
         self.directory = directory
@@ -137,6 +150,11 @@ class EmbeddedCollection:
         self._used_at = time.monotonic()  # when the last call ended
         self._on_write = on_write  # told after every write (the backend's cached counts)
         self._last_build: float | None = None  # None: loaded, never rebuilt
+        self._saver = saver
+        self._save_after_changes = save_after_changes
+        self._saving = threading.Lock()  # one save of the index file at a time
+        self._applied = 0  # the store generation the index in memory reflects
+        self._unsaved = 0  # changes applied to it since its file was saved
         self._store = SqliteDatabase(directory / STORE_FILE, dimension)
         self._bm25: TantivyIndex | None = None
         try:
@@ -151,6 +169,7 @@ class EmbeddedCollection:
             self._close_bm25()
             self._store.close()
             raise
+        self._save_if_due()  # what a start caught up with is saved soon
 
     @property
     def index_type(self) -> str:
@@ -183,22 +202,23 @@ class EmbeddedCollection:
             return None if self._users else time.monotonic() - self._used_at
 
     def close(self) -> None:
-        """Close the store once no call is using it. The vector index needs no save here:
-        every write saved it."""
-        with self._life.writing(), self._lock.writing():
+        """Close the store once no call is using it, saving the vector index file first if it
+        lags (so a clean restart loads it as it is)."""
+        with self._life.writing(), self._saving, self._lock.writing():
             if not self._closed:
                 self._closed = True
+                if self._unsaved:
+                    self._save_index(self._index, self._applied)
                 self._close_bm25()
                 self._store.close()
 
     # -- writes --------------------------------------------------------------------------------
 
     def write(self, documents: Sequence[PreparedDocument], deletions: Sequence[str]) -> None:
-        """Commit to SQLite and move the vector index in step, under the search lock; then save.
-
-        The engine runs one writer at a time. Saving only reads the index, as searches do, so
-        it runs outside the search lock; a crash before it ends leaves a stale file, rebuilt on
-        start.
+        """Commit to SQLite and move the vector and lexical indexes in step, under the search
+        lock. The engine runs one writer at a time. The index file is not saved here (it is
+        when enough changes pile up): a crash leaves it behind the store, and the next start
+        applies what it lacks from the store.
         """
         try:
             with self._lock.writing():
@@ -206,6 +226,8 @@ class EmbeddedCollection:
                 self._index.remove(written.removed_ids)
                 self._index.add(written.added_ids, written.added_vectors)
                 self._follow_in_bm25(written)
+                self._applied = written.generation
+                self._unsaved += len(written.removed_ids) + len(written.added_rows)
         finally:
             if self._on_write is not None:
                 self._on_write()
@@ -214,7 +236,30 @@ class EmbeddedCollection:
             index = self._rebuilt_index()  # the engine's write lock keeps the store still
             with self._lock.writing():
                 self._index = index
-        self._save_index(self._index, written.generation)
+                self._unsaved = max(self._unsaved, len(index))  # a new index: save it soon
+        self._save_if_due()
+
+    def save_vectors(self) -> None:
+        """Save the vector index file if it lags the store. The index is written out under
+        the search lock as a reader (searches go on; writes wait for that copy), then made
+        durable and put in place outside it."""
+        with self._saving:
+            with self._lock.reading():
+                changes, generation = self._unsaved, self._applied
+                staged = self._staged(self._index, generation) if changes else None
+            if staged is not None and self._published(staged):
+                with self._lock.writing():
+                    self._unsaved -= changes
+
+    def _save_if_due(self) -> None:
+        with self._lock.reading():
+            due = self._unsaved >= max(self._save_after_changes, len(self._index) // 4)
+        if not due:
+            return
+        if self._saver is not None:
+            self._saver.request(self)
+        else:
+            self.save_vectors()
 
     def state(self, key: str) -> str | None:
         return self._store.get_state(key)
@@ -280,13 +325,15 @@ class EmbeddedCollection:
         is called with each batch's size."""
         generation = self._store.generation()
         rebuilt = self._rebuilt_index(progress)
-        try:
-            rebuilt.save(self._index_path, generation)
-        except OSError as error:
-            raise StorageError(f"could not save the vector index: {error}") from error
-        with self._lock.writing():
-            self._index = rebuilt
-            self._close_bm25()  # FTS5 answers lexical searches while it is rebuilt
+        with self._saving:
+            try:
+                rebuilt.save(self._index_path, generation)
+            except OSError as error:
+                raise StorageError(f"could not save the vector index: {error}") from error
+            with self._lock.writing():
+                self._index = rebuilt
+                self._applied, self._unsaved = generation, 0
+                self._close_bm25()  # FTS5 answers lexical searches while it is rebuilt
         bm25 = self._loaded_bm25(rebuild=True)
         with self._lock.writing():
             self._bm25 = bm25
@@ -306,11 +353,40 @@ class EmbeddedCollection:
             return None
         if recorded == generation and not rebuild:
             return index
+        if recorded is not None and recorded < generation and not rebuild:
+            caught_up = self._caught_up_bm25(index, generation)
+            if caught_up is not None:
+                return caught_up
         if (recorded is not None or generation) and not rebuild:
             log.warning(
                 "lexical index is at generation %s, store at %d: rebuilding", recorded, generation
             )
         return self._built_bm25(index, generation)
+
+    def _caught_up_bm25(self, index: TantivyIndex, generation: int) -> TantivyIndex | None:
+        """``index`` (behind the store: a crash between the two commits) brought up to
+        ``generation`` by the chunks it lacks or holds in excess; None if that failed."""
+        if not self._store.ids_last():
+            return None
+        started = time.perf_counter()
+        try:
+            indexed = np.fromiter(index.ids(), dtype=np.int64)
+            missing, gone = _difference(indexed, self._store.chunk_id_array())
+            index.remove(gone.tolist())
+            for rows in self._store.lexical_rows_of(missing.tolist()):
+                index.add(rows)
+            index.commit(generation)
+        except _BM25_ERRORS as error:
+            log.error("could not bring the lexical index up to date (%s): rebuilding", error)
+            return None
+        log.warning(  # a crash came between the store's commit and the index's
+            "lexical index brought up to generation %d: %d chunks added, %d removed, %.2f s",
+            generation,
+            len(missing),
+            len(gone),
+            time.perf_counter() - started,
+        )
+        return index
 
     def _built_bm25(self, index: TantivyIndex, generation: int) -> TantivyIndex | None:
         """``index`` refilled from every chunk in the store (at ``generation``: the engine's
@@ -360,39 +436,80 @@ class EmbeddedCollection:
 
     # -- the vector index's life ---------------------------------------------------------------
 
-    def _save_index(self, index: VectorIndex, generation: int) -> None:
-        """Save the index file. The write it follows is already durable in SQLite, so a failed
-        save (a full disk) only leaves a stale file, which the next start rebuilds."""
+    def _save_index(self, index: VectorIndex, generation: int) -> bool:
+        """Save the index file now; False if that failed. The writes it reflects are already
+        durable in SQLite, so a failed save (a full disk) only leaves the file behind."""
+        staged = self._staged(index, generation)
+        return staged is not None and self._published(staged)
+
+    def _staged(self, index: VectorIndex, generation: int) -> Path | None:
         try:
-            index.save(self._index_path, generation)
+            return index.stage(self._index_path, generation)
         except OSError as error:
-            log.error(
-                "could not save the vector index (%s); serving from memory, the file is "
-                "rebuilt from the store on the next start",
-                error,
-            )
+            self._save_failed(error)
+            return None
+
+    def _published(self, staged: Path) -> bool:
+        try:
+            publish(staged, self._index_path)
+        except OSError as error:
+            self._save_failed(error)
+            return False
+        return True
+
+    def _save_failed(self, error: OSError) -> None:
+        log.error(
+            "could not save the vector index (%s); serving from memory, the file is brought "
+            "up to date from the store on the next start",
+            error,
+        )
 
     def _load_index(self) -> VectorIndex:
-        """The saved index if it matches the store's generation; otherwise rebuilt from SQLite."""
-        generation = self._store.generation()
+        """The saved index, brought up to the store's generation if it lags (it holds no
+        write newer than the store's); otherwise rebuilt from SQLite."""
+        generation = self._applied = self._store.generation()
         leftover = temporary_path(self._index_path)
         if leftover.exists():
             log.warning("removing %s, a vector index save cut off by a crash", leftover)
             leftover.unlink()
         loaded = VectorIndex.load(self._index_path, self._dimension)
-        if loaded is not None and loaded[1] == generation:
-            if not self._outgrown(loaded[0]):
-                return loaded[0]
-            log.info("%d vectors: rebuilding the vector index as IVF", len(loaded[0]))
         if loaded is not None:
-            log.warning(
-                "vector index is at generation %d, store at %d: rebuilding", loaded[1], generation
-            )
+            index, saved = loaded
+            if saved < generation and self._store.ids_last():
+                self._unsaved = self._caught_up(index, saved)
+                saved = generation
+            if saved != generation:
+                log.warning(
+                    "vector index is at generation %d, store at %d: rebuilding", saved, generation
+                )
+            elif not self._outgrown(index):
+                return index
+            else:
+                log.info("%d vectors: rebuilding the vector index as IVF", len(index))
         elif generation or self._index_path.exists():  # a new data dir has nothing to rebuild
             log.warning("vector index %s is missing or unreadable: rebuilding", self._index_path)
         index = self._rebuilt_index()
-        self._save_index(index, generation)
+        self._unsaved = 0 if self._save_index(index, generation) else len(index)
         return index
+
+    def _caught_up(self, index: VectorIndex, saved: int) -> int:
+        """Apply to ``index`` (saved at generation ``saved``) what the store changed since:
+        the chunks it lacks, added, and those it holds that are gone, removed. Returns how
+        many changes that was."""
+        started = time.perf_counter()
+        missing, gone = _difference(index.id_array(), self._store.chunk_id_array())
+        index.remove(gone.tolist())
+        for ids, vectors in self._store.vectors_of(missing.tolist()):
+            index.add(ids, vectors)
+        log.warning(  # the last process ended without saving it: a crash
+            "vector index brought from generation %d to %d: %d chunks added, %d removed, %.2f s",
+            saved,
+            self._applied,
+            len(missing),
+            len(gone),
+            time.perf_counter() - started,
+        )
+        return len(missing) + len(gone)
 
     def _outgrown(self, index: VectorIndex) -> bool:
         """An exact index past ``ivf_min_vectors``, or an IVF index that has grown to four times
@@ -428,6 +545,14 @@ class EmbeddedCollection:
         return index
 
 
+def _difference(indexed: np.ndarray, stored: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the stored chunk ids missing from an index, the indexed ones no longer stored)."""
+    return (
+        np.setdiff1d(stored, indexed, assume_unique=True),
+        np.setdiff1d(indexed, stored, assume_unique=True),
+    )
+
+
 class EmbeddedBackend:
     """Collections in ``data_dir``, which this process owns: ``default`` in the directory
     itself (so a data directory from before collections is its default collection, unmoved),
@@ -456,6 +581,7 @@ class EmbeddedBackend:
         self._changes = threading.Lock()  # one create or drop at a time
         self._summaries = SummaryCache()
         self._opened: OpenCollections[EmbeddedCollection] | None = None
+        self._saver = IndexSaver()
         try:
             self._names = [DEFAULT_COLLECTION, *(d.name for d in self._directories())]
             self._names.sort()
@@ -483,6 +609,8 @@ class EmbeddedBackend:
             self._dimension,
             self._ivf_min_vectors,
             on_write=lambda: self._summaries.forget(name),
+            saver=self._saver,
+            save_after_changes=self.config.vector_save_changes,
         )
 
     def _directories(self) -> list[Path]:
@@ -512,7 +640,8 @@ class EmbeddedBackend:
 
     def _close_all(self) -> None:
         if self._opened is not None:
-            self._opened.close()
+            self._opened.close()  # each collection saves its index file as it closes
+        self._saver.close()
         self._data_lock.release()
 
     @property

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from index.backends.embedded.saver import SAVE_AFTER_CHANGES
 from index.backends.embedded.vectors import IVF_MIN_VECTORS
 from index.jobs.models import JobLimits
 
@@ -32,6 +33,9 @@ class EmbeddedConfig:
     # recently used is closed), and one unused this many seconds is closed.
     max_open_collections: int = 64
     collection_idle_seconds: float = 300.0
+    # A collection's vector index file is saved in the background after this many chunk
+    # changes (or a quarter of its vectors, if more), and when it closes (saver.py).
+    vector_save_changes: int = SAVE_AFTER_CHANGES
 
     @property
     def location(self) -> str:

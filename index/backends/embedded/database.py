@@ -20,7 +20,7 @@ import numpy as np
 from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import defer
-from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, select
+from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, insert, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from index.backends.embedded import fts5, schema
@@ -324,6 +324,42 @@ class SqliteDatabase:
             yield [(int(chunk_id), title or "", body) for chunk_id, title, body in rows]
             last = int(rows[-1][0])
 
+    def ids_last(self) -> bool:
+        """Whether a chunk id, once deleted, is never given to another chunk (AUTOINCREMENT),
+        so that an id a derived index holds names the chunk it was given for."""
+        with self._engine.connect() as connection:
+            found = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'chunks'"
+            ).scalar()
+        return "AUTOINCREMENT" in str(found or "").upper()
+
+    def chunk_id_array(self) -> np.ndarray:
+        """Every chunk id, as a sorted int64 array (what a derived index is compared with)."""
+        with self._engine.connect() as connection:
+            rows = connection.exec_driver_sql("SELECT id FROM chunks ORDER BY id")
+            return np.fromiter((row[0] for row in rows), dtype=np.int64)
+
+    def vectors_of(self, chunk_ids: Sequence[int]) -> Iterator[tuple[list[int], Vectors]]:
+        """The vectors of the given chunks (those that exist), in batches."""
+        for part in _parts(chunk_ids):
+            with self._engine.connect() as connection:
+                rows = connection.exec_driver_sql(
+                    f"SELECT id, vector FROM chunks WHERE id IN ({_marks(part)})", tuple(part)
+                ).all()
+            if rows:
+                ids = [int(chunk_id) for chunk_id, _ in rows]
+                vectors = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32)
+                yield ids, vectors.reshape(len(ids), self.dimension)
+
+    def lexical_rows_of(self, chunk_ids: Sequence[int]) -> Iterator[list[LexicalRow]]:
+        """The (id, title, text) rows of the given chunks (those that exist), in batches."""
+        for part in _parts(chunk_ids):
+            with self._engine.connect() as connection:
+                rows = connection.exec_driver_sql(
+                    f"{_LEXICAL_ROWS} WHERE c.id IN ({_marks(part)})", tuple(part)
+                ).all()
+            yield [(int(chunk_id), title or "", body) for chunk_id, title, body in rows]
+
     @contextmanager
     def frozen(self) -> Iterator[FrozenDatabase]:
         """The store as it is now, held in one read transaction until the block ends: writes
@@ -353,29 +389,27 @@ class SqliteDatabase:
     def write(
         self, documents: Sequence[PreparedDocument], deletions: Sequence[str] = ()
     ) -> WriteResult:
-        """Upsert documents and delete others in one transaction; all or nothing."""
-        added_rows: list[LexicalRow] = []
-        added_vectors: list[Vectors] = []
-        removed_ids: list[int] = []
+        """Upsert documents and delete others in one transaction; all or nothing. The chunks
+        are written in a few statements for the whole batch, not a few per document."""
+        rechunked = [d for d in documents if d.chunks is not None and d.vectors is not None]
         with storage_errors(), Session(self._engine) as session, session.begin():
-            for document_id in deletions:
-                removed_ids.extend(self._delete_chunks(session, document_id))
-                session.exec(delete(DocumentRow).where(col(DocumentRow.id) == document_id))
+            removed_ids = self._delete_chunks(session, [*deletions, *(d.id for d in rechunked)])
+            if deletions:
+                session.exec(delete(DocumentRow).where(col(DocumentRow.id).in_(deletions)))
+            found = session.exec(
+                select(DocumentRow).where(col(DocumentRow.id).in_([d.id for d in documents]))
+            )
+            rows = {row.id: row for row in found}
             for prepared in documents:
-                row = session.get(DocumentRow, prepared.id)
-                if row is None:
-                    row = DocumentRow(id=prepared.id, text="", content_hash="")
+                row = rows.get(prepared.id) or DocumentRow(id=prepared.id, text="", content_hash="")
                 _update_row(row, prepared)
                 session.add(row)
-                if prepared.chunks is not None and prepared.vectors is not None:
-                    removed_ids.extend(self._delete_chunks(session, prepared.id))
-                    session.flush()
-                    added_rows.extend(self._insert_chunks(session, prepared))
-                    added_vectors.append(prepared.vectors)
+            session.flush()  # the documents exist before their chunks refer to them
+            added_rows = self._insert_chunks(session, rechunked)
             generation = self._bump_generation(session)
         vectors = (
-            np.concatenate(added_vectors)
-            if added_vectors
+            np.concatenate([d.vectors for d in rechunked if d.vectors is not None])
+            if rechunked
             else np.zeros((0, self.dimension), dtype=np.float32)
         )
         return WriteResult(generation, added_rows, vectors, removed_ids)
@@ -384,38 +418,51 @@ class SqliteDatabase:
         with storage_errors(), Session(self._engine) as session, session.begin():
             session.merge(StateRow(key=key, value=value))
 
-    def _delete_chunks(self, session: Session, document_id: str) -> list[int]:
-        found = session.exec(select(ChunkRow.id).where(ChunkRow.document_id == document_id))
-        ids = [int(i) for i in found.all() if i is not None]
-        session.exec(delete(ChunkRow).where(col(ChunkRow.document_id) == document_id))
+    def _delete_chunks(self, session: Session, document_ids: Sequence[str]) -> list[int]:
+        """Delete the chunks of the given documents (and their FTS5 rows); their ids."""
+        ids: list[int] = []
+        for names in _parts_of(document_ids):
+            found = session.exec(select(ChunkRow.id).where(col(ChunkRow.document_id).in_(names)))
+            ids.extend(int(i) for i in found.all() if i is not None)
+        for part in _parts(ids):
+            session.exec(delete(ChunkRow).where(col(ChunkRow.id).in_(part)))
         fts5.delete(session.connection(), ids)
         return ids
 
-    def _insert_chunks(self, session: Session, prepared: PreparedDocument) -> list[LexicalRow]:
-        """Insert the document's chunks and their FTS5 rows; returns those rows."""
-        assert prepared.chunks is not None and prepared.vectors is not None
-        assert prepared.sentence_vectors is not None
-        rows = [
-            ChunkRow(
-                document_id=prepared.id,
-                chunk_index=chunk.chunk_index,
-                char_start=chunk.char_start,
-                char_end=chunk.char_end,
-                token_count=chunk.token_count,
-                sentences=[list(span) for span in chunk.sentences],
-                vector=vector.astype(np.float32).tobytes(),
-                sentence_vectors=sentence_bytes(sentences),
-            )
+    def _insert_chunks(
+        self, session: Session, documents: Sequence[PreparedDocument]
+    ) -> list[LexicalRow]:
+        """Insert the documents' chunks and their FTS5 rows, in order; returns those rows."""
+        values: list[dict[str, Any]] = []
+        texts: list[tuple[str, str]] = []
+        for prepared in documents:
+            assert prepared.chunks is not None and prepared.vectors is not None
+            assert prepared.sentence_vectors is not None
             for chunk, vector, sentences in zip(
                 prepared.chunks, prepared.vectors, prepared.sentence_vectors, strict=True
-            )
-        ]
-        session.add_all(rows)
-        session.flush()
-        lexical_rows = [
-            (int(row.id or 0), prepared.title or "", prepared.text[c.char_start : c.char_end])
-            for row, c in zip(rows, prepared.chunks, strict=True)
-        ]
+            ):
+                values.append(
+                    {
+                        "document_id": prepared.id,
+                        "chunk_index": chunk.chunk_index,
+                        "char_start": chunk.char_start,
+                        "char_end": chunk.char_end,
+                        "token_count": chunk.token_count,
+                        "sentences": [list(span) for span in chunk.sentences],
+                        "vector": vector.astype(np.float32).tobytes(),
+                        "sentence_vectors": sentence_bytes(sentences),
+                    }
+                )
+                texts.append(
+                    (prepared.title or "", prepared.text[chunk.char_start : chunk.char_end])
+                )
+        if not values:
+            return []
+        inserted = session.connection().execute(
+            insert(ChunkRow).returning(col(ChunkRow.id), sort_by_parameter_order=True), values
+        )
+        ids = [int(chunk_id or 0) for chunk_id in inserted.scalars()]
+        lexical_rows = [(i, title, body) for i, (title, body) in zip(ids, texts, strict=True)]
         fts5.insert(session.connection(), lexical_rows)
         return lexical_rows
 
@@ -496,6 +543,23 @@ def storage_errors() -> Iterator[None]:
                 f"the data directory cannot be written ({_UNWRITABLE[code]}): nothing was written"
             ) from error
         raise
+
+
+_IN_BATCH = 5_000  # ids per IN (...) list: well inside SQLite's limit on parameters
+
+
+def _parts(ids: Sequence[int]) -> Iterator[list[int]]:
+    for first in range(0, len(ids), _IN_BATCH):
+        yield [int(i) for i in ids[first : first + _IN_BATCH]]
+
+
+def _parts_of(names: Sequence[str]) -> Iterator[list[str]]:
+    for first in range(0, len(names), _IN_BATCH):
+        yield list(names[first : first + _IN_BATCH])
+
+
+def _marks(part: Sequence[int]) -> str:
+    return ",".join("?" * len(part))
 
 
 def _counts(session: Session) -> tuple[int, int]:

@@ -3,7 +3,8 @@
 Inner-product search over unit vectors (= cosine similarity), keyed by chunk id: exact up to
 IVF_MIN_VECTORS, then an inverted-file index (IVF, clustered; searches the NPROBE lists nearest
 the query), which bench/scale.py measures at 1M chunks against exact search. The file holds the
-store generation it reflects, so a stale, missing or damaged file is detected on load.
+store generation it reflects, so a stale, missing or damaged file is detected on load (and the
+backend brings a stale one up to date from the store).
 """
 
 from __future__ import annotations
@@ -99,17 +100,21 @@ class VectorIndex:
 
     def ids(self) -> set[int]:
         """Every chunk id in the index (for consistency checks)."""
+        return {int(i) for i in self.id_array()}
+
+    def id_array(self) -> np.ndarray:
+        """Every chunk id in the index, as an int64 array (unordered)."""
         if self._ivf is None:
             id_map = self._index.id_map  # type: ignore[attr-defined]  # IndexIDMap2 has it
-            return {int(i) for i in faiss.vector_to_array(id_map)}
+            return faiss.vector_to_array(id_map).astype(np.int64, copy=False)
         lists = self._ivf.invlists
         assert lists is not None
-        found: set[int] = set()
+        parts = [np.zeros(0, dtype=np.int64)]
         for number in range(self._ivf.nlist):
             size = lists.list_size(number)
             if size:
-                found.update(int(i) for i in faiss.rev_swig_ptr(lists.get_ids(number), size))
-        return found
+                parts.append(np.array(faiss.rev_swig_ptr(lists.get_ids(number), size)))
+        return np.concatenate(parts).astype(np.int64, copy=False)
 
     def add(self, ids: Sequence[int], vectors: Vectors) -> None:
         if len(ids):
@@ -169,38 +174,54 @@ class VectorIndex:
 
     def save(self, path: Path, generation: int) -> None:
         """Write atomically: a temporary file, fsync, rename; a crash leaves the old file."""
-        data = faiss.serialize_index(self._index).tobytes()
+        publish(self.stage(path, generation), path)
+
+    def stage(self, path: Path, generation: int) -> Path:
+        """Write the index, headed by ``generation``, to ``path``'s temporary file (streamed:
+        no copy of the index in memory) and return that file; ``publish`` puts it in place.
+        Reads the index as a search does: hold the lock that keeps writes out."""
         temporary = temporary_path(path)
         try:
             with open(temporary, "wb") as handle:
                 handle.write(_HEADER.pack(_MAGIC, generation))
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, path)
-        except OSError:
+                faiss.write_index(self._index, faiss.PyCallbackIOWriter(handle.write))  # type: ignore[attr-defined]
+        except (OSError, RuntimeError) as error:
             temporary.unlink(missing_ok=True)  # don't leave a partial file on a full disk
-            raise
-        fsync_directory(path.parent)
+            raise OSError(f"could not write {temporary}: {error}") from error
+        return temporary
 
     @classmethod
     def load(cls, path: Path, dimension: int) -> tuple[VectorIndex, int] | None:
         """The saved index and its generation, or None if missing, damaged or the wrong shape."""
         try:
-            raw = path.read_bytes()
+            handle = open(path, "rb")  # noqa: SIM115 (closed below, on every path)
         except FileNotFoundError:
             return None
-        try:
-            magic, generation = _HEADER.unpack_from(raw)
-            if magic != _MAGIC:
-                raise ValueError("not a semsearch vector index file")
-            index = faiss.deserialize_index(np.frombuffer(raw, dtype=np.uint8, offset=_HEADER.size))
-            if index.d != dimension:
-                raise ValueError(f"dimension {index.d}, expected {dimension}")
-        except (ValueError, RuntimeError, struct.error) as error:
-            log.warning("vector index %s is unusable (%s); it will be rebuilt", path, error)
-            return None
+        with handle:
+            try:
+                magic, generation = _HEADER.unpack(handle.read(_HEADER.size))
+                if magic != _MAGIC:
+                    raise ValueError("not a semsearch vector index file")
+                index = faiss.read_index(faiss.PyCallbackIOReader(handle.read))  # type: ignore[attr-defined]
+                if index.d != dimension:
+                    raise ValueError(f"dimension {index.d}, expected {dimension}")
+            except (ValueError, RuntimeError, struct.error) as error:
+                log.warning("vector index %s is unusable (%s); it will be rebuilt", path, error)
+                return None
         return cls(dimension, index), int(generation)
+
+
+def publish(staged: Path, path: Path) -> None:
+    """Make a staged file durable and move it to ``path`` (atomic: a crash leaves the old one
+    or the new one)."""
+    try:
+        with open(staged, "rb+") as handle:
+            os.fsync(handle.fileno())
+        os.replace(staged, path)
+    except OSError:
+        staged.unlink(missing_ok=True)
+        raise
+    fsync_directory(path.parent)
 
 
 def training_size(count: int) -> int:
