@@ -57,16 +57,26 @@ soak: install
 	SEMSEARCH_CRASH_ROUNDS=200 $(BIN)/python -m pytest -s tests/test_crash.py
 
 # Speed on SciFact against a baseline measured in the same run (BENCH_ARGS="--docs 500" for
-# a quick look); figures also land in bench/speed.json.
+# a quick look), then what writes cost: one-document upserts on the seed store and SciFact, and
+# bulk loads through `semsearch ingest`, an ingest job and HTTP batches against the model alone
+# (WRITES_ARGS="--docs 500" for a quick look; BEFORE=REV measures commit REV's code too, in the
+# same run). Figures land in bench/speed.json and bench/writes.json.
 BENCH_ARGS ?=
+WRITES_ARGS ?=
+BEFORE ?=
+WRITES_BEFORE = $(if $(BEFORE),--before $(BEFORE))
 bench: install
 	$(BIN)/python bench/speed.py --json bench/speed.json $(BENCH_ARGS)
+	$(BIN)/python bench/writes.py --json bench/writes.json $(WRITES_BEFORE) $(WRITES_ARGS)
 
 # The vector index at 1M chunks: IVF against exact search, recall@10, deletes, memory
-# (SCALE_ARGS="--vectors 200000" for a quick look); figures also land in bench/scale.json.
+# (SCALE_ARGS="--vectors 200000" for a quick look); then a store of 1M chunks built through the
+# embedded backend: one-document upserts over HTTP and the time to ready after SIGKILL
+# (BEFORE=REV as for bench). Figures land in bench/scale.json and bench/writes_large.json.
 SCALE_ARGS ?=
 bench-scale: install
 	$(BIN)/python bench/scale.py --json bench/scale.json $(SCALE_ARGS)
+	$(BIN)/python bench/writes.py --large --json bench/writes_large.json $(WRITES_BEFORE)
 
 # The same on PostgreSQL + pgvector: the HNSW index at 1M chunks against exact search, with and
 # without a source filter, build time, sizes and server memory; figures land in
@@ -95,7 +105,9 @@ bench-collections: install
 	$(BIN)/python bench/collections.py --json bench/collections.json $(COLLECTIONS_ARGS)
 
 # Snapshot and restore of SciFact: seconds, peak extra memory, archive bytes per chunk
-# (SNAPSHOT_ARGS="--docs 1000" for a smaller corpus, to see memory does not grow with it).
+# (SNAPSHOT_ARGS="--docs 1000" for a smaller corpus, to see memory does not grow with it;
+# SNAPSHOT_ARGS="--chunks 1000000 --json bench/snapshot_large.json" for a synthetic 1M-chunk
+# store built through the backend).
 SNAPSHOT_ARGS ?=
 bench-snapshot: install
 	$(BIN)/python bench/snapshot.py --json bench/snapshot.json $(SNAPSHOT_ARGS)

@@ -148,24 +148,30 @@ def cli_ingest(code: Code, data_dir: Path, jsonl: Path) -> float:
 # -- the figures -----------------------------------------------------------------------------
 
 
-def article(number: int) -> dict[str, Any]:
-    """A new document to upsert: the first seed article with a line of its own."""
+def article(document_id: str, number: int) -> dict[str, Any]:
+    """A document to upsert: the first seed article with a line of its own (so it is embedded
+    every time)."""
     seed = sorted(SEEDS.glob("*.txt"))[0].read_text().strip().split("\n", 1)
     text = f"{seed[-1]}\n\nUpdate {number}: the desk added this line at {time.time():.6f}."
-    return {"id": f"bench-upsert-{number}", "title": seed[0], "text": text}
+    return {"id": document_id, "title": seed[0], "text": text}
 
 
-def upserts(url: str, count: int) -> dict[str, float]:
-    """One-document upserts over HTTP, one client, timed from request to answer."""
-    samples = []
+def upserts(url: str, count: int) -> dict[str, dict[str, float]]:
+    """One-document upserts over HTTP, one client, timed from request to answer: ``count``
+    new documents, then ``count`` updates of one document (its old chunks removed)."""
+    found: dict[str, dict[str, float]] = {}
     with httpx.Client(base_url=url, timeout=600) as http:
-        for number in range(count + 3):
-            body = {"documents": [article(number)]}
-            started = time.perf_counter()
-            http.post("/v1/documents", json=body).raise_for_status()
-            if number >= 3:  # the first three warm up
-                samples.append((time.perf_counter() - started) * 1000)
-    return percentiles(samples)
+        for kind in ("new", "update"):
+            samples = []
+            for number in range(count + 3):
+                document_id = f"bench-{kind}-{number if kind == 'new' else 0}"
+                body = {"documents": [article(document_id, number)]}
+                started = time.perf_counter()
+                http.post("/v1/documents", json=body).raise_for_status()
+                if number >= 3:  # the first three warm up
+                    samples.append((time.perf_counter() - started) * 1000)
+            found[kind] = percentiles(samples)
+    return found
 
 
 def http_batches(url: str, documents: list[dict[str, Any]], clients: int) -> float:
@@ -335,10 +341,14 @@ def bulk_figures(args: argparse.Namespace, codes: list[Code], scratch: Path) -> 
         store = scratch / f"{code.name}-scifact"
         print(f"{code.name}: semsearch ingest", flush=True)
         figures["cli_ingest_s"] = cli_ingest(code, store, jsonl)
-        with serving(code, scratch / f"{code.name}-job") as server:
-            print(f"{code.name}: NDJSON ingest job", flush=True)
-            figures["job_ingest_s"] = ingest_job(server.url, jsonl)
-        for clients in (1, 2):
+        if code.name == "after" and not args.upserts_only:
+            print("the model alone on every chunk input", flush=True)
+            report["model_alone"] = model_alone(store)  # the corpus's chunks, nothing else
+        if not args.upserts_only:
+            with serving(code, scratch / f"{code.name}-job") as server:
+                print(f"{code.name}: NDJSON ingest job", flush=True)
+                figures["job_ingest_s"] = ingest_job(server.url, jsonl)
+        for clients in () if args.upserts_only else (1, 2):
             with serving(code, scratch / f"{code.name}-http-{clients}") as server:
                 print(f"{code.name}: HTTP batches, {clients} client(s)", flush=True)
                 figures[f"http_ingest_{clients}_client_s"] = http_batches(
@@ -350,11 +360,21 @@ def bulk_figures(args: argparse.Namespace, codes: list[Code], scratch: Path) -> 
         with serving(code, store) as server:
             print(f"{code.name}: one-document upserts on SciFact", flush=True)
             figures["upsert_scifact"] = upserts(server.url, args.upserts)
-    print("the model alone on every chunk input", flush=True)
-    limit = report["model_alone"] = model_alone(scratch / "after-scifact")
     for code in codes:
         figures = report[code.name]
         figures["ratios"] = {
+            "upsert_scifact_to_seeds": round(
+                figures["upsert_scifact"]["new"]["p50_ms"]
+                / figures["upsert_seeds"]["new"]["p50_ms"],
+                2,
+            )
+        }
+    if args.upserts_only:
+        return report
+    limit = report["model_alone"]
+    for code in codes:
+        figures = report[code.name]
+        figures["ratios"] |= {
             "cli_ingest_to_model": round(figures["cli_ingest_s"] / limit["seconds"], 2),
             "job_ingest_to_model": round(figures["job_ingest_s"] / limit["seconds"], 2),
             "http_ingest_1_client_to_model": round(
@@ -362,9 +382,6 @@ def bulk_figures(args: argparse.Namespace, codes: list[Code], scratch: Path) -> 
             ),
             "http_ingest_2_clients_to_model": round(
                 figures["http_ingest_2_client_s"] / limit["seconds"], 2
-            ),
-            "upsert_scifact_to_seeds": round(
-                figures["upsert_scifact"]["p50_ms"] / figures["upsert_seeds"]["p50_ms"], 2
             ),
         }
     return report
@@ -393,28 +410,51 @@ def large_figures(args: argparse.Namespace, codes: list[Code], scratch: Path) ->
 
 def table(report: dict[str, Any]) -> str:
     codes = report["codes"]
-    rows: list[tuple[str, Any]] = [
-        ("one-document upsert p50, seed store (ms)", lambda f: f["upsert_seeds"]["p50_ms"]),
-        ("one-document upsert p50, SciFact (ms)", lambda f: f["upsert_scifact"]["p50_ms"]),
-        ("  SciFact / seed store", lambda f: f["ratios"]["upsert_scifact_to_seeds"]),
-        ("semsearch ingest (s)", lambda f: f["cli_ingest_s"]),
-        ("  / model alone", lambda f: f["ratios"]["cli_ingest_to_model"]),
-        ("NDJSON ingest job (s)", lambda f: f["job_ingest_s"]),
-        ("  / model alone", lambda f: f["ratios"]["job_ingest_to_model"]),
-        ("HTTP batches of 64, 1 client (s)", lambda f: f["http_ingest_1_client_s"]),
-        ("  / model alone", lambda f: f["ratios"]["http_ingest_1_client_to_model"]),
-        ("HTTP batches of 64, 2 clients (s)", lambda f: f["http_ingest_2_client_s"]),
-        ("  / model alone", lambda f: f["ratios"]["http_ingest_2_clients_to_model"]),
-    ]
+
+    def row(label: str, get: Any, where: dict[str, Any] = report) -> str:
+        return f"{label:44}" + "".join(f"{get(where[c])!s:>12}" for c in codes)
+
     lines = [
         f"{report['cpu']}, {report['machine']}",
-        f"{'':44}" + "".join(f"{name:>12}" for name in codes),
+        f"{'':44}" + "".join(f"{c:>12}" for c in codes),
     ]
+    if "corpus" in report:
+        lines[0] = f"{report['corpus']}; {lines[0]}"
+        for store, name in (("seeds", "seed store"), ("scifact", "SciFact")):
+            lines.append(
+                row(
+                    f"new document p50, {name} (ms)",
+                    lambda f, s=store: f[f"upsert_{s}"]["new"]["p50_ms"],
+                )
+            )
+            lines.append(
+                row(
+                    f"document update p50, {name} (ms)",
+                    lambda f, s=store: f[f"upsert_{s}"]["update"]["p50_ms"],
+                )
+            )
+        lines.append(
+            row(
+                "  new document, SciFact / seed store",
+                lambda f: f["ratios"]["upsert_scifact_to_seeds"],
+            )
+        )
     if "model_alone" in report:
-        lines.insert(0, report["corpus"])
-        lines += [
-            f"{label:44}" + "".join(f"{get(report[c])!s:>12}" for c in codes) for label, get in rows
-        ]
+        for label, key in (
+            ("semsearch ingest", "cli"),
+            ("NDJSON ingest job", "job"),
+            ("HTTP batches of 64, 1 client", "http_ingest_1_client"),
+            ("HTTP batches of 64, 2 clients", "http_ingest_2_client"),
+        ):
+            seconds = f"{key}_ingest_s" if key in {"cli", "job"} else f"{key}_s"
+            lines.append(row(f"{label} (s)", lambda f, k=seconds: f[k]))
+        for label, key in (
+            ("semsearch ingest", "cli_ingest_to_model"),
+            ("NDJSON ingest job", "job_ingest_to_model"),
+            ("HTTP batches of 64, 1 client", "http_ingest_1_client_to_model"),
+            ("HTTP batches of 64, 2 clients", "http_ingest_2_clients_to_model"),
+        ):
+            lines.append(row(f"  {label} / model alone", lambda f, k=key: f["ratios"][k]))
         limit = report["model_alone"]
         lines.append(f"model alone: {limit['chunks']} chunks in {limit['seconds']} s (every core)")
     large = report.get("large")
@@ -424,11 +464,12 @@ def table(report: dict[str, Any]) -> str:
         )
         for label, get in [
             ("  ready after a clean stop (s)", lambda f: f["ready_s"]),
-            ("  one-document upsert p50 (ms)", lambda f: f["upsert"]["p50_ms"]),
-            ("  one-document upsert p95 (ms)", lambda f: f["upsert"]["p95_ms"]),
+            ("  new document p50 (ms)", lambda f: f["upsert"]["new"]["p50_ms"]),
+            ("  new document p95 (ms)", lambda f: f["upsert"]["new"]["p95_ms"]),
+            ("  document update p50 (ms)", lambda f: f["upsert"]["update"]["p50_ms"]),
             ("  ready after SIGKILL (s)", lambda f: f["ready_after_sigkill_s"]),
         ]:
-            lines.append(f"{label:44}" + "".join(f"{get(large[c])!s:>12}" for c in codes))
+            lines.append(row(label, get, large))
     return "\n".join(lines)
 
 
@@ -438,6 +479,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, help="only the first N abstracts (default: all)")
     parser.add_argument("--upserts", type=int, default=30, help="one-document upserts timed")
     parser.add_argument("--before", metavar="REV", help="also measure this commit's code")
+    parser.add_argument(
+        "--upserts-only", action="store_true", help="skip the bulk loads but the CLI's"
+    )
     parser.add_argument(
         "--large", action="store_true", help="only the figures on a store of --chunks chunks"
     )

@@ -131,14 +131,7 @@ class Embedder:
             zip(encodings, all_tokens, spans, strict=True)
         ):
             vectors[row] = _unit(tokens.mean(axis=0))
-            offsets = np.asarray(encoding.offsets, dtype=np.int64).reshape(-1, 2)
-            real = offsets[:, 1] > offsets[:, 0]  # [CLS] and [SEP] have empty offsets
-            out = np.zeros((len(wanted), self.dimension), dtype=np.float32)
-            for position, (start, end) in enumerate(wanted):
-                inside = real & (offsets[:, 0] >= start) & (offsets[:, 1] <= end)
-                if inside.any():
-                    out[position] = _unit(tokens[inside].mean(axis=0))
-            span_vectors.append(out)
+            span_vectors.append(_span_means(tokens, encoding.offsets, wanted, self.dimension))
         self._count(len(texts), started)
         return vectors, span_vectors
 
@@ -192,6 +185,26 @@ def parallel_map(function: Callable[[T], R], items: Sequence[T], workers: int) -
         return
     with ThreadPoolExecutor(min(workers, len(items))) as pool:
         yield from pool.map(function, items)
+
+
+def _span_means(
+    tokens: Vectors, offsets: Sequence[tuple[int, int]], spans: Sequence[Span], dimension: int
+) -> Vectors:
+    """The unit mean of the token embeddings inside each span (a zero row for a span holding
+    no whole token): one matrix product for all of a text's spans, not a loop over them."""
+    if not spans:
+        return np.zeros((0, dimension), dtype=np.float32)
+    at = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    bounds = np.asarray(spans, dtype=np.int64).reshape(-1, 2)
+    real = at[:, 1] > at[:, 0]  # [CLS] and [SEP] have empty offsets
+    inside = (
+        real[None, :] & (at[None, :, 0] >= bounds[:, 0:1]) & (at[None, :, 1] <= bounds[:, 1:2])
+    )  # (spans, tokens)
+    counts = inside.sum(axis=1, keepdims=True)
+    means = (inside.astype(np.float32) @ tokens) / np.maximum(counts, 1)
+    norms = np.linalg.norm(means, axis=1, keepdims=True)
+    unit: Vectors = np.where(counts > 0, means / np.maximum(norms, 1e-12), 0.0).astype(np.float32)
+    return unit
 
 
 def _unit(vector: Vectors) -> Vectors:

@@ -13,11 +13,13 @@ name only once whole (written, fsynced, renamed).
 from __future__ import annotations
 
 import base64
+import errno
 import gzip
 import hashlib
 import io
 import json
 import os
+import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
@@ -37,7 +39,7 @@ from index.backends.records import (
     stored_sentence_vectors,
 )
 from index.durable import fsync_directory
-from index.errors import EngineError
+from index.errors import EngineError, StorageFullError
 
 FORMAT = "semsearch-snapshot"
 VERSION = 1  # a reader refuses any newer version
@@ -57,6 +59,7 @@ class SnapshotCollection:
     created_at: datetime
     documents: int
     chunks: int
+    generation: str | None = None  # the store state it reflects (ExportView.generation)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class Manifest:
                     "created_at": c.created_at.isoformat(),
                     "documents": c.documents,
                     "chunks": c.chunks,
+                    "generation": c.generation,
                 }
                 for c in self.collections
             ],
@@ -123,6 +127,7 @@ class Manifest:
                         created_at=datetime.fromisoformat(c["created_at"]),
                         documents=int(c["documents"]),
                         chunks=int(c["chunks"]),
+                        generation=None if c.get("generation") is None else str(c["generation"]),
                     )
                     for c in record["collections"]
                 ),
@@ -151,7 +156,8 @@ def write_snapshot(
     ``path``, which appears only once complete; returns its manifest.
 
     Raises:
-        OSError: the directory cannot be written (a full disk leaves no file behind).
+        StorageFullError: the disk filled up (no file is left behind).
+        OSError: the directory cannot be written (no file is left behind).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     collections: list[SnapshotCollection] = []
@@ -165,7 +171,9 @@ def write_snapshot(
                     _write_documents(view, scratch, progress)
                     size, digest = _add(archive, member_name(name), scratch)
                 members[member_name(name)] = (size, digest)
-                collections.append(SnapshotCollection(name, created_at, documents, chunks))
+                collections.append(
+                    SnapshotCollection(name, created_at, documents, chunks, view.generation())
+                )
             manifest = Manifest(
                 created_at=datetime.now(UTC),
                 model=model,
@@ -183,9 +191,34 @@ def write_snapshot(
             os.fsync(handle.fileno())
         os.replace(partial, path)
         fsync_directory(path.parent)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise StorageFullError(
+                f"the disk of {path.parent} filled up while the snapshot was written; "
+                "nothing of it is kept"
+            ) from error
+        raise
     finally:
         partial.unlink(missing_ok=True)
     return manifest
+
+
+def bytes_at_least(chunks: int, dimension: int) -> int:
+    """A floor under the room writing a snapshot of ``chunks`` chunks takes: their float32
+    vectors, which compression barely shrinks, twice (each collection is written to a scratch
+    file, then copied into the archive)."""
+    return 2 * chunks * dimension * 4
+
+
+def check_room(directory: Path, needed: int) -> None:
+    """Raise StorageFullError unless the disk of ``directory`` has ``needed`` bytes free."""
+    directory.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise StorageFullError(
+            f"the snapshot directory {directory} has {free:,} bytes free; this snapshot needs "
+            f"at least {needed:,}"
+        )
 
 
 def read_manifest(path: Path) -> Manifest:

@@ -57,6 +57,7 @@ class SnapshotInfo:
     bytes: int | None = None
     sha256: str | None = None  # of the whole archive, for a copy to be checked against
     error: str | None = None
+    generations: dict[str, str] | None = None  # each collection's store state it reflects
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self) | {"created_at": self.created_at.isoformat()}
@@ -105,6 +106,7 @@ class SnapshotDirectory:
             collections=[c.name for c in manifest.collections],  # what it holds, as written
             documents=manifest.documents,
             chunks=manifest.chunks,
+            generations={c.name: c.generation or "" for c in manifest.collections},
             bytes=path.stat().st_size,
             sha256=file_sha256(path),
         )

@@ -183,12 +183,18 @@ def _check(settings: Settings) -> int:
         report = engine.check()
     for name, value in asdict(report).items():
         print(f"{name.replace('_', ' ')}: {value}")
-    print(
-        "consistent"
-        if report.ok
-        else "INCONSISTENT (`semsearch reindex` rebuilds the vector and lexical indexes from "
-        "the store)"
-    )
+    if report.unfinished_restores:
+        print(
+            "UNFINISHED RESTORE: a snapshot restore was cut off; run the same `semsearch "
+            "snapshot restore` again to complete it"
+        )
+    elif not report.ok:
+        print(
+            "INCONSISTENT (`semsearch reindex` rebuilds the vector and lexical indexes from "
+            "the store)"
+        )
+    else:
+        print("consistent")
     return 0 if report.ok else 1
 
 

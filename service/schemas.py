@@ -758,6 +758,7 @@ _SNAPSHOT_EXAMPLE: JsonDict = {
     "bytes": 412160,
     "sha256": "9b1f6c1f0a0d7e6c54f0e3f6a2d5b8c7e4f1a9d2c3b6e5f8a7d0c1b2e3f4a5b6",
     "error": None,
+    "generations": {"default": "7", "news": "2"},
 }
 
 
@@ -774,6 +775,11 @@ class Snapshot(BaseModel):
     bytes: int | None = Field(description="The archive's size, once ready.")
     sha256: str | None = Field(description="The archive's SHA-256, to check a copy against.")
     error: str | None = Field(description="Why a failed snapshot stopped; null otherwise.")
+    generations: dict[str, str] | None = Field(
+        description="Once ready, the state of each collection's store it reflects: the "
+        "collection's count of writes on the embedded store, the transaction snapshot "
+        "(`pg_current_snapshot()`) on PostgreSQL.",
+    )
 
     model_config = _examples(_SNAPSHOT_EXAMPLE)
 

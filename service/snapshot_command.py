@@ -11,6 +11,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from index.engine import SearchEngine
+from index.snapshot import bytes_at_least, check_room
 from service.settings import Settings
 
 
@@ -60,8 +61,11 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 def _create(
     settings: Settings, engine: SearchEngine, collection: str | None, output: Path | None
 ) -> int:
-    names = [collection] if collection else [c.name for c in engine.collections()]
-    total = sum(engine.collection(name).documents for name in names)
+    copied = [engine.collection(collection)] if collection else engine.collections()
+    names = [c.name for c in copied]
+    total = sum(c.documents for c in copied)
+    directory = output.parent if output is not None else settings.snapshots().directory
+    check_room(directory, bytes_at_least(sum(c.chunks for c in copied), engine.embedder.dimension))
     with tqdm(total=total, unit="doc", desc="snapshot", disable=not sys.stderr.isatty()) as bar:
         if output is not None:
             manifest = engine.snapshot(output, collection, bar.update)

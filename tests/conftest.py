@@ -224,3 +224,23 @@ def postgres() -> Iterator[Postgres]:
         yield server
     finally:
         server.stop()
+
+
+def run_cli(
+    data_dir: Path, *args: str, settings: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`semsearch ARGS` as its own process on ``data_dir`` (SEMSEARCH_* ``settings`` added)."""
+    env = {
+        **os.environ,
+        "SEMSEARCH_DATA_DIR": str(data_dir),
+        "SEMSEARCH_LOG_LEVEL": "warning",
+        **(settings or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -146,3 +147,40 @@ def test_an_unwritable_store_refuses_writes_with_503_and_keeps_serving(tmp_path:
         _assert_writes_work_again(server)
     finally:
         server.stop()
+
+
+def test_a_full_snapshot_disk_is_507_up_front_or_a_failed_snapshot_that_keeps_nothing(
+    tmp_path: Path,
+) -> None:
+    """Room for less than the vectors: 507 before anything starts. Room for the vectors but
+    not the archive: the disk fills while it is written; the snapshot fails saying so, and no
+    archive, partial file or scratch file is left."""
+    with _tmpfs(tmp_path / "snapshots", "256k") as snapshots:
+        server = Server(
+            data_dir=tmp_path / "data",
+            port=free_port(),
+            env={"SEMSEARCH_SNAPSHOT_DIR": str(snapshots)},
+        )
+        server.start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=120) as http:
+                ballast = _fill(snapshots)
+                refused = http.post("/v1/snapshots")
+                assert_problem(refused, 507)
+                assert "bytes free" in refused.json()["detail"]
+                assert http.get("/v1/snapshots").json()["items"] == []
+                ballast.unlink()
+                accepted = http.post("/v1/snapshots")
+                assert accepted.status_code == 202, accepted.text
+                deadline = time.monotonic() + 60
+                while (taken := http.get(accepted.headers["location"]).json())["status"] == (
+                    "running"
+                ):
+                    assert time.monotonic() < deadline
+                    time.sleep(0.1)
+                assert taken["status"] == "failed" and "filled up" in taken["error"], taken
+                assert http.get(f"/v1/snapshots/{taken['id']}/download").status_code == 404
+                assert sorted(p.name for p in snapshots.iterdir()) == [f"{taken['id']}.json"]
+                _assert_still_serving(http)
+        finally:
+            server.stop()

@@ -3,11 +3,14 @@ server: what a pipeline team does with our contract."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import io
+import json
 import os
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,6 +173,48 @@ def test_generated_client_runs_an_ingest_job(generated: ModuleType, server: Serv
             ),
         )
         assert isinstance(typed, models.IngestJob) and typed.total == 1
+
+
+def test_generated_client_takes_downloads_and_deletes_a_snapshot(
+    generated: ModuleType, server: Server
+) -> None:
+    models = _module("models")
+    create = _module("api.snapshots.create_snapshot")
+    create_one = _module("api.snapshots.create_collection_snapshot")
+    get_snapshot = _module("api.snapshots.get_snapshot")
+    list_snapshots = _module("api.snapshots.list_snapshots")
+    download = _module("api.snapshots.download_snapshot")
+    delete = _module("api.snapshots.delete_snapshot")
+    stats = _module("api.health.get_stats")
+    with generated.Client(base_url=server.url, timeout=60) as client:
+        documents = stats.sync(client=client).documents
+        accepted = create.sync_detailed(client=client)
+        assert accepted.status_code == 202 and isinstance(accepted.parsed, models.Snapshot)
+        assert accepted.headers["location"] == f"/v1/snapshots/{accepted.parsed.id}"
+        deadline = time.monotonic() + 60
+        while (taken := get_snapshot.sync(accepted.parsed.id, client=client)).status == (
+            models.SnapshotStatus.RUNNING
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert taken.status == models.SnapshotStatus.READY, taken.error
+        assert taken.documents == documents and "default" in taken.collections
+        assert taken.generations["default"].isdigit()  # the embedded store's write count
+        listed = list_snapshots.sync(client=client)
+        assert taken.id in [item.id for item in listed.items]
+        archive = download.sync_detailed(taken.id, client=client)
+        assert archive.status_code == 200 and len(archive.content) == taken.bytes
+        assert hashlib.sha256(archive.content).hexdigest() == taken.sha256
+        with tarfile.open(fileobj=io.BytesIO(archive.content)) as tar:
+            manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        assert manifest["collections"][0]["generation"] == taken.generations["default"]
+        one = create_one.sync("default", client=client)
+        assert isinstance(one, models.Snapshot) and one.collections == ["default"]
+        missing = create_one.sync("no-such-collection", client=client)
+        assert isinstance(missing, models.Problem) and missing.status == 404
+        assert delete.sync_detailed(taken.id, client=client).status_code == 204
+        gone = get_snapshot.sync(taken.id, client=client)
+        assert isinstance(gone, models.Problem) and gone.status == 404
 
 
 def test_generated_client_works_in_a_collection(generated: ModuleType, server: Server) -> None:

@@ -124,6 +124,19 @@ def test_an_embedded_snapshot_restores_into_postgresql_with_the_same_answers(
         target.close()
 
 
+def test_a_snapshot_records_the_store_state_it_reflects(
+    make_engine: MakeEngine, tmp_path: Path
+) -> None:
+    engine = make_engine()
+    engine.upsert([DocumentInput(id="first", text="A first note on the harbour.")])
+    first = engine.snapshot(tmp_path / "first.tar").collections[0].generation
+    assert read_manifest(tmp_path / "first.tar").collections[0].generation == first
+    again = engine.snapshot(tmp_path / "again.tar").collections[0].generation
+    engine.upsert([DocumentInput(id="second", text="A second note on the tide.")])
+    later = engine.snapshot(tmp_path / "later.tar").collections[0].generation
+    assert first and again == first and later not in {None, first}
+
+
 def test_a_snapshot_taken_while_clients_write_is_one_moment(
     make_engine: MakeEngine, tmp_path: Path, embedder: Embedder
 ) -> None:

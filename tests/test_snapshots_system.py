@@ -1,12 +1,17 @@
 """Snapshots of a real server over HTTP: taken while clients write and search, the archive holds
 every write acknowledged before it began; a server killed with snapshots under way starts again
-and lists none of them half made."""
+and lists none of them half made; a restore killed midway is reported and then completed."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +21,9 @@ import pytest
 from index.backends import backend_config
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
-from tests.conftest import Server, free_port
+from index.models import DocumentInput
+from index.snapshot import PAGE
+from tests.conftest import ROOT, Server, free_port, run_cli
 
 pytestmark = pytest.mark.system  # starts servers (docs/development.md)
 
@@ -117,3 +124,52 @@ def test_a_server_killed_with_snapshots_under_way_lists_none_half_made(tmp_path:
         assert not [p for p in snapshots.iterdir() if p.name.startswith(".")]
     finally:
         restarted.stop()
+
+
+def _documents_in(store: Path) -> int:
+    """Documents committed in a SQLite store another process writes (0 before it exists)."""
+    if not store.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)) as db:
+            return int(db.execute("SELECT count(*) FROM documents").fetchone()[0])
+    except sqlite3.OperationalError:  # created, its tables not yet
+        return 0
+
+
+def test_a_restore_killed_midway_is_reported_and_a_second_one_completes_it(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """`semsearch snapshot restore` as its own process, SIGKILLed once some of its pages are
+    committed: `semsearch check` says the restore is unfinished (exit 1), and a second restore,
+    without --force, ends with the snapshot's documents and a clean check."""
+    source = SearchEngine(EngineConfig(storage=backend_config(tmp_path / "source")), embedder)
+    total = 5 * PAGE  # five pages of restore writes
+    try:
+        source.upsert(
+            [DocumentInput(id=f"note-{n:04d}", text=f"Field note {n}.") for n in range(total)]
+        )
+        source.snapshot(tmp_path / "notes.tar")
+    finally:
+        source.close()
+    target = tmp_path / "target"
+    env = {**os.environ, "SEMSEARCH_DATA_DIR": str(target), "SEMSEARCH_LOG_LEVEL": "warning"}
+    restore = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "snapshot", "restore", str(tmp_path / "notes.tar")],
+        env=env,
+        cwd=ROOT,
+    )
+    deadline = time.monotonic() + 300
+    while not 0 < _documents_in(target / "store.sqlite3") < total:
+        assert restore.poll() is None, "the restore ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    restore.kill()  # SIGKILL: midway, some pages committed
+    restore.wait()
+    checked = run_cli(target, "check")
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    assert "unfinished restore" in checked.stdout + checked.stderr
+    finished = run_cli(target, "snapshot", "restore", str(tmp_path / "notes.tar"))
+    assert finished.returncode == 0, finished.stderr
+    assert run_cli(target, "check").returncode == 0
+    assert _documents_in(target / "store.sqlite3") == total

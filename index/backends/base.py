@@ -70,6 +70,10 @@ class ExportView(Protocol):
     def counts(self) -> tuple[int, int]:
         """(documents, chunks)."""
 
+    def generation(self) -> str:
+        """Which state of the store this is: the collection's write counter on the embedded
+        store, the transaction snapshot (``pg_current_snapshot()``) on PostgreSQL."""
+
     def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
         """Up to ``limit`` documents with ids after ``after`` (None: from the first), in id
         order, complete with chunks, vectors and sentence vectors: what a copy writes."""

@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from fastapi.responses import FileResponse
 
+from index.snapshot import bytes_at_least, check_room
 from index.snapshot_dir import SNAPSHOT_ID_PATTERN, SnapshotInfo, SnapshotNotFoundError
 from service.auth import WRITE, CollectionPath
 from service.deps import AppState, StateDep
@@ -29,6 +30,11 @@ SnapshotId = Annotated[
     ),
 ]
 _NOT_FOUND = {404: "No snapshot has that id (or it failed: nothing to download)."}
+_FULL = {
+    507: "The snapshot directory has less room than the snapshot needs at the least (its "
+    "vectors, twice); nothing was started. A disk that fills up while a snapshot is written "
+    "fails that snapshot instead (status failed, no archive kept)."
+}
 _RUNNING = {409: "The snapshot is still being written."}
 
 
@@ -60,10 +66,13 @@ async def _begin(state: AppState, response: Response, collection: str | None) ->
 
 def _start(state: AppState, collection: str | None) -> SnapshotInfo:
     if collection is None:
-        names = [c.name for c in state.engine.collections()]
+        copied = state.engine.collections()
     else:
-        names = [state.engine.collection(collection).name]  # 404 now, not a failed snapshot
+        copied = [state.engine.collection(collection)]  # 404 now, not a failed snapshot
+    names = [c.name for c in copied]
     snapshots = state.snapshots
+    dimension = state.engine.embedder.dimension
+    check_room(snapshots.directory, bytes_at_least(sum(c.chunks for c in copied), dimension))
     info = snapshots.begin(names)
 
     def take() -> None:
@@ -83,7 +92,7 @@ def _start(state: AppState, collection: str | None) -> SnapshotInfo:
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         **_ACCEPTED,
-        **problem_responses(401, 403, 429, 503),
+        **problem_responses(401, 403, 429, 503, 507, descriptions=_FULL),
     },
 )
 async def create_snapshot(response: Response, state: StateDep) -> Snapshot:
@@ -101,7 +110,7 @@ async def create_snapshot(response: Response, state: StateDep) -> Snapshot:
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         **_ACCEPTED,
-        **problem_responses(401, 403, 404, 422, 429, 503),
+        **problem_responses(401, 403, 404, 422, 429, 503, 507, descriptions=_FULL),
     },
 )
 async def create_collection_snapshot(

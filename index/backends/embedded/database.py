@@ -485,6 +485,10 @@ class FrozenDatabase:
         """(documents, chunks)."""
         return _counts(self._session)
 
+    def generation(self) -> str:
+        row = self._session.get(StateRow, _GENERATION)
+        return row.value if row else "0"
+
     def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
         """Up to ``limit`` documents with ids after ``after`` (None: from the first)."""
         query = select(DocumentRow).order_by(col(DocumentRow.id)).limit(limit)

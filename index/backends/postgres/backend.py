@@ -531,6 +531,10 @@ class _Export:
     def counts(self) -> tuple[int, int]:
         return _counts(self._connection, self._name)
 
+    def generation(self) -> str:
+        row = self._connection.execute("SELECT pg_current_snapshot()::text").fetchone()
+        return f"pg_snapshot {row[0]}" if row else "pg_snapshot unknown"
+
     def page(self, after: str | None, limit: int) -> list[PreparedDocument]:
         connection = self._connection
         rows = connection.execute(
