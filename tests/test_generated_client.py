@@ -203,7 +203,7 @@ def test_generated_client_takes_downloads_and_deletes_a_snapshot(
         listed = list_snapshots.sync(client=client)
         assert taken.id in [item.id for item in listed.items]
         archive = download.sync_detailed(taken.id, client=client)
-        assert archive.status_code == 200 and len(archive.content) == taken.bytes
+        assert archive.status_code == 200 and len(archive.content) == taken.bytes_
         assert hashlib.sha256(archive.content).hexdigest() == taken.sha256
         with tarfile.open(fileobj=io.BytesIO(archive.content)) as tar:
             manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
