@@ -11,9 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import running_server
+from tests.conftest import run_cli, running_server
 from tests.file_fixtures import article_page, memo_docx, report_pdf, scattered_pdf
-from tests.test_cli import _semsearch
 
 pytestmark = pytest.mark.system  # starts servers or processes (docs/development.md)
 
@@ -28,16 +27,16 @@ def test_ingest_reads_every_format_and_names_each_file_it_skips(tmp_path: Path) 
     (corpus / "damaged.pdf").write_bytes(report_pdf().data[:600])
     (corpus / "setup.pdf").write_bytes(b"MZ" + bytes(100))
     data = tmp_path / "data"
-    ingest = _semsearch(data, "ingest", str(corpus))
+    ingest = run_cli(data, "ingest", str(corpus))
     assert ingest.returncode == 1, ingest.stderr  # two files skipped
     assert "4 created, 0 updated, 0 unchanged, 2 skipped" in ingest.stdout, ingest.stdout
     skipped = [line for line in ingest.stderr.splitlines() if "semsearch: skipped" in line]
     assert any("damaged.pdf" in line and "damaged PDF" in line for line in skipped), skipped
     assert any("setup.pdf" in line and "Windows program" in line for line in skipped), skipped
 
-    search = _semsearch(data, "search", "eastern breakwater storm damage", "-k", "1")
+    search = run_cli(data, "search", "eastern breakwater storm damage", "-k", "1")
     assert search.returncode == 0 and "(report " in search.stdout, search.stdout
-    berth = _semsearch(data, "search", "which berth is closed for resurfacing", "-k", "1")
+    berth = run_cli(data, "search", "which berth is closed for resurfacing", "-k", "1")
     assert "(memo " in berth.stdout, berth.stdout
 
 
