@@ -17,7 +17,7 @@ pytestmark = pytest.mark.system  # starts servers or processes (docs/development
 SENTENCE = "The night shift on pier {n} logged crane {b} lifting containers of timber and grain."
 BATCHES = [
     [{"id": f"term-{b}-{n}", "text": " ".join([SENTENCE.format(b=b, n=n)] * 6)} for n in range(100)]
-    for b in range(3)
+    for b in range(4)
 ]
 
 
@@ -41,13 +41,13 @@ def test_sigterm_finishes_writes_in_flight_and_refuses_new_ones(tmp_path: Path) 
     writers = [threading.Thread(target=send, args=(n,)) for n in range(len(BATCHES))]
     for writer in writers:
         writer.start()
-    # Writers run one at a time: once the first batch is in the store the others are waiting
-    # or embedding. SIGTERM then.
+    # Two writes run at once (one embedding while the other writes): once the first batch is in
+    # the store, the second is at most being written and the other two wait. SIGTERM then.
     with httpx.Client(base_url=server.url, timeout=60) as http:
         while http.get("/v1/stats").json()["documents"] == 5:
             time.sleep(0.05)
     server.process.send_signal(signal.SIGTERM)
-    assert len(outcomes) <= 1, f"nothing left in flight at SIGTERM: {outcomes}"
+    assert len(outcomes) <= 2, f"nothing left in flight at SIGTERM: {outcomes}"
     time.sleep(0.5)
     try:
         late = httpx.post(
