@@ -27,6 +27,7 @@ from index.backends.embedded import fts5, schema
 from index.backends.records import NewChunk, PreparedDocument, exported, sentence_bytes
 from index.embedding import Vectors
 from index.errors import StorageFullError, StorageUnavailableError
+from index.iteration import chunked
 from index.models import (
     ChunkHit,
     Document,
@@ -341,7 +342,7 @@ class SqliteDatabase:
 
     def vectors_of(self, chunk_ids: Sequence[int]) -> Iterator[tuple[list[int], Vectors]]:
         """The vectors of the given chunks (those that exist), in batches."""
-        for part in _parts(chunk_ids):
+        for part in chunked(chunk_ids, _IN_BATCH):
             with self._engine.connect() as connection:
                 rows = connection.exec_driver_sql(
                     f"SELECT id, vector FROM chunks WHERE id IN ({_marks(part)})", tuple(part)
@@ -353,7 +354,7 @@ class SqliteDatabase:
 
     def lexical_rows_of(self, chunk_ids: Sequence[int]) -> Iterator[list[LexicalRow]]:
         """The (id, title, text) rows of the given chunks (those that exist), in batches."""
-        for part in _parts(chunk_ids):
+        for part in chunked(chunk_ids, _IN_BATCH):
             with self._engine.connect() as connection:
                 rows = connection.exec_driver_sql(
                     f"{_LEXICAL_ROWS} WHERE c.id IN ({_marks(part)})", tuple(part)
@@ -421,10 +422,10 @@ class SqliteDatabase:
     def _delete_chunks(self, session: Session, document_ids: Sequence[str]) -> list[int]:
         """Delete the chunks of the given documents (and their FTS5 rows); their ids."""
         ids: list[int] = []
-        for names in _parts_of(document_ids):
+        for names in chunked(document_ids, _IN_BATCH):
             found = session.exec(select(ChunkRow.id).where(col(ChunkRow.document_id).in_(names)))
             ids.extend(int(i) for i in found.all() if i is not None)
-        for part in _parts(ids):
+        for part in chunked(ids, _IN_BATCH):
             session.exec(delete(ChunkRow).where(col(ChunkRow.id).in_(part)))
         fts5.delete(session.connection(), ids)
         return ids
@@ -550,16 +551,6 @@ def storage_errors() -> Iterator[None]:
 
 
 _IN_BATCH = 5_000  # ids per IN (...) list: well inside SQLite's limit on parameters
-
-
-def _parts(ids: Sequence[int]) -> Iterator[list[int]]:
-    for first in range(0, len(ids), _IN_BATCH):
-        yield [int(i) for i in ids[first : first + _IN_BATCH]]
-
-
-def _parts_of(names: Sequence[str]) -> Iterator[list[str]]:
-    for first in range(0, len(names), _IN_BATCH):
-        yield list(names[first : first + _IN_BATCH])
 
 
 def _marks(part: Sequence[int]) -> str:
