@@ -19,8 +19,8 @@ log = logging.getLogger(__name__)
 
 # A collection's index file is saved once this many chunk changes (added or removed), or a
 # quarter of its vectors if more, have been applied since its last save: a start after a crash
-# applies at most that many from the store (about a second per 100,000), and a steady stream of
-# one-document writes rewrites the file once per thousands of them, not once each.
+# applies at most that many from the store (8 s for 100,000 on a 1.1M-chunk store), and a
+# steady stream of one-document writes rewrites the file once per thousands of them.
 SAVE_AFTER_CHANGES = 10_000
 
 
