@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-snapshot bench-files bench-quality bench-stance train-stance docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-snapshot bench-files bench-quality bench-stance bench-results bench-duplicates train-stance docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -60,7 +60,8 @@ soak: install
 # a quick look), then what writes cost: one-document upserts on the seed store and SciFact, and
 # bulk loads through `semsearch ingest`, an ingest job and HTTP batches against the model alone
 # (WRITES_ARGS="--docs 500" for a quick look; BEFORE=REV measures commit REV's code too, in the
-# same run). Figures land in bench/speed.json and bench/writes.json.
+# same run); then results that read well (bench-results). Figures land in bench/speed.json,
+# bench/writes.json and bench/results.json.
 BENCH_ARGS ?=
 WRITES_ARGS ?=
 BEFORE ?=
@@ -68,6 +69,18 @@ WRITES_BEFORE = $(if $(BEFORE),--before $(BEFORE))
 bench: install
 	$(BIN)/python bench/speed.py --json bench/speed.json $(BENCH_ARGS)
 	$(BIN)/python bench/writes.py --json bench/writes.json $(WRITES_BEFORE) $(WRITES_ARGS)
+	$(BIN)/python bench/results.py --choose --json bench/results.json
+
+# Highlights (hit@1 on SciFact against the first sentence; --choose scores every word weight
+# tried), grouping and diversity (document nDCG@10, distinct documents) and what each costs
+# in search p50; figures in bench/results.json.
+bench-results: install
+	$(BIN)/python bench/results.py --choose --json bench/results.json
+
+# Near-duplicate detection: precision and recall on a set built from the seeds and SciFact,
+# and the fingerprint's cost per document; figures in bench/duplicates.json.
+bench-duplicates: install
+	$(BIN)/python bench/duplicates.py --json bench/duplicates.json
 
 # The vector index at 1M chunks: IVF against exact search, recall@10, deletes, memory
 # (SCALE_ARGS="--vectors 200000" for a quick look); then a store of 1M chunks built through the

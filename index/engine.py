@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from index import offsets
+from index import offsets, results
 from index.backends import BackendConfig, open_backend
 from index.backends.base import CollectionEntry, CollectionStorage, SearchView, StorageBackend
 from index.backends.records import PreparedDocument
@@ -42,7 +42,6 @@ from index.model_export import Precision
 from index.models import (
     COLLECTION_NAME_PATTERN,
     DEFAULT_COLLECTION,
-    ChunkHit,
     Collection,
     CollectionPage,
     ConsistencyReport,
@@ -54,12 +53,12 @@ from index.models import (
     SearchHit,
     SearchMode,
     Stats,
+    StoredChunk,
     StoredDocument,
     StoreTotals,
     SupportResult,
     UpsertResult,
     UpsertStatus,
-    cite,
 )
 from index.preparation import ChunkingConfig, Preparer
 from index.queries import SearchQuery, SupportQuery
@@ -399,22 +398,25 @@ class SearchEngine:
             CollectionNotFoundError: no such collection.
         """
         query = query.checked(self.config.max_query_chars)
-        converted = query.offset_encoding is not OffsetEncoding.UTF32
-        # Offsets are counted in the text read under the same lock as the hits, so a write
-        # in between cannot shift them.
-        ranked, _ = self._ranked(
-            query.collection,
-            query.text,
-            query.k,
-            query.filters,
-            query.mode,
-            lambda view, ids: view.hits(ids, prefixes=converted),
-        )
-        hits = [(_hit(row, score), row.prefix) for row, score in ranked if score >= query.min_score]
-        return [
-            offsets.hit_in(hit, prefix, query.offset_encoding) if prefix is not None else hit
-            for hit, prefix in hits
-        ]
+        depth: int | None = results.first_depth(query)
+        vector: Vectors | None = None
+        hits: list[SearchHit] = []
+        while depth is not None:
+            # Offsets are counted in the text read under the same lock as the hits, so a
+            # write in between cannot shift them.
+            picks, vector, retrieved = self._ranked(
+                query.collection,
+                query.text,
+                depth,
+                query.filters,
+                query.mode,
+                lambda view, ranked: results.chosen(view, ranked, query),
+                need_vector=query.highlights > 0,
+                known_vector=vector,
+            )
+            hits = results.finished(picks, query, vector, self.embedder.embed)
+            depth = results.deeper(query, depth, retrieved, hits)
+        return hits
 
     def support(self, query: SupportQuery) -> SupportResult:
         """Find the passages, and the sentences in them, that support or contradict a claim.
@@ -429,13 +431,13 @@ class SearchEngine:
             CollectionNotFoundError: no such collection.
         """
         query = query.checked(self.config.max_query_chars)
-        ranked, vector = self._ranked(
+        ranked, vector, _ = self._ranked(
             query.collection,
             query.claim,
             query.k * CANDIDATES_PER_PASSAGE,
             query.filters,
             query.mode,
-            lambda view, ids: view.passages(ids),
+            _passages,
             need_vector=True,
         )
         candidates = [(chunk, document, score) for (chunk, document), score in ranked]
@@ -467,12 +469,14 @@ class SearchEngine:
         k: int,
         filters: SearchFilters | None,
         mode: SearchMode,
-        hydrate: Callable[[SearchView, list[int]], dict[int, Row]],
+        hydrate: Callable[[SearchView, list[tuple[int, float]]], list[tuple[Row, float]]],
         need_vector: bool = False,
-    ) -> tuple[list[tuple[Row, float]], Vectors]:
-        """Retrieve the k best chunks with their scores, hydrated by ``hydrate`` (from the same
-        snapshot, so no write falls in between); and the query's vector (empty when neither
-        the mode nor ``need_vector`` wants one).
+        known_vector: Vectors | None = None,
+    ) -> tuple[list[tuple[Row, float]], Vectors, list[tuple[int, float]]]:
+        """Retrieve the k best chunks with their scores and pass them to ``hydrate``, which
+        reads what it keeps of them from the same snapshot (no write falls in between);
+        return what it made, the query's vector (empty when neither the mode nor
+        ``need_vector`` wants one; ``known_vector`` when given) and what was retrieved.
 
         The query is embedded on a helper thread while the backend runs the BM25 half of a
         hybrid search, so the two overlap.
@@ -480,17 +484,19 @@ class SearchEngine:
         filters = filters or SearchFilters()
         embedding = (
             self._query_threads.submit(lambda: self.embedder.embed([query])[0])
-            if need_vector or mode is not SearchMode.LEXICAL
+            if known_vector is None and (need_vector or mode is not SearchMode.LEXICAL)
             else None
         )
 
         def vector() -> Vectors:
+            if known_vector is not None:
+                return known_vector
             return embedding.result() if embedding else np.zeros(0, dtype=np.float32)
 
         with self._backend.collection(collection) as storage, storage.reading() as view:
             ranked = retrieve(view, query, vector, k, filters, mode)
-            rows = hydrate(view, [chunk_id for chunk_id, _ in ranked])
-        return [(rows[chunk_id], score) for chunk_id, score in ranked], vector()
+            kept = hydrate(view, ranked)
+        return kept, vector(), ranked
 
     def check(self) -> ConsistencyReport:
         """Compare the store with itself and with its indexes (documents, chunks, vectors,
@@ -712,6 +718,13 @@ class SearchEngine:
             self._backend.drop_collection(name)
 
 
+def _passages(
+    view: SearchView, ranked: list[tuple[int, float]]
+) -> list[tuple[tuple[StoredChunk, Document], float]]:
+    rows = view.passages([chunk_id for chunk_id, _ in ranked])
+    return [(rows[chunk_id], score) for chunk_id, score in ranked]
+
+
 def _empty(storage: CollectionStorage, page: int = 500) -> None:
     """Delete every document of the collection, a page per transaction."""
     while ids := [d.id for d in storage.documents(0, page, None).items]:
@@ -721,11 +734,6 @@ def _empty(storage: CollectionStorage, page: int = 500) -> None:
 def _listed(entry: CollectionEntry) -> Collection:
     # every chunk is stored with its vector: the count needs no vector index loaded
     return Collection(entry.name, entry.documents, entry.chunks, entry.chunks, entry.created_at)
-
-
-def _hit(row: ChunkHit, score: float) -> SearchHit:
-    citation = cite(row, row.chunk_index, row.char_start, row.char_end)
-    return SearchHit(chunk_id=row.chunk_id, text=row.text, score=score, citation=citation)
 
 
 def _same_fields(row: StoredDocument, document: PreparedDocument) -> bool:

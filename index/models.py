@@ -16,6 +16,8 @@ DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 COLLECTION_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 # The collection that always exists: it holds the seeds, and the unscoped routes act on it.
 DEFAULT_COLLECTION = "default"
+MAX_HIGHLIGHTS = 5  # most highlighted sentences a search may ask for per hit
+MAX_GROUP_SIZE = 10  # most passages per document in a search grouped by document
 
 
 class SearchMode(StrEnum):
@@ -63,6 +65,7 @@ class DocumentSummary:
     chunk_count: int
     format: str | None
     page_starts: tuple[int, ...] | None  # where each page starts in the text; None: no pages
+    duplicate_of: str | None  # the stored document this one nearly copies (index/duplicates.py)
 
     @property
     def pages(self) -> int | None:
@@ -112,6 +115,9 @@ class ChunkHit:
     published_at: date | None
     prefix: str | None = None  # document.text[:char_start], when asked for
     page_starts: tuple[int, ...] | None = None  # the document's, when it has pages
+    # the chunk's sentence spans (document offsets) and their float16 vectors, when asked for
+    sentences: tuple[tuple[int, int], ...] = ()
+    sentence_vectors: bytes | None = None
 
 
 class UpsertStatus(StrEnum):
@@ -144,6 +150,7 @@ class SearchFilters:
     published_after: date | None = None
     published_before: date | None = None
     metadata: Metadata | None = None
+    exclude_duplicates: bool = False  # leave out documents that nearly copy another
 
     def is_empty(self) -> bool:
         return not (
@@ -152,6 +159,7 @@ class SearchFilters:
             or self.published_after
             or self.published_before
             or self.metadata
+            or self.exclude_duplicates
         )
 
 
@@ -206,11 +214,23 @@ def cite(
 
 
 @dataclass(frozen=True)
+class Highlight:
+    """A sentence of a hit that matches the query: ``document.text[char_start:char_end] ==
+    text``; ``score`` is its cosine similarity with the query, clipped to [0, 1]."""
+
+    text: str
+    char_start: int
+    char_end: int
+    score: float
+
+
+@dataclass(frozen=True)
 class SearchHit:
     chunk_id: int
     text: str
     score: float
     citation: Citation
+    highlights: tuple[Highlight, ...] = ()  # best first
 
 
 @dataclass(frozen=True)

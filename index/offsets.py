@@ -30,11 +30,20 @@ def converter(text: str, encoding: OffsetEncoding) -> Callable[[int], int]:
 
 
 def hit_in(hit: SearchHit, prefix: str, encoding: OffsetEncoding) -> SearchHit:
-    """A hit whose citation counts in ``encoding``; ``prefix`` is its document's text before
-    the hit (the hit's own text follows it)."""
+    """A hit whose citation and highlights count in ``encoding``; ``prefix`` is its
+    document's text before the hit (the hit's own text follows it)."""
     start = length(prefix, encoding)
     citation = replace(hit.citation, char_start=start, char_end=start + length(hit.text, encoding))
-    return replace(hit, citation=citation)
+    within = hit.citation.char_start  # code points before the hit
+
+    def at(offset: int) -> int:
+        return start + length(hit.text[: offset - within], encoding)
+
+    marks = tuple(
+        replace(mark, char_start=at(mark.char_start), char_end=at(mark.char_end))
+        for mark in hit.highlights
+    )
+    return replace(hit, citation=citation, highlights=marks)
 
 
 def passage_in(

@@ -16,6 +16,7 @@ from itertools import pairwise
 
 from index.backends.records import NewChunk, PreparedDocument
 from index.chunking import chunk_text
+from index.duplicates import fingerprint
 from index.embedding import Embedder
 from index.errors import InputTooLargeError, InvalidInputError
 from index.metadata import check_metadata, check_text, check_url
@@ -123,8 +124,14 @@ class Preparer:
         ]
 
     def prepared(self, documents: Sequence[PreparedDocument]) -> list[PreparedDocument]:
-        """Each document chunked and embedded (a document with no chunk gets an empty list)."""
-        return self.embedded([replace(d, chunks=self.chunks(d.text)) for d in documents])
+        """Each document chunked, embedded and fingerprinted (a document with no chunk gets an
+        empty list)."""
+        return self.embedded(
+            [
+                replace(d, chunks=self.chunks(d.text), fingerprint=fingerprint(d.text).to_bytes())
+                for d in documents
+            ]
+        )
 
     def embedded(self, batch: Sequence[PreparedDocument]) -> list[PreparedDocument]:
         """Embed the chunks of every document that has new chunks, and their sentences from

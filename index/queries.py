@@ -4,10 +4,18 @@ before anything is retrieved."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from index.errors import InvalidInputError
 from index.metadata import check_metadata, check_text
-from index.models import DEFAULT_COLLECTION, OffsetEncoding, SearchFilters, SearchMode
+from index.models import (
+    DEFAULT_COLLECTION,
+    MAX_GROUP_SIZE,
+    MAX_HIGHLIGHTS,
+    OffsetEncoding,
+    SearchFilters,
+    SearchMode,
+)
 from index.text import repair_text
 
 
@@ -18,6 +26,10 @@ class SearchQuery:
     ``filters`` restrict the chunks before ranking; ``mode`` is hybrid (dense + BM25), dense or
     lexical; hits scoring below ``min_score`` are dropped (scores are in [0, 1] in every mode);
     offsets count in ``offset_encoding``; only ``collection``'s documents are searched.
+
+    Each hit carries its ``highlights`` best sentences. ``group_by`` "document" returns the
+    best k documents instead, each with up to ``group_size`` passages; ``diversity`` (0 to 1)
+    trades relevance for novelty among the passages (maximal marginal relevance).
     """
 
     text: str
@@ -27,9 +39,23 @@ class SearchQuery:
     min_score: float = 0.0
     offset_encoding: OffsetEncoding = OffsetEncoding.UTF32
     collection: str = DEFAULT_COLLECTION
+    highlights: int = 1
+    group_by: Literal["document"] | None = None
+    group_size: int = 1
+    diversity: float = 0.0
 
     def checked(self, max_chars: int) -> SearchQuery:
         """This query with its text repaired; InvalidInputError names what is wrong."""
+        if not 0 <= self.highlights <= MAX_HIGHLIGHTS:
+            raise InvalidInputError("highlights", f"must be between 0 and {MAX_HIGHLIGHTS}")
+        if self.group_by not in (None, "document"):
+            raise InvalidInputError("group_by", "must be 'document' or absent")
+        if not 1 <= self.group_size <= MAX_GROUP_SIZE:
+            raise InvalidInputError("group_size", f"must be between 1 and {MAX_GROUP_SIZE}")
+        if self.group_size > 1 and self.group_by is None:
+            raise InvalidInputError("group_size", "needs group_by")
+        if not 0.0 <= self.diversity <= 1.0:
+            raise InvalidInputError("diversity", "must be between 0 and 1")
         return replace(self, text=_checked(self.text, "query", self.k, self.filters, max_chars))
 
 

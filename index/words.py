@@ -3,6 +3,7 @@ among a handful of texts (a claim's words against candidate sentences)."""
 
 from __future__ import annotations
 
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -55,3 +56,27 @@ def bm25_among(query: str, texts: Sequence[str]) -> list[float]:
             connection.execute("SELECT rowid, -bm25(t) FROM t WHERE t MATCH ?", (expression,))
         )
     return [max(float(scores.get(i, 0.0)), 0.0) for i in range(len(texts))]
+
+
+def bm25_plain(query: str, texts: Sequence[str], k1: float = 1.2, b: float = 0.75) -> list[float]:
+    """BM25 of each text for the query's content words, like ``bm25_among`` but in Python
+    on lowercased whole words (no stemming): a tenth of its cost on a few dozen sentences,
+    for rankings that run on every search (highlights)."""
+    wanted = set(query_words(query))
+    if not wanted or not texts:
+        return [0.0] * len(texts)
+    counted = [_WORD.findall(text.lower()) for text in texts]
+    average = sum(len(words) for words in counted) / len(counted) or 1.0
+    frequencies = [
+        {word: words.count(word) for word in wanted.intersection(words)} for words in counted
+    ]
+    holding = {word: sum(word in f for f in frequencies) for word in wanted}
+    n = len(texts)
+    idf = {w: math.log(1 + (n - holding[w] + 0.5) / (holding[w] + 0.5)) for w in wanted}
+    return [
+        sum(
+            idf[word] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(words) / average))
+            for word, tf in f.items()
+        )
+        for words, f in zip(counted, frequencies, strict=True)
+    ]

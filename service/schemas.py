@@ -23,7 +23,12 @@ from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 from index import metadata
-from index.models import COLLECTION_NAME_PATTERN, DOCUMENT_ID_PATTERN
+from index.models import (
+    COLLECTION_NAME_PATTERN,
+    DOCUMENT_ID_PATTERN,
+    MAX_GROUP_SIZE,
+    MAX_HIGHLIGHTS,
+)
 from index.text import VISIBLE_CHARACTER_PATTERN
 
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
@@ -262,6 +267,11 @@ class DocumentSummary(BaseModel):
         "as text."
     )
     pages: int | None = Field(description="Pages of the PDF it was read from; null otherwise.")
+    duplicate_of: str | None = Field(
+        description="The id of the stored document this one nearly copies (the same text with "
+        "another header or footer, re-wrapped, re-uploaded), found when it was written; null "
+        "for an original. A search with exclude_duplicates leaves the copies out."
+    )
 
 
 _SUMMARY_EXAMPLE: JsonDict = {
@@ -275,6 +285,7 @@ _SUMMARY_EXAMPLE: JsonDict = {
     "chunk_count": 1,
     "format": None,
     "pages": None,
+    "duplicate_of": None,
 }
 
 
@@ -373,6 +384,39 @@ class SearchRequest(_Strict):
     mode: SearchModeIn = Field("hybrid", description=_MODE_DESCRIPTION)
     offset_encoding: OffsetEncodingIn = Field("utf-32", description=OFFSET_ENCODING_DESCRIPTION)
     min_score: float = Field(0.0, ge=0.0, le=1.0, description="Drop hits scoring below this.")
+    highlights: JsonInt = Field(
+        1,
+        ge=0,
+        le=MAX_HIGHLIGHTS,
+        description="Sentences of each hit to mark as the best match for the query, best "
+        "first; 0 for none.",
+    )
+    group_by: Literal["document"] | None = Field(
+        None,
+        description="'document': the best k documents instead of the best k passages, each "
+        "with its best passage first and up to group_size passages; a document ranks by its "
+        "best passage's score.",
+    )
+    group_size: JsonInt | None = Field(
+        None,
+        ge=1,
+        le=MAX_GROUP_SIZE,
+        description="Most passages per document when grouping (1 when omitted); only with "
+        "group_by.",
+    )
+    exclude_duplicates: bool = Field(
+        False,
+        description="Leave out documents that nearly copy another stored document (their "
+        "duplicate_of is set), so one story syndicated ten times is found once.",
+    )
+    diversity: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Trade relevance for novelty among the passages (maximal marginal "
+        "relevance over their vectors): 0 ranks by relevance alone (the default); higher "
+        "values skip passages that repeat one already listed. Scores stay relevance scores.",
+    )
 
     model_config = _examples(
         {"query": "suicide bombing outside the Islamabad district courts", "k": 3}
@@ -398,6 +442,15 @@ class Citation(BaseModel):
     )
 
 
+class Highlight(BaseModel):
+    text: str = Field(description="A sentence of the hit: document.text[char_start:char_end].")
+    char_start: int
+    char_end: int
+    score: float = Field(
+        ge=0.0, le=1.0, description="Cosine similarity of the sentence and the query, clipped at 0."
+    )
+
+
 class SearchHit(BaseModel):
     chunk_id: int
     text: str
@@ -408,12 +461,28 @@ class SearchHit(BaseModel):
         "(clipped at 0); lexical = BM25 / (BM25 + 20); hybrid = the mean of the two.",
     )
     citation: Citation
+    highlights: list[Highlight] = Field(
+        description="The hit's sentences that best match the query, best first (as many as "
+        "the request's highlights, fewer in a shorter passage)."
+    )
+
+
+class SearchGroup(BaseModel):
+    document_id: str
+    score: float = Field(ge=0.0, le=1.0, description="The document's best passage's score.")
+    hits: list[SearchHit] = Field(description="The document's best passages, best first.")
 
 
 class SearchResponse(BaseModel):
     query: str
     offset_encoding: OffsetEncodingIn = Field(description="The unit of every offset here.")
-    hits: list[SearchHit] = Field(description="Best first.")
+    hits: list[SearchHit] = Field(
+        description="Best first; with group_by, every group's hits in the groups' order."
+    )
+    groups: list[SearchGroup] | None = Field(
+        None,
+        description="With group_by: the best documents (at most k), best first; null otherwise.",
+    )
 
     model_config = _examples(
         {

@@ -41,6 +41,22 @@ def test_example_search_cites_the_bombing_article(client: httpx.Client) -> None:
         assert text[citation["char_start"] : citation["char_end"]] == hit["text"]
 
 
+def test_grouped_search_answers_documents_with_their_passages(client: httpx.Client) -> None:
+    body = {"query": "China Pakistan counter-terrorism cooperation", "k": 3}
+    grouped = client.post("/v1/search", json=body | {"group_by": "document", "group_size": 2})
+    assert grouped.status_code == 200, grouped.text
+    answer = grouped.json()
+    groups = answer["groups"]
+    assert len(groups) == 3 and len({g["document_id"] for g in groups}) == 3
+    assert [g["score"] for g in groups] == sorted((g["score"] for g in groups), reverse=True)
+    assert answer["hits"] == [hit for group in groups for hit in group["hits"]]
+    for group in groups:
+        assert 1 <= len(group["hits"]) <= 2 and group["score"] == group["hits"][0]["score"]
+        assert {h["citation"]["document_id"] for h in group["hits"]} == {group["document_id"]}
+    plain = client.post("/v1/search", json=body).json()
+    assert plain["groups"] is None and all(len(h["highlights"]) == 1 for h in plain["hits"])
+
+
 def test_search_filters(client: httpx.Client) -> None:
     body = {"query": EXAMPLE_QUERY, "k": 4, "filters": {"sources": ["South China Morning Post"]}}
     hits = client.post("/v1/search", json=body).json()["hits"]
@@ -114,6 +130,14 @@ def test_generated_ids_and_pagination(client: httpx.Client) -> None:
             "filters.published_after",
         ),
         ({"query": "x", "colour": "red"}, "colour"),
+        ({"query": "x", "highlights": -1}, "highlights"),
+        ({"query": "x", "highlights": 6}, "highlights"),
+        ({"query": "x", "group_by": "source"}, "group_by"),
+        ({"query": "x", "group_size": 2}, "group_size"),
+        ({"query": "x", "group_by": "document", "group_size": 0}, "group_size"),
+        ({"query": "x", "group_by": "document", "group_size": 11}, "group_size"),
+        ({"query": "x", "diversity": 1.01}, "diversity"),
+        ({"query": "x", "diversity": -1}, "diversity"),
     ],
 )
 def test_bad_search_requests_get_problem_json_naming_the_field(

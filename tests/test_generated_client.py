@@ -142,6 +142,51 @@ def test_generated_client_round_trip(generated: ModuleType, server: Server) -> N
         assert [error.field for error in bad.parsed.errors] == ["k"]
 
 
+def test_generated_client_reads_highlights_groups_and_duplicates(
+    generated: ModuleType, server: Server
+) -> None:
+    models = _module("models")
+    upsert = _module("api.documents.upsert_documents")
+    get_document = _module("api.documents.get_document")
+    delete_document = _module("api.documents.delete_document")
+    search = _module("api.search.search_passages")
+    story = (
+        "The ferry between Oslo and Kiel was cancelled on Tuesday because of a winter storm. "
+        "Waves of eight metres were reported in the Skagerrak strait. "
+        "The operator said the crossing would resume on Thursday morning if the wind eased. "
+        "Passengers with tickets were offered hotel rooms in Oslo or a refund. "
+        "Harbour officials closed two smaller piers as a precaution."
+    )
+    with generated.Client(base_url=server.url, timeout=60) as client:
+        documents = [
+            models.NewDocument(id="client-ferry", title="Ferry cancelled", text=story),
+            models.NewDocument(id="client-ferry-wire", text="NORDIC WIRE | 2 min read\n\n" + story),
+        ]
+        upsert.sync(client=client, body=models.UpsertRequest(documents=documents))
+        copy = get_document.sync("client-ferry-wire", client=client)
+        assert isinstance(copy, models.Document) and copy.duplicate_of == "client-ferry"
+
+        body = models.SearchRequest(
+            query="ferry crossing storm waves", k=2, highlights=2, group_by="document"
+        )
+        grouped = search.sync(client=client, body=body)
+        assert isinstance(grouped, models.SearchResponse)
+        assert {g.document_id for g in grouped.groups} == {"client-ferry", "client-ferry-wire"}
+        original = get_document.sync("client-ferry", client=client)
+        for hit in grouped.hits:
+            text = original.text if hit.citation.document_id == "client-ferry" else copy.text
+            for mark in hit.highlights:
+                assert text[mark.char_start : mark.char_end] == mark.text
+
+        body = models.SearchRequest(
+            query="ferry crossing storm waves", k=5, exclude_duplicates=True
+        )
+        found = search.sync(client=client, body=body)
+        assert "client-ferry-wire" not in {h.citation.document_id for h in found.hits}
+        for document_id in ("client-ferry", "client-ferry-wire"):
+            delete_document.sync_detailed(document_id, client=client)
+
+
 def test_generated_client_runs_an_ingest_job(generated: ModuleType, server: Server) -> None:
     models = _module("models")
     types = _module("types")

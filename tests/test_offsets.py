@@ -1,6 +1,7 @@
 """Offsets in the client's own string units (offset_encoding), over live HTTP: a document with
-emoji, CJK, combining marks and astral characters, every citation and evidence slice exact in
-code points (Python), UTF-16 code units (JavaScript, Java) and UTF-8 bytes (Go, Rust)."""
+emoji, CJK, combining marks and astral characters, every citation, highlight and evidence
+slice exact in code points (Python), UTF-16 code units (JavaScript, Java) and UTF-8 bytes (Go,
+Rust)."""
 
 from __future__ import annotations
 
@@ -59,6 +60,7 @@ def test_every_search_citation_slices_exactly_in_its_encoding(
             "k": 20,
             "offset_encoding": encoding,
             "filters": {"document_ids": [MIXED_ID]},
+            "highlights": 5,
         },
     )
     assert response.status_code == 200, response.text
@@ -68,6 +70,11 @@ def test_every_search_citation_slices_exactly_in_its_encoding(
     for hit in body["hits"]:
         citation = hit["citation"]
         assert _slice(mixed, citation["char_start"], citation["char_end"], encoding) == hit["text"]
+        assert hit["highlights"]
+        for mark in hit["highlights"]:  # each a sentence inside the hit, exact in the encoding
+            assert _slice(mixed, mark["char_start"], mark["char_end"], encoding) == mark["text"]
+            assert citation["char_start"] <= mark["char_start"] < mark["char_end"]
+            assert mark["char_end"] <= citation["char_end"]
 
 
 @pytest.mark.parametrize("encoding", ["utf-32", "utf-16", "utf-8"])

@@ -108,10 +108,25 @@ def test_a_query_lists_the_hits_the_api_returns_with_its_words_marked(
     expected = _api(server, "POST", "/v1/search", {"query": "suicide bombing in Islamabad"})
     items = results.get_by_role("listitem")
     expect(items).to_have_count(len(expected["hits"]))
-    first = expected["hits"][0]["citation"]
-    expect(items.first).to_contain_text(first["title"] or first["document_id"])
-    marked = {t.lower() for t in items.first.locator("mark").all_text_contents()}
-    assert marked and marked <= {"suicide", "bombing", "in", "islamabad"}
+    first = expected["hits"][0]
+    expect(items.first).to_contain_text(first["citation"]["title"] or "")
+    # The best-matching sentence marked whole, the query's words marked in the rest.
+    expect(items.first.locator("mark.highlight")).to_have_text(first["highlights"][0]["text"])
+    marked = {t.lower() for t in items.first.locator("mark.term").all_text_contents()}
+    assert marked <= {"suicide", "bombing", "in", "islamabad"}
+
+
+def test_one_per_document_lists_each_document_once(page: Page, server: Server) -> None:
+    page.goto(server.url + "/")
+    page.get_by_label("One per document").check()
+    _search(page, "China Pakistan counter-terrorism cooperation")
+    items = page.get_by_role("list", name="Results").get_by_role("listitem")
+    body = {"query": "China Pakistan counter-terrorism cooperation", "group_by": "document"}
+    expected = _api(server, "POST", "/v1/search", body)
+    expect(items).to_have_count(len(expected["groups"]))
+    titles = [g["hits"][0]["citation"]["title"] for g in expected["groups"]]
+    for item, title in zip(items.all(), titles, strict=True):
+        expect(item).to_contain_text(title)
 
 
 def test_opening_a_hit_highlights_exactly_the_cited_span(

@@ -57,8 +57,17 @@ class SearchView(Protocol):
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
         """The k best chunks by BM25 among those passing ``filters``: (id, BM25)."""
 
-    def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
-        """Chunk texts and citation fields (and the document text before each, if asked)."""
+    def hits(
+        self, chunk_ids: Sequence[int], prefixes: bool = False, sentences: bool = False
+    ) -> dict[int, ChunkHit]:
+        """Chunk texts and citation fields (and, if asked, the document text before each, and
+        each chunk's sentence spans with their stored vectors)."""
+
+    def vectors(self, chunk_ids: Sequence[int]) -> Vectors:
+        """The chunks' stored vectors (unit length), one row per id, in order."""
+
+    def owners(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The document id of each chunk."""
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
         """Chunks with their sentences and sentence vectors, and their whole documents."""

@@ -43,6 +43,8 @@ class PreparedDocument:
     sentence_vectors: Sequence[NDArray[np.floating[Any]] | None] | None = None
     format: str | None = None
     page_starts: tuple[int, ...] | None = None  # where each page starts in text; None: no pages
+    # the text's MinHash (index/duplicates.py), made with its chunks; None: made when written
+    fingerprint: bytes | None = None
 
 
 def sentence_bytes(vectors: NDArray[np.floating[Any]] | None) -> bytes | None:

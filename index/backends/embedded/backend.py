@@ -100,6 +100,12 @@ class _Snapshot:
     def cosines(self, vector: Vectors, chunk_ids: Sequence[int]) -> list[float]:
         return self._index.cosines(vector, chunk_ids)
 
+    def vectors(self, chunk_ids: Sequence[int]) -> Vectors:
+        return self._index.vectors(chunk_ids)
+
+    def owners(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        return self._store.owners(chunk_ids)
+
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
         if filters.is_empty() and self._bm25 is not None:
             try:
@@ -110,8 +116,10 @@ class _Snapshot:
         # FTS5 restricts the match to the filter's chunks inside SQLite, before ranking
         return self._store.lexical_search(query, k, None if filters.is_empty() else filters)
 
-    def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
-        return self._store.hits(chunk_ids, prefixes)
+    def hits(
+        self, chunk_ids: Sequence[int], prefixes: bool = False, sentences: bool = False
+    ) -> dict[int, ChunkHit]:
+        return self._store.hits(chunk_ids, prefixes, sentences)
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
         return self._store.passages(chunk_ids)

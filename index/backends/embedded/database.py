@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import JSON, Column, Engine, LargeBinary, event, func, text
+from sqlalchemy import JSON, Column, Connection, Engine, LargeBinary, event, func, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import defer
 from sqlmodel import Field, Session, SQLModel, col, create_engine, delete, insert, select
@@ -25,6 +25,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from index.backends.embedded import fts5, schema
 from index.backends.records import NewChunk, PreparedDocument, exported, sentence_bytes
+from index.duplicates import Candidate, Fingerprint, fingerprint_of, link_written
 from index.embedding import Vectors
 from index.errors import StorageFullError, StorageUnavailableError
 from index.iteration import chunked
@@ -71,6 +72,9 @@ class DocumentRow(SQLModel, table=True):
     )
     created_at: datetime = Field(default_factory=_utcnow)
     updated_at: datetime = Field(default_factory=_utcnow)
+    # the document this one nearly copies, and its MinHash (index/duplicates.py)
+    duplicate_of: str | None = Field(default=None, index=True)
+    fingerprint: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
 
 
 class ChunkRow(SQLModel, table=True):
@@ -202,17 +206,22 @@ class SqliteDatabase:
         with Session(self._engine) as session:
             return _counts(session)
 
-    def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
+    def hits(
+        self, chunk_ids: Sequence[int], prefixes: bool = False, sentences: bool = False
+    ) -> dict[int, ChunkHit]:
         """Search hits by chunk id: one SQL query that slices each chunk's text in SQLite
         (ORM objects with whole document texts cost 3.5 ms for 10 SciFact hits); with
-        ``prefixes``, also the document text before each chunk (to count offsets in it)."""
+        ``prefixes``, also the document text before each chunk (to count offsets in it); with
+        ``sentences``, the chunk's sentence spans and their vectors."""
         marks = ",".join("?" * len(chunk_ids))
         prefix = "substr(d.text, 1, c.char_start)" if prefixes else "NULL"
+        spans = "c.sentences, c.sentence_vectors" if sentences else "NULL, NULL"
         with self._engine.connect() as connection:
             rows = connection.exec_driver_sql(
                 "SELECT c.id, c.chunk_index, c.char_start, c.char_end,"
                 " substr(d.text, c.char_start + 1, c.char_end - c.char_start),"
-                f" d.id, d.title, d.source, d.url, d.published_at, {prefix}, d.page_starts"
+                f" d.id, d.title, d.source, d.url, d.published_at, {prefix}, d.page_starts,"
+                f" {spans}"
                 f" FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id IN ({marks})",
                 tuple(chunk_ids),
             ).all()
@@ -230,9 +239,22 @@ class SqliteDatabase:
                 published_at=date.fromisoformat(row[9]) if row[9] else None,
                 prefix=row[10],
                 page_starts=_page_starts(row[11]),
+                sentences=tuple((int(a), int(b)) for a, b in json.loads(row[12]))
+                if row[12]
+                else (),
+                sentence_vectors=row[13],
             )
             for row in rows
         }
+
+    def owners(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        """The document id of each chunk."""
+        marks = ",".join("?" * len(chunk_ids))
+        with self._engine.connect() as connection:
+            rows = connection.exec_driver_sql(
+                f"SELECT id, document_id FROM chunks WHERE id IN ({marks})", tuple(chunk_ids)
+            ).all()
+        return {int(chunk_id): str(document_id) for chunk_id, document_id in rows}
 
     def passages(self, chunk_ids: Sequence[int]) -> dict[int, tuple[StoredChunk, Document]]:
         """Chunks with their documents, by chunk id, without loading vectors."""
@@ -401,11 +423,18 @@ class SqliteDatabase:
                 select(DocumentRow).where(col(DocumentRow.id).in_([d.id for d in documents]))
             )
             rows = {row.id: row for row in found}
+            written = [(d.id, fingerprint_of(d.text, d.fingerprint)) for d in rechunked]
+            prints = {document_id: made.to_bytes() for document_id, made in written}
             for prepared in documents:
                 row = rows.get(prepared.id) or DocumentRow(id=prepared.id, text="", content_hash="")
                 _update_row(row, prepared)
+                if prepared.id in prints:
+                    row.fingerprint = prints[prepared.id]
                 session.add(row)
             session.flush()  # the documents exist before their chunks refer to them
+            duplicates = _SqliteDuplicates(session.connection())
+            duplicates.forget([*deletions, *prints])
+            link_written(duplicates, written, deletions)
             added_rows = self._insert_chunks(session, rechunked)
             generation = self._bump_generation(session)
         vectors = (
@@ -553,7 +582,7 @@ def storage_errors() -> Iterator[None]:
 _IN_BATCH = 5_000  # ids per IN (...) list: well inside SQLite's limit on parameters
 
 
-def _marks(part: Sequence[int]) -> str:
+def _marks(part: Sequence[object]) -> str:
     return ",".join("?" * len(part))
 
 
@@ -577,6 +606,7 @@ def _summary(row: DocumentRow) -> dict[str, Any]:
         "chunk_count": row.chunk_count,
         "format": row.format,
         "page_starts": tuple(row.page_starts) if row.page_starts is not None else None,
+        "duplicate_of": row.duplicate_of,
     }
 
 
@@ -596,6 +626,54 @@ def _stored_chunk(chunk: ChunkRow) -> StoredChunk:
         sentences=tuple((int(a), int(b)) for a, b in chunk.sentences),
         sentence_vectors=chunk.sentence_vectors,
     )
+
+
+class _SqliteDuplicates:
+    """index/duplicates.py's DuplicateIndex inside a write's transaction."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def forget(self, document_ids: Sequence[str]) -> None:
+        """Drop the band keys of documents deleted or written anew."""
+        for part in chunked(list(document_ids), _IN_BATCH):
+            self._connection.exec_driver_sql(
+                f"DELETE FROM document_bands WHERE document_id IN ({_marks(part)})", tuple(part)
+            )
+
+    def candidates(self, keys: Sequence[int], exclude: Sequence[str]) -> list[Candidate]:
+        rows = self._connection.exec_driver_sql(
+            "SELECT DISTINCT d.id, d.fingerprint, d.duplicate_of FROM document_bands b"
+            " JOIN documents d ON d.id = b.document_id"
+            f" WHERE b.band_key IN ({_marks(keys)}) AND d.id NOT IN ({_marks(exclude)})"
+            " AND d.fingerprint IS NOT NULL",
+            (*keys, *exclude),
+        ).all()
+        return [Candidate(r[0], Fingerprint.from_bytes(r[1]), r[2]) for r in rows]
+
+    def copies_of(self, document_ids: Sequence[str]) -> list[tuple[str, Fingerprint]]:
+        found: list[tuple[str, Fingerprint]] = []
+        for part in chunked(list(document_ids), _IN_BATCH):
+            found += [
+                (r[0], Fingerprint.from_bytes(r[1]))
+                for r in self._connection.exec_driver_sql(
+                    f"SELECT id, fingerprint FROM documents WHERE duplicate_of IN ({_marks(part)})"
+                    " AND fingerprint IS NOT NULL",
+                    tuple(part),
+                ).all()
+            ]
+        return sorted(found, key=lambda row: row[0])
+
+    def index(self, document_id: str, keys: Sequence[int]) -> None:
+        self._connection.exec_driver_sql(
+            "INSERT INTO document_bands (band_key, document_id) VALUES (?, ?)",
+            [(key, document_id) for key in keys],
+        )
+
+    def link(self, document_id: str, original: str | None) -> None:
+        self._connection.exec_driver_sql(
+            "UPDATE documents SET duplicate_of = ? WHERE id = ?", (original, document_id)
+        )
 
 
 def _update_row(row: DocumentRow, prepared: PreparedDocument) -> None:
@@ -632,6 +710,8 @@ def _filtered_chunks(filters: SearchFilters) -> SelectOfScalar[Any]:
         extracted = func.json_extract(col(DocumentRow.metadata_json), path)
         json_type = func.json_type(col(DocumentRow.metadata_json), path)
         query = query.where(extracted == value, json_type.in_(_json_types(value)))
+    if filters.exclude_duplicates:
+        query = query.where(col(DocumentRow.duplicate_of).is_(None))
     return query
 
 

@@ -169,8 +169,13 @@ class VectorIndex:
         """Exact cosine of the query with each given chunk's stored vector."""
         if not len(ids):
             return []
-        vectors = np.vstack([self._index.reconstruct(int(i)) for i in ids])
-        return [float(x) for x in vectors @ query.reshape(-1)]
+        return [float(x) for x in self.vectors(ids) @ query.reshape(-1)]
+
+    def vectors(self, ids: Sequence[int]) -> Vectors:
+        """The given chunks' vectors, one row per id, in order."""
+        if not len(ids):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
 
     def save(self, path: Path, generation: int) -> None:
         """Write atomically: a temporary file, fsync, rename; a crash leaves the old file."""

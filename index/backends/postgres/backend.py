@@ -31,6 +31,7 @@ from index.backends.base import CollectionEntry, ExportView
 from index.backends.postgres import MAX_EF_SEARCH, schema
 from index.backends.postgres.config import PostgresConfig
 from index.backends.records import NewChunk, PreparedDocument, exported, sentence_bytes
+from index.duplicates import Candidate, Fingerprint, fingerprint_of, link_written
 from index.embedding import Vectors
 from index.errors import (
     CollectionExistsError,
@@ -55,9 +56,9 @@ from index.models import (
 log = logging.getLogger(__name__)
 _SUMMARY = (
     "d.id, d.title, d.source, d.url, d.published_at, d.metadata, d.char_count, d.chunk_count,"
-    " d.format, d.page_starts"
+    " d.format, d.page_starts, d.duplicate_of"
 )
-_AFTER_SUMMARY = 10  # the column after the summary's in a row that starts with them
+_AFTER_SUMMARY = 11  # the column after the summary's in a row that starts with them
 _WORD = re.compile(r"\w+")
 # A chunk's postings: its terms as the `english` text search configuration makes them (Snowball
 # stemming, stop words dropped), a title term counting twice (as TITLE_WEIGHT does for FTS5).
@@ -135,6 +136,7 @@ def _summary(row: Sequence[Any]) -> dict[str, Any]:
         "chunk_count": row[7],
         "format": row[8],
         "page_starts": tuple(row[9]) if row[9] is not None else None,
+        "duplicate_of": row[10],
     }
 
 
@@ -203,6 +205,8 @@ def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
         else:
             clauses.append("jsonb_typeof(d.metadata -> %s) = 'string' AND d.metadata ->> %s = %s")
             params += [key, key, value]
+    if filters.exclude_duplicates:
+        clauses.append("d.duplicate_of IS NULL")
     return " AND ".join(clauses), params
 
 
@@ -245,6 +249,23 @@ class _Snapshot:
         found = {int(i): float(s) for i, s in rows}
         return [found.get(chunk_id, 0.0) for chunk_id in chunk_ids]
 
+    def owners(self, chunk_ids: Sequence[int]) -> dict[int, str]:
+        rows = self._connection.execute(
+            "SELECT id, document_id FROM chunks WHERE collection = %s AND id = ANY(%s)",
+            [self._collection, list(chunk_ids)],
+        ).fetchall()
+        return {int(chunk_id): str(document_id) for chunk_id, document_id in rows}
+
+    def vectors(self, chunk_ids: Sequence[int]) -> Vectors:
+        if not chunk_ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        rows = self._connection.execute(
+            "SELECT id, embedding FROM chunks WHERE collection = %s AND id = ANY(%s)",
+            [self._collection, list(chunk_ids)],
+        ).fetchall()
+        found = {int(i): np.asarray(v.to_numpy(), dtype=np.float32) for i, v in rows}
+        return np.vstack([found[i] for i in chunk_ids]).reshape(len(chunk_ids), -1)
+
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
         statistics = self._connection.execute(
             _TERM_STATISTICS, [query, self._collection]
@@ -260,17 +281,20 @@ class _Snapshot:
         idf = [max(math.log((chunks - n + 0.5) / (n + 0.5)), 1e-6) for _, n in held]
         where, params = _where(filters)
         rows = self._connection.execute(
-            _BM25.format(join=_FILTER_JOIN if params else "", where=where),
+            _BM25.format(join="" if filters.is_empty() else _FILTER_JOIN, where=where),
             [length / max(chunks, 1), terms, idf, self._collection, *params, k],
         ).fetchall()
         return [(int(i), float(s)) for i, s in rows]
 
-    def hits(self, chunk_ids: Sequence[int], prefixes: bool = False) -> dict[int, ChunkHit]:
+    def hits(
+        self, chunk_ids: Sequence[int], prefixes: bool = False, sentences: bool = False
+    ) -> dict[int, ChunkHit]:
         prefix = "substr(d.text, 1, c.char_start)" if prefixes else "NULL"
+        spans = "c.sentences, c.sentence_vectors" if sentences else "NULL, NULL"
         rows = self._connection.execute(
             "SELECT c.id, c.chunk_index, c.char_start, c.char_end,"
             " substr(d.text, c.char_start + 1, c.char_end - c.char_start),"
-            f" d.id, d.title, d.source, d.url, d.published_at, {prefix}, d.page_starts"
+            f" d.id, d.title, d.source, d.url, d.published_at, {prefix}, d.page_starts, {spans}"
             f" FROM {_WITH_DOCUMENT} WHERE c.collection = %s AND c.id = ANY(%s)",
             [self._collection, list(chunk_ids)],
         ).fetchall()
@@ -288,6 +312,8 @@ class _Snapshot:
                 published_at=r[9],
                 prefix=r[10],
                 page_starts=tuple(r[11]) if r[11] is not None else None,
+                sentences=tuple((int(a), int(b)) for a, b in r[12]) if r[12] else (),
+                sentence_vectors=bytes(r[13]) if r[13] is not None else None,
             )
             for r in rows
         }
@@ -316,6 +342,53 @@ class _Snapshot:
             )
             out[chunk.id] = (chunk, document)
         return out
+
+
+class _PostgresDuplicates:
+    """index/duplicates.py's DuplicateIndex inside a write's transaction."""
+
+    def __init__(self, connection: psycopg.Connection[Any], collection: str) -> None:
+        self._connection = connection
+        self._collection = collection
+
+    def forget(self, document_ids: Sequence[str]) -> None:
+        """Drop the band keys of documents deleted or written anew."""
+        self._connection.execute(
+            "DELETE FROM document_bands WHERE collection = %s AND document_id = ANY(%s)",
+            [self._collection, list(document_ids)],
+        )
+
+    def candidates(self, keys: Sequence[int], exclude: Sequence[str]) -> list[Candidate]:
+        rows = self._connection.execute(
+            "SELECT DISTINCT d.id, d.fingerprint, d.duplicate_of FROM document_bands b"
+            " JOIN documents d ON d.collection = b.collection AND d.id = b.document_id"
+            " WHERE b.collection = %s AND b.band_key = ANY(%s) AND NOT d.id = ANY(%s)"
+            " AND d.fingerprint IS NOT NULL",
+            [self._collection, list(keys), list(exclude)],
+        ).fetchall()
+        return [Candidate(r[0], Fingerprint.from_bytes(bytes(r[1])), r[2]) for r in rows]
+
+    def copies_of(self, document_ids: Sequence[str]) -> list[tuple[str, Fingerprint]]:
+        rows = self._connection.execute(
+            "SELECT id, fingerprint FROM documents WHERE collection = %s"
+            " AND duplicate_of = ANY(%s) AND fingerprint IS NOT NULL ORDER BY id",
+            [self._collection, list(document_ids)],
+        ).fetchall()
+        return [(r[0], Fingerprint.from_bytes(bytes(r[1]))) for r in rows]
+
+    def index(self, document_id: str, keys: Sequence[int]) -> None:
+        with self._connection.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO document_bands (collection, band_key, document_id)"
+                " VALUES (%s, %s, %s)",
+                [(self._collection, key, document_id) for key in keys],
+            )
+
+    def link(self, document_id: str, original: str | None) -> None:
+        self._connection.execute(
+            "UPDATE documents SET duplicate_of = %s WHERE collection = %s AND id = %s",
+            [original, self._collection, document_id],
+        )
 
 
 class PostgresBackend:
@@ -616,12 +689,33 @@ class _Collection:
                 )
             for document in sorted(documents, key=lambda d: d.id):
                 self._upsert(connection, document, totals)
+            self._link_duplicates(connection, documents, deletions)
             if totals.chunks or totals.length:
                 connection.execute(
                     "UPDATE lexical_totals SET chunks = chunks + %s, length = length + %s"
                     " WHERE collection = %s",
                     [totals.chunks, totals.length, self._name],
                 )
+
+    def _link_duplicates(
+        self,
+        connection: psycopg.Connection[Any],
+        documents: Sequence[PreparedDocument],
+        deletions: Sequence[str],
+    ) -> None:
+        """Fingerprint the documents with new text and link them, and the copies of those
+        deleted, to their originals (index/duplicates.py)."""
+        written = [
+            (d.id, fingerprint_of(d.text, d.fingerprint)) for d in documents if d.chunks is not None
+        ]
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                "UPDATE documents SET fingerprint = %s WHERE collection = %s AND id = %s",
+                [(made.to_bytes(), self._name, document_id) for document_id, made in written],
+            )
+        duplicates = _PostgresDuplicates(connection, self._name)
+        duplicates.forget([*deletions, *(document_id for document_id, _ in written)])
+        link_written(duplicates, written, deletions)
 
     def _hold(self, connection: psycopg.Connection[Any]) -> None:
         """Keep the collection from being deleted until this transaction ends: a deletion waits

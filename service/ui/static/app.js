@@ -98,19 +98,20 @@ function markWords(text, query) {
   return nodes;
 }
 
-// Spans [{start, end, className, label}] marked in text (offsets in UTF-16 units).
-function markSpans(text, spans) {
+// Spans [{start, end, className, label}] marked in text (offsets in UTF-16 units); the text
+// between them goes through between(text) (plain by default).
+function markSpans(text, spans, between = (t) => [document.createTextNode(t)]) {
   const nodes = [];
   let last = 0;
   for (const span of [...spans].sort((a, b) => a.start - b.start)) {
     if (span.start < last) continue; // overlapping evidence: the first one wins
-    nodes.push(document.createTextNode(text.slice(last, span.start)));
+    nodes.push(...between(text.slice(last, span.start)));
     const mark = element("mark", { className: span.className, text: text.slice(span.start, span.end) });
     if (span.label) mark.setAttribute("title", span.label);
     nodes.push(mark);
     last = span.end;
   }
-  nodes.push(document.createTextNode(text.slice(last)));
+  nodes.push(...between(text.slice(last)));
   return nodes;
 }
 
@@ -146,6 +147,7 @@ async function search(event) {
     mode: $("mode").value,
     offset_encoding: "utf-16",
   };
+  if ($("per-document").checked) body.group_by = "document";
   if (Object.keys(filters).length) body.filters = filters;
   $("search-status").textContent = "Searching\u2026";
   try {
@@ -154,11 +156,18 @@ async function search(event) {
       ...result.hits.map((hit) => {
         const c = hit.citation;
         const span = [{ start: c.char_start, end: c.char_end, className: "cited", label: "cited passage" }];
+        // The best-matching sentences marked in the passage, the query's words in the rest.
+        const marks = hit.highlights.map((h) => ({
+          start: h.char_start - c.char_start,
+          end: h.char_end - c.char_start,
+          className: "highlight",
+          label: `best match (score ${h.score.toFixed(3)})`,
+        }));
         return element(
           "li",
           {},
           citationLine(c, `score ${hit.score.toFixed(3)}`),
-          element("p", { className: "passage" }, ...markWords(hit.text, query)),
+          element("p", { className: "passage" }, ...markSpans(hit.text, marks, (t) => markWords(t, query))),
           openButton(c, span),
         );
       }),
