@@ -4,11 +4,12 @@ in bench/duplicates.json).
 The set is built here, with a fixed seed, from the five seed articles (news, all on one
 subject: China, Pakistan and counter-terrorism) and 300 SciFact abstracts:
 
-- copies (should be found): each original re-published one of seven ways: a new header
+- copies (should be found): each original re-published one of nine ways: a new header
   (outlet, byline, "Updated ... ago"), a trimmed footer (the last tenth to quarter of its
   sentences), re-wrapped lines, a boilerplate footer added (share links, copyright), a few
-  words changed (a wire service's edits), all of the first three at once, or the same text
-  uploaded again;
+  words changed (one in 60: a wire service's edits), all of the first three at once, the same
+  text uploaded again; and two harder than the detector is built for, to show where it
+  stops: one word in 12 changed, and only the first half of the text;
 - different documents (should not be): for each SciFact original the abstract nearest to it
   by meaning (same topic, another study), the seed articles against each other (one subject,
   five outlets), and for each seed a follow-up story: another text that quotes three sentences
@@ -78,22 +79,25 @@ def copy_of(text: str, kind: str, rng: random.Random) -> str:
         return "\n\n".join(textwrap.fill(p, rng.choice([60, 72, 80])) for p in text.split("\n\n"))
     if kind == "boilerplate footer":
         return f"{text}\n\n{rng.choice(FOOTERS)}"
-    if kind == "edited":
+    if kind in ("edited", "edited heavily"):
         words = text.split(" ")
-        for _ in range(max(2, len(words) // 60)):
+        for _ in range(max(2, len(words) // (60 if kind == "edited" else 12))):
             at = rng.randrange(len(words))
             for old, new in EDITS:
                 if words[at] == old:
                     words[at] = new
                     break
-            else:
-                words[at] = words[at].upper() if rng.random() < 0.5 else words[at] + ","
+            else:  # another word in its place
+                words[at] = rng.choice(["reportedly", "officials", "local", "new", "major"])
         return " ".join(words)
     if kind == "header + footer + re-wrapped":
         trimmed = copy_of(copy_of(text, "trimmed footer", rng), "re-wrapped", rng)
         return copy_of(trimmed, "header", rng)
     if kind == "uploaded again":
         return text
+    if kind == "first half only":
+        sentences = _sentences(text)
+        return " ".join(sentences[: max(1, len(sentences) // 2)])
     raise ValueError(kind)
 
 
@@ -105,6 +109,8 @@ KINDS = [
     "edited",
     "header + footer + re-wrapped",
     "uploaded again",
+    "edited heavily",  # one word in 12 changed: past what the detector is built for
+    "first half only",  # likewise
 ]
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
@@ -150,18 +150,25 @@ def link_written(
     index: DuplicateIndex,
     written: Sequence[tuple[str, Fingerprint]],
     gone: Sequence[str],
+    known: Mapping[str, str | None] | None = None,
 ) -> None:
     """Link the documents just written (new text, in batch order) and re-link the copies of
-    those ``gone`` (deleted, or whose text changed) or re-written.
+    those ``gone`` (deleted, or whose text changed) or re-written. A document in ``known``
+    (copied from another store) keeps the link it had there.
 
     Call after the written documents' rows exist and the gone ones' band keys were removed.
     """
+    known = known or {}
     changed = [document_id for document_id, _ in written]
     orphans = [c for c in index.copies_of([*gone, *changed]) if c[0] not in set(changed)]
     unsettled = {document_id for document_id, _ in orphans}
     for document_id, fingerprint in written:
         keys = fingerprint.band_keys()
-        original = original_of(fingerprint, index.candidates(keys, [document_id]), unsettled)
+        if document_id in known:
+            original = known[document_id]
+        else:
+            candidates = index.candidates(keys, [document_id])
+            original = original_of(fingerprint, candidates, unsettled)
         index.link(document_id, original)
         index.index(document_id, keys)
     for document_id, fingerprint in orphans:

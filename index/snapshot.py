@@ -337,6 +337,7 @@ def _record(document: PreparedDocument) -> dict[str, Any]:
         "content_hash": document.content_hash,
         "format": document.format,
         "page_starts": list(document.page_starts) if document.page_starts is not None else None,
+        "duplicate_of": document.duplicate_of,
         "chunks": [
             {
                 "chunk_index": chunk.chunk_index,
@@ -371,6 +372,9 @@ def _document(record: dict[str, Any], dimension: int) -> PreparedDocument:
         content_hash=record["content_hash"],
         format=record["format"],
         page_starts=tuple(record["page_starts"]) if record["page_starts"] is not None else None,
+        # an archive from before duplicates were known has none: they are found on restore
+        duplicate_of=record.get("duplicate_of"),
+        linked="duplicate_of" in record,
         chunks=[
             NewChunk(
                 chunk_index=c["chunk_index"],

@@ -339,6 +339,8 @@ def _search(settings: Settings, query: str, k: int, mode: SearchMode, collection
         where = ", ".join(str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x)
         print(f"{rank}. [{hit.score:.3f}] {where} ({c.document_id} {c.char_start}:{c.char_end})")
         print("   " + " ".join(hit.text.split())[:300])
+        for mark in hit.highlights:  # the sentence that best matches the query
+            print(f"   > {' '.join(mark.text.split())} ({mark.char_start}:{mark.char_end})")
     return 0
 
 

@@ -31,6 +31,7 @@ def test_ingest_then_search(tmp_path: Path) -> None:
     search = run_cli(data, "search", "earthquake in Quetta", "-k", "1")
     assert search.returncode == 0, search.stderr
     assert "Quake report" in search.stdout and "quake" in search.stdout
+    assert "   > An earthquake struck Quetta at dawn." in search.stdout  # its highlight
 
     again = run_cli(data, "ingest", str(corpus / "batch.jsonl"))
     assert again.returncode == 0 and "1 unchanged" in again.stdout

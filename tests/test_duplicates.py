@@ -115,3 +115,18 @@ def test_a_quotation_inside_a_longer_article_is_no_copy() -> None:
     assert not is_copy(fingerprint(paragraph), fingerprint(article))
     rewrapped = textwrap.fill(article, 60)
     assert fingerprint(rewrapped).signature.tolist() == fingerprint(article).signature.tolist()
+
+
+def test_a_snapshot_restores_the_links_as_they_were(
+    make_engine: MakeEngine, tmp_path: Path
+) -> None:
+    source = make_engine()
+    original = _seeds()[2]
+    # the copy's id sorts first: found again in the restore's id order it would be the original
+    source.upsert([DocumentInput(text=original.text, id="z-original")])
+    source.upsert([_syndicated(original, "a-copy")])
+    assert source.get("a-copy").duplicate_of == "z-original"
+    source.snapshot(tmp_path / "links.tar")
+    source.restore(tmp_path / "links.tar", collection="default", as_name="restored")
+    assert source.get("a-copy", collection="restored").duplicate_of == "z-original"
+    assert source.get("z-original", collection="restored").duplicate_of is None

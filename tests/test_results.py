@@ -174,3 +174,28 @@ def test_grouping_reads_deeper_when_one_document_fills_the_candidates(
     assert {h.citation.document_id for h in plain} == {"crowded"}
     grouped = engine.search(SearchQuery("harbour ferry sailed at dawn", k=2, group_by="document"))
     assert [h.citation.document_id for h in grouped] == ["crowded", "other"]
+
+
+def test_grouping_and_highlights_stay_inside_a_collection(seeded: SearchEngine) -> None:
+    seeded.create_collection("news")
+    text = (
+        "China and Pakistan agreed to deepen counter-terrorism cooperation on Monday. "
+        "The ministers met in Beijing."
+    )
+    seeded.upsert([DocumentInput(text=text, id="brief")], collection="news")
+    hits = seeded.search(SearchQuery(QUERY, k=5, group_by="document", collection="news"))
+    assert [h.citation.document_id for h in hits] == ["brief"]
+    assert hits[0].highlights[0].text.startswith("China and Pakistan agreed")
+
+
+@pytest.mark.parametrize("mode", list(SearchMode))
+def test_grouping_and_diversity_work_in_every_mode(seeded: SearchEngine, mode: SearchMode) -> None:
+    grouped = seeded.search(SearchQuery(QUERY, k=4, mode=mode, group_by="document"))
+    documents = [h.citation.document_id for h in grouped]
+    assert len(documents) == len(set(documents)) == 4
+    plain = seeded.search(SearchQuery(QUERY, k=20, mode=mode))
+    diverse = seeded.search(SearchQuery(QUERY, k=20, mode=mode, diversity=0.5))
+    assert {h.chunk_id for h in diverse} <= {
+        h.chunk_id for h in seeded.search(SearchQuery(QUERY, k=100, mode=mode))
+    }
+    assert diverse[0].chunk_id == plain[0].chunk_id

@@ -45,6 +45,10 @@ class PreparedDocument:
     page_starts: tuple[int, ...] | None = None  # where each page starts in text; None: no pages
     # the text's MinHash (index/duplicates.py), made with its chunks; None: made when written
     fingerprint: bytes | None = None
+    # Copied from another store (snapshot, migrate): the copy it was there, kept as it was
+    # (``linked``) instead of found again.
+    duplicate_of: str | None = None
+    linked: bool = False
 
 
 def sentence_bytes(vectors: NDArray[np.floating[Any]] | None) -> bytes | None:
@@ -71,6 +75,8 @@ def exported(
         content_hash=content_hash,
         format=document.format,
         page_starts=document.page_starts,
+        duplicate_of=document.duplicate_of,
+        linked=True,
         chunks=[chunk for chunk, _, _ in chunks],
         vectors=chunk_vectors([v for _, v, _ in chunks], dimension),
         sentence_vectors=[stored_sentence_vectors(s, dimension) for _, _, s in chunks],

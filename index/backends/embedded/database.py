@@ -434,7 +434,8 @@ class SqliteDatabase:
             session.flush()  # the documents exist before their chunks refer to them
             duplicates = _SqliteDuplicates(session.connection())
             duplicates.forget([*deletions, *prints])
-            link_written(duplicates, written, deletions)
+            known = {d.id: d.duplicate_of for d in rechunked if d.linked}
+            link_written(duplicates, written, deletions, known)
             added_rows = self._insert_chunks(session, rechunked)
             generation = self._bump_generation(session)
         vectors = (

@@ -715,7 +715,8 @@ class _Collection:
             )
         duplicates = _PostgresDuplicates(connection, self._name)
         duplicates.forget([*deletions, *(document_id for document_id, _ in written)])
-        link_written(duplicates, written, deletions)
+        known = {d.id: d.duplicate_of for d in documents if d.chunks is not None and d.linked}
+        link_written(duplicates, written, deletions, known)
 
     def _hold(self, connection: psycopg.Connection[Any]) -> None:
         """Keep the collection from being deleted until this transaction ends: a deletion waits
