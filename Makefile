@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-snapshot bench-files bench-quality bench-stance bench-results bench-duplicates train-stance docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-snapshot bench-files bench-quality bench-stance bench-results bench-duplicates bench-pipeline train-stance docker-image docker-test clean
 
 install: $(STAMP)
 
@@ -60,8 +60,8 @@ soak: install
 # a quick look), then what writes cost: one-document upserts on the seed store and SciFact, and
 # bulk loads through `semsearch ingest`, an ingest job and HTTP batches against the model alone
 # (WRITES_ARGS="--docs 500" for a quick look; BEFORE=REV measures commit REV's code too, in the
-# same run); then results that read well (bench-results). Figures land in bench/speed.json,
-# bench/writes.json and bench/results.json.
+# same run); then results that read well (bench-results) and claims as a pipeline step
+# (bench-pipeline). Figures land in bench/speed.json, writes.json, results.json, pipeline.json.
 BENCH_ARGS ?=
 WRITES_ARGS ?=
 BEFORE ?=
@@ -70,6 +70,12 @@ bench: install
 	$(BIN)/python bench/speed.py --json bench/speed.json $(BENCH_ARGS)
 	$(BIN)/python bench/writes.py --json bench/writes.json $(WRITES_BEFORE) $(WRITES_ARGS)
 	$(BIN)/python bench/results.py --choose --json bench/results.json
+	$(BIN)/python bench/pipeline.py --json bench/pipeline.json
+
+# Claims per second through `semsearch support --input` against one HTTP request per claim and
+# against HTTP batches, in one run; figures in bench/pipeline.json.
+bench-pipeline: install
+	$(BIN)/python bench/pipeline.py --json bench/pipeline.json
 
 # Highlights (hit@1 on SciFact against the first sentence; --choose scores every word weight
 # tried), grouping and diversity (document nDCG@10, distinct documents) and what each costs

@@ -30,6 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from speed import _cpu_model  # noqa: E402
+
 from index import highlights as highlight_module  # noqa: E402
 from index import words  # noqa: E402
 from index.backends import backend_config  # noqa: E402
@@ -204,13 +206,6 @@ def main() -> None:
     report["cpu"] = _cpu_model()
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
-
-
-def _cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 if __name__ == "__main__":

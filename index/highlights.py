@@ -3,8 +3,9 @@
 Every chunk's sentences were embedded at ingest (from the chunk's own model pass, as support
 reads them), so a highlight costs one matrix product per search: the query's vector against the
 hits' stored sentence vectors. A sentence scores its cosine with the query, clipped to [0, 1],
-plus a share of the query's words in it (BM25 among the hits' sentences); the mix was chosen on
-half of SciFact's training claims (docs/quality.md#highlights).
+plus a share of the query's words in it (BM25 among its own hit's sentences, so a hit's
+highlights never depend on which other hits came back); the mix was chosen on half of
+SciFact's training claims (docs/search.md#highlights).
 """
 
 from __future__ import annotations
@@ -52,7 +53,12 @@ def highlights(
     vectors = np.vstack([_vectors(hit, s, embed) for hit, s in zip(hits, spans, strict=True)])
     scores = np.clip(vectors @ query_vector, 0.0, 1.0)
     if OVERLAP_WEIGHT:
-        overlap = np.array([b / (b + OVERLAP_HALF) for b in WORD_SCORES(query, texts)])
+        bm25: list[float] = []
+        row = 0
+        for hit_spans in spans:  # each hit's own sentences are its statistics
+            bm25 += WORD_SCORES(query, texts[row : row + len(hit_spans)])
+            row += len(hit_spans)
+        overlap = np.array([b / (b + OVERLAP_HALF) for b in bm25])
         scores = (scores + OVERLAP_WEIGHT * overlap) / (1.0 + OVERLAP_WEIGHT)
     out: list[tuple[Highlight, ...]] = []
     row = 0

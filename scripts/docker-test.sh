@@ -157,6 +157,17 @@ logs="$(docker logs "$NAME" 2>&1)"
 url="$(wait_ready "$NAME")"
 "$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" restarted
 
+# A pipeline step: the image run once on the data volume (the server stopped: one process owns
+# a data directory), claims in and verdicts out as JSON lines, each equal to the API's answer.
+mkdir -p "$WORK/pipe" && chown 10001:10001 "$WORK/pipe"
+"$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" claims "$WORK/pipe"
+docker stop -t 30 "$NAME" >/dev/null
+docker run --rm -v "$NAME:/data" -v "$WORK/pipe:/in" "$IMAGE" \
+    support --input /in/claims.jsonl --output /in/verdicts.jsonl && status=0 || status=$?
+[[ "$status" == 1 ]] || { log "the one-shot support run exited $status, not 1 (one bad line)"; exit 1; }
+"$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" verdicts "$WORK/pipe"
+log "one-shot support --input: every line as the API answers it"
+
 mkdir -p "$WORK/bind" && chown 10001:10001 "$WORK/bind"
 run_container "$NAME-bind" "$WORK/bind:/data"
 url="$(wait_ready "$NAME-bind")"

@@ -6,6 +6,10 @@
                                                   written, and another by an ingest job
     python scripts/docker_smoke.py URL restarted  the marker document survived, searchable, and
                                                   a snapshot of the store is taken, downloaded
+    python scripts/docker_smoke.py URL claims DIR write DIR/claims.jsonl (good lines and a bad
+                                                  one) and the API's answers to DIR/expected.json
+    python scripts/docker_smoke.py URL verdicts DIR DIR/verdicts.jsonl, from a one-shot
+                                                  `support --input` run, equals those answers
 
 Standard library only, so any Python 3 on the host can run it. Exits 1 with a one-line reason.
 """
@@ -16,6 +20,7 @@ import json
 import sys
 import time
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 BOMBING_ARTICLE = "003_997123c907f1ca25"
@@ -150,7 +155,47 @@ def snapshot(base: str) -> None:
         check(len(response.read()) == taken["bytes"], "downloaded snapshot of another size")
 
 
+PIPELINE_CLAIMS = [
+    {"id": "bombing", "claim": CLAIM, "k": 2},
+    {"id": "bad-k", "claim": CLAIM, "k": 0},
+    {"id": "lighthouse", "claim": "The lighthouse keeper logged ships in a ledger.", "k": 1},
+]
+
+
+def claims(base: str, directory: str) -> None:
+    """The claims file, and what the API answers for each good line."""
+    folder = Path(directory)
+    lines = [json.dumps(item) for item in PIPELINE_CLAIMS]
+    (folder / "claims.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = {}
+    for item in PIPELINE_CLAIMS:
+        if item["k"] >= 1:
+            body = {key: value for key, value in item.items() if key != "id"}
+            expected[item["id"]] = call(base, "POST", "/v1/passages/support", body)
+    (folder / "expected.json").write_text(json.dumps(expected), encoding="utf-8")
+
+
+def verdicts(_: str, directory: str) -> None:
+    """Each output line is the API's answer plus the id; the bad line names its field."""
+    folder = Path(directory)
+    expected = json.loads((folder / "expected.json").read_text(encoding="utf-8"))
+    lines = (folder / "verdicts.jsonl").read_text(encoding="utf-8").splitlines()
+    check(len(lines) == len(PIPELINE_CLAIMS), f"{len(lines)} output lines")
+    for line, item in zip(lines, PIPELINE_CLAIMS, strict=True):
+        answer = json.loads(line)
+        check(answer.pop("id") == item["id"], f"line for {item['id']} out of order")
+        if item["id"] in expected:
+            check(answer == expected[item["id"]], f"{item['id']}: not what the API answered")
+        else:
+            fields = [error["field"] for error in answer["error"]["errors"]]
+            check(answer["error"]["status"] == 422 and fields == ["k"], f"bad line: {answer}")
+
+
 if __name__ == "__main__":
     url, phase = sys.argv[1], sys.argv[2]
-    {"fresh": fresh, "restarted": restarted}[phase](url.rstrip("/"))
+    phases = {"fresh": fresh, "restarted": restarted}
+    if phase in ("claims", "verdicts"):
+        {"claims": claims, "verdicts": verdicts}[phase](url.rstrip("/"), sys.argv[3])
+    else:
+        phases[phase](url.rstrip("/"))
     print(f"docker_smoke: {phase}: ok")

@@ -1,5 +1,5 @@
-"""The `semsearch` command: serve, seed, ingest, search, eval, check, reindex, migrate,
-collections, snapshot.
+"""The `semsearch` command: serve, seed, ingest, search, support, eval, check, reindex,
+migrate, collections, snapshot.
 
 It lives beside the HTTP layer rather than in index/ because `serve` starts the HTTP app; the
 other commands only call the engine.
@@ -25,11 +25,10 @@ from index.embedding import model_dimension
 from index.engine import SearchEngine
 from index.errors import EngineError, InvalidInputError
 from index.models import DEFAULT_COLLECTION, CollectionRef, SearchMode
-from index.queries import SearchQuery
 from index.sources import BadRecord, expand_paths, read_records
 from index.stance import CLAIM_SPLITS
 from index.transfer import copy_store
-from service import snapshot_command
+from service import query_command, snapshot_command
 from service.eval_command import EvalInputError, run_eval
 from service.logs import configure_json_logging
 from service.settings import Settings
@@ -59,11 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="chunk and embed on the Ray cluster at ADDRESS (host:port, or auto; default "
         "SEMSEARCH_RAY_ADDRESS; needs the ray extra)",
     )
-    search = commands.add_parser("search", help="search the index and print cited hits")
-    search.add_argument("query")
-    search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
-    search.add_argument("--mode", choices=[m.value for m in SearchMode], default="hybrid")
-    _collection_option(search, "search this collection")
+    query_command.add_parsers(commands)
     evaluate = commands.add_parser("eval", help="retrieval quality on a BEIR-format dataset")
     evaluate.add_argument("dataset", type=Path, help="directory with corpus.jsonl, queries.jsonl")
     evaluate.add_argument("--qrels", type=Path, help="qrels .tsv (default: the one in qrels/)")
@@ -139,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _collections(settings)
         if args.command == "snapshot":
             return snapshot_command.run(settings, args)
-        return _search(settings, args.query, args.k, SearchMode(args.mode), args.collection)
+        return query_command.run(settings, args)
     except (EngineError, EvalInputError, OSError) as error:  # one line, no traceback
         print(f"semsearch: {error}", file=sys.stderr)
         return 1
@@ -329,19 +324,6 @@ def _preparation(
         yield preparation
     finally:
         preparation.close()
-
-
-def _search(settings: Settings, query: str, k: int, mode: SearchMode, collection: str) -> int:
-    with closing(SearchEngine(settings.engine_config())) as engine:
-        hits = engine.search(SearchQuery(query, k, mode=mode, collection=collection))
-    for rank, hit in enumerate(hits, start=1):
-        c = hit.citation
-        where = ", ".join(str(x) for x in (c.title or c.document_id, c.source, c.published_at) if x)
-        print(f"{rank}. [{hit.score:.3f}] {where} ({c.document_id} {c.char_start}:{c.char_end})")
-        print("   " + " ".join(hit.text.split())[:300])
-        for mark in hit.highlights:  # the sentence that best matches the query
-            print(f"   > {' '.join(mark.text.split())} ({mark.char_start}:{mark.char_end})")
-    return 0
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -84,14 +84,11 @@ class UnsupportedMediaTypeError(RequestRejectedError):
     title = "Unsupported Media Type"
 
 
-def problem_response(
-    status: int,
-    title: str,
-    detail: str,
-    errors: list[FieldError] | None = None,
-    headers: Mapping[str, str] | None = None,
-) -> JSONResponse:
-    body = Problem(
+def problem(
+    status: int, title: str, detail: str, errors: list[FieldError] | None = None
+) -> Problem:
+    """A problem body, its texts made printable."""
+    return Problem(
         type="about:blank",
         title=title,
         status=status,
@@ -101,9 +98,42 @@ def problem_response(
             for e in errors or []
         ],
     )
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    body = problem(status, title, detail, errors)
     return JSONResponse(
         body.model_dump(), status_code=status, media_type=PROBLEM_JSON, headers=headers
     )
+
+
+def validation_problem(items: Sequence[Mapping[str, Any]]) -> Problem:
+    """The 422 for what pydantic found wrong, one entry per failing field."""
+    errors = [FieldError(field=field_path(item["loc"]), message=item["msg"]) for item in items]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
+    return problem(422, "Invalid request", detail, errors)
+
+
+def input_problem(error: InvalidInputError) -> Problem:
+    """The 4xx for an input the engine refused, naming its field."""
+    field_error = FieldError(field=error.field, message=error.message)
+    if isinstance(error, InputTooLargeError | FileTooLargeError):
+        return problem(413, "Content Too Large", str(error), [field_error])
+    if isinstance(error, UnsupportedFileError):
+        return problem(415, "Unsupported Media Type", str(error), [field_error])
+    return problem(422, "Invalid request", str(error), [field_error])
+
+
+def rejection_problem(error: RequestRejectedError) -> Problem:
+    """The 4xx for a request the service refused before the engine saw it."""
+    field_error = FieldError(field=error.field, message=error.message)
+    return problem(error.status, error.title, str(error), [field_error])
 
 
 def _printable(text: str) -> str:
@@ -219,35 +249,33 @@ def _malformed_json() -> JSONResponse:
     return problem_response(400, "Malformed JSON", "The request body is not valid JSON.")
 
 
+def _json(body: Problem, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(
+        body.model_dump(), status_code=body.status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
 async def _validation_error(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     items = error.errors()
     if any(item.get("type") == "json_invalid" for item in items):
         return _malformed_json()
-    errors = [FieldError(field=field_path(item["loc"]), message=item["msg"]) for item in items]
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors)
-    return problem_response(422, "Invalid request", detail, errors)
+    return _json(validation_problem(items))
 
 
 async def _invalid_input(_: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, InvalidInputError)
-    field_error = FieldError(field=error.field, message=error.message)
-    if isinstance(error, InputTooLargeError | FileTooLargeError):
-        return problem_response(413, "Content Too Large", str(error), [field_error])
-    if isinstance(error, UnsupportedFileError):
-        return problem_response(415, "Unsupported Media Type", str(error), [field_error])
-    return problem_response(422, "Invalid request", str(error), [field_error])
+    return _json(input_problem(error))
 
 
 def rejection(
     error: RequestRejectedError, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     """The problem response for a refused request, naming its field."""
-    field_error = FieldError(field=error.field, message=error.message)
     all_headers = dict(headers or {})
     if error.status == 401:  # RFC 9110: a 401 names the scheme to authenticate with
         all_headers["WWW-Authenticate"] = "Bearer"
-    return problem_response(error.status, error.title, str(error), [field_error], all_headers)
+    return _json(rejection_problem(error), all_headers)
 
 
 async def _rejected(_: Request, error: Exception) -> JSONResponse:

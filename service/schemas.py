@@ -372,6 +372,12 @@ _MODE_DESCRIPTION = (
 )
 
 
+# Bounds before the JSON-integer check, so the spec states them inside the nullable union.
+GroupSize = Annotated[
+    int, Field(ge=1, le=MAX_GROUP_SIZE), Strict(False), BeforeValidator(_json_integer)
+]
+
+
 class SearchRequest(_Strict):
     query: Text = Field(
         min_length=1,
@@ -397,10 +403,8 @@ class SearchRequest(_Strict):
         "with its best passage first and up to group_size passages; a document ranks by its "
         "best passage's score.",
     )
-    group_size: JsonInt | None = Field(
+    group_size: GroupSize | None = Field(
         None,
-        ge=1,
-        le=MAX_GROUP_SIZE,
         description="Most passages per document when grouping (1 when omitted); only with "
         "group_by.",
     )
@@ -420,6 +424,33 @@ class SearchRequest(_Strict):
 
     model_config = _examples(
         {"query": "suicide bombing outside the Islamabad district courts", "k": 3}
+    )
+
+
+class SearchBatchItem(SearchRequest):
+    id: str | None = Field(
+        None, max_length=256, description="Any label of yours, echoed in this item's result."
+    )
+
+
+class SearchBatchRequest(_Strict):
+    requests: list[SearchBatchItem] = Field(
+        min_length=1,
+        description="At most SEMSEARCH_MAX_BATCH_QUERIES searches (default 100; 413 above), "
+        "each a search request with an optional id.",
+    )
+
+    model_config = _examples(
+        {
+            "requests": [
+                {
+                    "id": "q1",
+                    "query": "suicide bombing outside the Islamabad district courts",
+                    "k": 1,
+                },
+                {"id": "q2", "query": "Gwadar port security", "k": 1, "mode": "lexical"},
+            ]
+        }
     )
 
 
@@ -530,6 +561,22 @@ class SupportRequest(_Strict):
     )
 
     model_config = _examples({"claim": _CLAIM_EXAMPLE, "k": 3})
+
+
+class SupportBatchItem(SupportRequest):
+    id: str | None = Field(
+        None, max_length=256, description="Any label of yours, echoed in this item's result."
+    )
+
+
+class SupportBatchRequest(_Strict):
+    requests: list[SupportBatchItem] = Field(
+        min_length=1,
+        description="At most SEMSEARCH_MAX_BATCH_QUERIES claims (default 100; 413 above), each "
+        "a support request with an optional id.",
+    )
+
+    model_config = _examples({"requests": [{"id": "c1", "claim": _CLAIM_EXAMPLE, "k": 1}]})
 
 
 class Evidence(BaseModel):
@@ -857,3 +904,75 @@ class SnapshotList(BaseModel):
     items: list[Snapshot] = Field(description="Newest first.")
 
     model_config = _examples({"items": [_SNAPSHOT_EXAMPLE]})
+
+
+class SearchBatchResult(BaseModel):
+    id: str | None = Field(description="The request's id.")
+    response: SearchResponse | None = Field(
+        description="What POST /v1/search answers for the request; null when it was refused."
+    )
+    error: Problem | None = Field(
+        description="Why the request was refused, as POST /v1/search would say it (status, "
+        "failing fields); null when it was answered."
+    )
+
+
+class SearchBatchResponse(BaseModel):
+    results: list[SearchBatchResult] = Field(description="One per request, in their order.")
+
+    model_config = _examples(
+        {
+            "results": [
+                {
+                    "id": "q1",
+                    "response": {
+                        "query": "suicide bombing outside the Islamabad district courts",
+                        "offset_encoding": "utf-32",
+                        "hits": [
+                            {
+                                "chunk_id": 40,
+                                "score": 0.586,
+                                "citation": _CITATION_EXAMPLE
+                                | {"chunk_index": 4, "char_start": 2039, "char_end": 2726},
+                            }
+                        ],
+                        "groups": None,
+                    },
+                    "error": None,
+                },
+                {
+                    "id": "q2",
+                    "response": {"query": "Gwadar port security", "hits": [{"chunk_id": 55}]},
+                    "error": None,
+                },
+            ]
+        }
+    )
+
+
+class SupportBatchResult(BaseModel):
+    id: str | None = Field(description="The request's id.")
+    response: SupportResponse | None = Field(
+        description="What POST /v1/passages/support answers for the claim; null when it was "
+        "refused."
+    )
+    error: Problem | None = Field(
+        description="Why the request was refused, as POST /v1/passages/support would say it; "
+        "null when it was answered."
+    )
+
+
+class SupportBatchResponse(BaseModel):
+    results: list[SupportBatchResult] = Field(description="One per request, in their order.")
+
+    model_config = _examples(
+        {
+            "results": [
+                {
+                    "id": "c1",
+                    "response": {"claim": _CLAIM_EXAMPLE, "verdict": "supported", "support": 0.832},
+                    "error": None,
+                }
+            ]
+        }
+    )

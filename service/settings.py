@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(
         10_000, ge=1, le=10_000, description="Longest query or claim, in characters."
     )
+    max_batch_queries: int = Field(
+        100,
+        ge=1,
+        le=10_000,
+        description="Most searches or claims one batch request (POST .../batch) may hold.",
+    )
     max_queued: int = Field(
         64,
         ge=0,

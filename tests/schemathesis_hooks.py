@@ -11,12 +11,34 @@ from hypothesis import strategies as st
 
 @schemathesis.hook
 def filter_body(context: schemathesis.HookContext, body: Any) -> bool:
-    """Skip the two documented rules JSON Schema cannot state: a reversed date range and a
-    batch repeating an id. Each gets a 422 (tested in test_hostile_input.py) that would
-    otherwise read as valid data rejected."""
+    """Skip the documented rules JSON Schema cannot state: a reversed date range, a batch
+    repeating an id, and group_size without group_by, in a request or in a batch's. Each gets
+    a 422 (tested in test_hostile_input.py, test_api.py) that would otherwise read as valid
+    data rejected."""
+    return _follows_the_rules(body)
+
+
+@schemathesis.hook
+def filter_case(context: schemathesis.HookContext, case: Any) -> bool:
+    """The same for the coverage phase's valid cases (filter_body sees only generated ones)."""
+    if case.meta is not None and not case.meta.generation.mode.is_positive:
+        return True
+    return _follows_the_rules(case.body)
+
+
+def _follows_the_rules(body: Any) -> bool:
     if not isinstance(body, dict):
         return True
-    return not (_reversed_dates(body.get("filters")) or _repeated_ids(body.get("documents")))
+    requests = body.get("requests")
+    items = [r for r in requests if isinstance(r, dict)] if isinstance(requests, list) else [body]
+    return not (
+        any(_reversed_dates(item.get("filters")) or _lone_group_size(item) for item in items)
+        or _repeated_ids(body.get("documents"))
+    )
+
+
+def _lone_group_size(request: dict[str, Any]) -> bool:
+    return request.get("group_size") is not None and request.get("group_by") is None
 
 
 def _reversed_dates(filters: Any) -> bool:

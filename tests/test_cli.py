@@ -65,7 +65,7 @@ def test_ingest_skips_bad_records_by_file_and_line_and_keeps_the_rest(tmp_path: 
 def test_search_rejects_an_empty_query(tmp_path: Path) -> None:
     result = run_cli(tmp_path / "data", "search", "  ")
     assert result.returncode == 1
-    assert result.stderr.strip() == "semsearch: query: must contain text"
+    assert result.stderr.strip() == "semsearch search: query: must contain text"
 
 
 def test_seed_indexes_the_seed_corpus_once(tmp_path: Path) -> None:

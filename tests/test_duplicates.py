@@ -9,6 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from index.backends.embedded import schema as embedded_schema
+from index.backends.embedded.database import sqlite_engine
+from index.backends.postgres import schema as postgres_schema
 from index.duplicates import fingerprint, is_copy
 from index.engine import SearchEngine
 from index.models import DocumentInput, SearchFilters
@@ -130,3 +133,23 @@ def test_a_snapshot_restores_the_links_as_they_were(
     source.restore(tmp_path / "links.tar", collection="default", as_name="restored")
     assert source.get("a-copy", collection="restored").duplicate_of == "z-original"
     assert source.get("z-original", collection="restored").duplicate_of is None
+
+
+def test_documents_stored_before_are_fingerprinted_when_the_store_upgrades(
+    make_engine: MakeEngine, database_url: str | None
+) -> None:
+    original = _seeds()[3]
+    engine = make_engine()
+    engine.upsert([original])
+    engine.close()
+    if database_url is None:  # the collection's SQLite file, at the release before
+        path = engine.config.storage.data_dir / "store.sqlite3"  # type: ignore[union-attr]
+        store = sqlite_engine(path)
+        embedded_schema.downgrade(store, embedded_schema.STORE, "s0002")
+        store.dispose()
+    else:
+        postgres_schema.downgrade(database_url, "0005")
+    reopened = make_engine()  # upgrades: the stored document gets its fingerprint
+    reopened.upsert([_syndicated(original, "later-copy")])
+    assert reopened.get("later-copy").duplicate_of == original.id
+    assert reopened.get(original.id).duplicate_of is None

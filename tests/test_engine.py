@@ -304,14 +304,29 @@ def test_the_saver_saves_the_index_file_once_enough_changes_pile_up(
     engine = make_engine(vector_save_changes=1, ivf_min_vectors=10_000)
     engine.seed(_seed_documents())
     index_file = engine.config.storage.data_dir / "vectors.faiss"
-    before = index_file.stat().st_mtime_ns if index_file.exists() else None
-    engine.upsert([DocumentInput(id="late", text=f"Flooding hits the Swat valley. {'x ' * 5}")])
+    before = _settled_mtime(index_file)  # the seed's own save, which may still be under way
+    # More chunks than a quarter of the index: due whatever the seed's save left counted.
+    text = " ".join(f"Flooding hits the Swat valley, report {n}." for n in range(400))
+    engine.upsert([DocumentInput(id="late", text=text)])
+    assert engine.get("late").chunk_count > engine.stats().chunks // 4
     deadline = time.monotonic() + 30
     while (index_file.stat().st_mtime_ns if index_file.exists() else None) == before:
         assert time.monotonic() < deadline, "the saver never saved the index file"
         time.sleep(0.05)
     loaded = VectorIndex.load(index_file, engine.stats().dimension)
     assert loaded is not None and len(loaded[0]) <= engine.stats().chunks
+
+
+def _settled_mtime(path: Path, quiet: float = 1.0) -> int | None:
+    """The file's mtime once it has not changed for ``quiet`` seconds."""
+    last = path.stat().st_mtime_ns if path.exists() else None
+    steady_since = time.monotonic()
+    while time.monotonic() - steady_since < quiet:
+        time.sleep(0.05)
+        now = path.stat().st_mtime_ns if path.exists() else None
+        if now != last:
+            last, steady_since = now, time.monotonic()
+    return last
 
 
 @embedded_only

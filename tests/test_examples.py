@@ -117,6 +117,8 @@ def test_the_search_and_support_examples_of_the_spec_are_live(seeded: TestClient
     for request, response, path in [
         ("SearchRequest", "SearchResponse", "/v1/search"),
         ("SupportRequest", "SupportResponse", "/v1/passages/support"),
+        ("SearchBatchRequest", "SearchBatchResponse", "/v1/search/batch"),
+        ("SupportBatchRequest", "SupportBatchResponse", "/v1/passages/support/batch"),
     ]:
         live = seeded.post(path, json=_example(spec, request))
         assert live.status_code == 200, live.text

@@ -17,6 +17,13 @@ PROBLEM_REF = "#/components/schemas/Problem"
 OPERATIONS = {
     "searchPassages": ("post", "/v1/search"),
     "findSupportingPassages": ("post", "/v1/passages/support"),
+    "searchPassagesBatch": ("post", "/v1/search/batch"),
+    "findSupportingPassagesBatch": ("post", "/v1/passages/support/batch"),
+    "searchCollectionPassagesBatch": ("post", "/v1/collections/{name}/search/batch"),
+    "findCollectionSupportingPassagesBatch": (
+        "post",
+        "/v1/collections/{name}/passages/support/batch",
+    ),
     "upsertDocuments": ("post", "/v1/documents"),
     "listDocuments": ("get", "/v1/documents"),
     "getDocument": ("get", "/v1/documents/{document_id}"),

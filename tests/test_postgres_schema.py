@@ -16,7 +16,7 @@ from index.queries import SearchQuery
 from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
-HEAD = "0005"
+HEAD = "0006"
 
 
 def _tables(url: str) -> set[str]:

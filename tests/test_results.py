@@ -199,3 +199,12 @@ def test_grouping_and_diversity_work_in_every_mode(seeded: SearchEngine, mode: S
         h.chunk_id for h in seeded.search(SearchQuery(QUERY, k=100, mode=mode))
     }
     assert diverse[0].chunk_id == plain[0].chunk_id
+
+
+def test_a_hits_highlights_do_not_depend_on_the_other_hits(seeded: SearchEngine) -> None:
+    many = seeded.search(SearchQuery(QUERY, k=10, highlights=3))
+    for hit in many[:3]:
+        own_document = SearchFilters(document_ids=[hit.citation.document_id])
+        alone = seeded.search(SearchQuery(QUERY, k=50, highlights=3, filters=own_document))
+        (same,) = [h for h in alone if h.chunk_id == hit.chunk_id]
+        assert same.highlights == hit.highlights

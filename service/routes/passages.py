@@ -1,18 +1,24 @@
 """/v1/passages/support and /v1/collections/{name}/passages/support: passages and sentences
-that support or contradict a claim."""
+that support or contradict a claim, for one claim or a batch."""
 
 from __future__ import annotations
 
 from fastapi import Depends
 
-from index.models import OffsetEncoding, SearchMode
-from index.queries import SupportQuery
+from service import answers
 from service.deps import StateDep
-from service.guards import check_query_limits, require_json
+from service.guards import require_json
 from service.keys import Scope
 from service.routes.places import CollectionName, PlacedRouter, errors
-from service.routes.search import to_filters
-from service.schemas import SupportingPassage, SupportRequest, SupportResponse
+from service.routes.search import check_batch_size
+from service.schemas import (
+    SupportBatchItem,
+    SupportBatchRequest,
+    SupportBatchResponse,
+    SupportBatchResult,
+    SupportRequest,
+    SupportResponse,
+)
 
 router = PlacedRouter(prefix="/passages", tags=["passages"])
 
@@ -38,26 +44,36 @@ async def find_supporting_passages(
     `insufficient_evidence`; a contradicted claim lists its contradicting passages and
     sentences first.
     """
-    limits = state.settings
-    check_query_limits("claim", body.claim, body.k, limits.max_query_chars, limits.max_k)
-    query = SupportQuery(
-        claim=body.claim,
-        k=body.k,
-        filters=to_filters(body.filters),
-        mode=SearchMode(body.mode),
-        min_support=body.min_support,
-        offset_encoding=OffsetEncoding(body.offset_encoding),
-        min_contradiction=body.min_contradiction,
-        collection=collection,
-    )
-    result = await state.run(state.engine.support, query)
-    return SupportResponse(
-        claim=result.claim,
-        offset_encoding=body.offset_encoding,
-        verdict=result.verdict,
-        support=result.support,
-        contradiction=result.contradiction,
-        passages=[
-            SupportingPassage.model_validate(p, from_attributes=True) for p in result.passages
-        ],
+    query = answers.support_query(body, collection, state.settings)
+    return answers.support_response(body, await state.run(state.engine.support, query))
+
+
+@router.post(
+    "/support/batch",
+    operation_id="findSupportingPassagesBatch",
+    needs=Scope.READ,
+    summary="Find supporting passages for many claims",
+    responses=errors(400, 401, 413, 415, 422, 429, 503),
+    dependencies=[Depends(require_json)],
+)
+async def find_supporting_passages_batch(
+    body: SupportBatchRequest, state: StateDep, collection: CollectionName
+) -> SupportBatchResponse:
+    """Check many claims in one request, in their order: each result holds what
+    `POST /v1/passages/support` answers for its claim, or the problem it would answer instead
+    (a claim the engine refuses does not fail the others). A body that does not match the
+    schema is refused whole, naming `requests[i].field`.
+    """
+    check_batch_size(len(body.requests), state.settings)
+    answers.check_batch_texts([item.claim for item in body.requests], "claim")
+
+    def answer(item: SupportBatchItem) -> SupportResponse:
+        return answers.support_answer(state.engine, item, collection, state.settings)
+
+    pairs = await state.run(answers.answered_each, body.requests, answer)
+    return SupportBatchResponse(
+        results=[
+            SupportBatchResult(id=item.id, response=response, error=problem)
+            for item, (response, problem) in zip(body.requests, pairs, strict=True)
+        ]
     )

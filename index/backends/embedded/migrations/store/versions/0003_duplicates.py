@@ -63,7 +63,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("document_bands")
-    with op.batch_alter_table("documents") as batch:
-        batch.drop_index("ix_documents_duplicate_of")
-        batch.drop_column("fingerprint")
-        batch.drop_column("duplicate_of")
+    # SQLite drops a column in place (3.35+), where batch mode would copy the table: a copy
+    # cannot drop `documents` while chunks refer to it.
+    op.drop_index("ix_documents_duplicate_of", table_name="documents")
+    op.drop_column("documents", "fingerprint")
+    op.drop_column("documents", "duplicate_of")
