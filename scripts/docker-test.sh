@@ -166,7 +166,12 @@ docker run --rm -v "$NAME:/data" -v "$WORK/pipe:/in" "$IMAGE" \
     support --input /in/claims.jsonl --output /in/verdicts.jsonl && status=0 || status=$?
 [[ "$status" == 1 ]] || { log "the one-shot support run exited $status, not 1 (one bad line)"; exit 1; }
 "$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" verdicts "$WORK/pipe"
-log "one-shot support --input: every line as the API answers it"
+# the README's form: standard input to standard output
+docker run --rm -i -v "$NAME:/data" "$IMAGE" support --input - \
+    <"$WORK/pipe/claims.jsonl" >"$WORK/pipe/verdicts.jsonl" && status=0 || status=$?
+[[ "$status" == 1 ]] || { log "the one-shot run on stdin exited $status, not 1"; exit 1; }
+"$SMOKE_PYTHON" "$ROOT/scripts/docker_smoke.py" "$url" verdicts "$WORK/pipe"
+log "one-shot support --input (a file, and stdin): every line as the API answers it"
 
 mkdir -p "$WORK/bind" && chown 10001:10001 "$WORK/bind"
 run_container "$NAME-bind" "$WORK/bind:/data"
