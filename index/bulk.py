@@ -168,6 +168,7 @@ def ingest(
                 engine, current, max_chars, batch_size, embedded, collection
             )
             current = following
+    engine.refresh_statistics(collection.name)  # searches right after the load plan well
 
 
 def _embedded_elsewhere(

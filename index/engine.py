@@ -388,13 +388,15 @@ class SearchEngine:
 
     def search(self, query: SearchQuery) -> list[SearchHit]:
         """The ``query.k`` chunks most relevant to the query, best first, each with its
-        citation (fewer only when fewer chunks pass the filters or reach ``min_score``).
+        citation and highlighted sentences (fewer only when fewer chunks pass the filters or
+        reach ``min_score``); in diversity order when ``query.diversity`` is set; with
+        ``query.group_by``, the best k documents' passages, document by document.
 
         Returns:
             Hits whose ``text`` equals the cited slice of the stored document text.
 
         Raises:
-            InvalidInputError: an empty or too long query, k < 1, or bad filters.
+            InvalidInputError: an empty or too long query, k < 1, or bad options or filters.
             CollectionNotFoundError: no such collection.
         """
         query = query.checked(self.config.max_query_chars)
@@ -497,6 +499,11 @@ class SearchEngine:
             ranked = retrieve(view, query, vector, k, filters, mode)
             kept = hydrate(view, ranked)
         return kept, vector(), ranked
+
+    def refresh_statistics(self, collection: str = DEFAULT_COLLECTION) -> None:
+        """Let the store's query planner see a bulk load (ingest, copy, restore) at once."""
+        with self._backend.collection(collection) as storage:
+            storage.refresh_statistics()
 
     def check(self) -> ConsistencyReport:
         """Compare the store with itself and with its indexes (documents, chunks, vectors,
@@ -636,6 +643,7 @@ class SearchEngine:
                     storage.write(page, deletions=())
                 if progress is not None:
                     progress(len(page))
+            self.refresh_statistics(target)
             self._set_unfinished_restores(self._unfinished_restores() - {target})
             restored.append(self.collection(target))
         return restored

@@ -76,4 +76,5 @@ def _copy_collection(
             after = batch[-1].id
             if progress is not None:
                 progress(len(batch))
+        destination.refresh_statistics()  # a search right after the copy plans well
     return copied

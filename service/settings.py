@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         description="Candidates pgvector's HNSW search keeps per query (at least k): higher "
         "finds more of the true nearest chunks, a little slower.",
     )
+    database_pool_size: int = Field(
+        8,
+        ge=1,
+        le=1000,
+        description="Connections each server keeps to PostgreSQL for searches and writes "
+        "(ingest-job bookkeeping keeps up to 4 more).",
+    )
     host: str = Field("127.0.0.1", description="Address the HTTP server binds.")
     port: int = Field(8000, ge=1, le=65535, description="Port the HTTP server listens on.")
     seed_dir: Path | None = Field(
@@ -318,6 +325,7 @@ class Settings(BaseSettings):
             statement_timeout=self.database_statement_timeout,
             ef_search=self.database_ef_search,
             max_collections=self.max_collections,
+            pool_size=self.database_pool_size,
         )
 
     def snapshots(self) -> SnapshotDirectory:

@@ -121,6 +121,10 @@ class CollectionStorage(Protocol):
     def reading(self) -> AbstractContextManager[SearchView]:
         """A snapshot to search in."""
 
+    def refresh_statistics(self) -> None:
+        """After a bulk load: let the store's query planner see what was loaded (PostgreSQL's
+        ANALYZE, SQLite's PRAGMA optimize), rather than wait for autovacuum."""
+
     def counts(self) -> tuple[int, int, int]:
         """(documents, chunks, vectors)."""
 

@@ -295,6 +295,9 @@ class EmbeddedCollection:
         with self._lock.reading():
             yield _Snapshot(self._store, self._index, self._bm25)
 
+    def refresh_statistics(self) -> None:
+        self._store.optimize()
+
     def summary(self) -> Summary:
         documents, chunks = self._store.counts()
         return Summary(self.created_at, documents, chunks)

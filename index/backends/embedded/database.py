@@ -449,6 +449,11 @@ class SqliteDatabase:
         with storage_errors(), Session(self._engine) as session, session.begin():
             session.merge(StateRow(key=key, value=value))
 
+    def optimize(self) -> None:
+        """SQLite's advice after large changes: refresh the planner's statistics where stale."""
+        with storage_errors(), self._engine.begin() as connection:
+            connection.exec_driver_sql("PRAGMA optimize")
+
     def _delete_chunks(self, session: Session, document_ids: Sequence[str]) -> list[int]:
         """Delete the chunks of the given documents (and their FTS5 rows); their ids."""
         ids: list[int] = []

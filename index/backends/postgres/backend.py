@@ -402,7 +402,7 @@ class PostgresBackend:
 
     kind = "postgresql"
 
-    def __init__(self, config: PostgresConfig, dimension: int, connections: int = 8) -> None:
+    def __init__(self, config: PostgresConfig, dimension: int) -> None:
         self.config = config
         url = self._url = config.url
         self.database = config.location
@@ -419,7 +419,7 @@ class PostgresBackend:
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             url,
             min_size=1,
-            max_size=connections,
+            max_size=config.pool_size,
             kwargs={"connect_timeout": _CONNECT_TIMEOUT},
             configure=self._configure,
             check=ConnectionPool.check_connection,  # a server restart leaves dead connections
@@ -846,6 +846,12 @@ class _Collection:
     def reading(self) -> Iterator[_Snapshot]:
         with self._backend.transaction(snapshot=True) as connection:
             yield _Snapshot(connection, self._name, self._backend.ef_search)
+
+    def refresh_statistics(self) -> None:
+        # Whole tables (statistics are per table, not per collection): ANALYZE samples a fixed
+        # number of rows, so its cost stays bounded however large they grow.
+        with self._backend.transaction() as connection:
+            connection.execute("ANALYZE documents, chunks, chunk_terms, document_bands")
 
     def counts(self) -> tuple[int, int, int]:
         with self._backend.transaction() as connection:

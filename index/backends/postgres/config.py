@@ -29,6 +29,9 @@ class PostgresConfig:
     ef_search: int = DEFAULT_EF_SEARCH
     # Most collections, default included (None: no limit); creating one more is refused.
     max_collections: int | None = 1000
+    # Connections one server keeps for searches and writes (ingest-job bookkeeping has up to
+    # four of its own): a call finding none free waits up to 5 s for one.
+    pool_size: int = 8
 
     def __post_init__(self) -> None:
         urls.check(self.url)

@@ -1,0 +1,82 @@
+"""PostgreSQL sized and tuned: SEMSEARCH_DATABASE_POOL_SIZE bounds the connections one server
+holds (searches running at once beyond it wait for one instead of opening more), and a bulk
+load leaves the tables analysed for the searches right after it."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import psycopg
+import pytest
+
+from index.backends import backend_config
+from index.bulk import Item, ingest
+from index.embedding import Embedder
+from index.engine import EngineConfig, SearchEngine
+from index.models import DocumentInput
+from index.queries import SearchQuery
+from service.settings import Settings
+from tests.postgres import Postgres
+
+pytestmark = pytest.mark.system  # a PostgreSQL server
+
+
+def _connections(url: str) -> int:
+    """Connections to the test's database, other than these counting ones."""
+    with psycopg.connect(url, application_name="pool-probe") as connection:
+        row = connection.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND backend_type = 'client backend' AND application_name <> 'pool-probe'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+@pytest.mark.parametrize("size", [1, 3])
+def test_a_server_holds_at_most_its_pool_of_connections(
+    postgres: Postgres, embedder: Embedder, size: int
+) -> None:
+    url = postgres.fresh_database()
+    settings = Settings(database_url=url, database_pool_size=size)
+    storage = settings.storage()
+    engine = SearchEngine(EngineConfig(storage=storage), embedder)
+    try:
+        texts = [f"Ferry {n} crossed the fjord at dawn with {n} passengers." for n in range(20)]
+        engine.upsert([DocumentInput(id=f"ferry-{n}", text=t) for n, t in enumerate(texts)])
+        peak = 0
+
+        def search(n: int) -> int:
+            engine.search(SearchQuery(f"ferry with {n} passengers", k=3))
+            return _connections(url)
+
+        with ThreadPoolExecutor(8) as pool:
+            peak = max(pool.map(search, range(40)))
+        assert 1 <= peak <= size
+    finally:
+        engine.close()
+
+
+def _analysed(url: str) -> set[str]:
+    """The tables ANALYZE (not autovacuum) has run on."""
+    with psycopg.connect(url) as connection:
+        rows = connection.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE last_analyze IS NOT NULL"
+        ).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_a_bulk_load_leaves_the_tables_analysed(postgres: Postgres, embedder: Embedder) -> None:
+    url = postgres.fresh_database()
+    engine = SearchEngine(EngineConfig(storage=backend_config(url)), embedder)
+    try:
+        engine.upsert([DocumentInput(id="one", text="A single upsert is no bulk load.")])
+        assert not {"chunks", "chunk_terms"} & _analysed(url)
+        items = [
+            Item(n, DocumentInput(id=f"doc-{n}", text=f"Tide tables for harbour {n}."))
+            for n in range(50)
+        ]
+        for _ in ingest(engine, items, batch_size=16):
+            pass
+        assert {"documents", "chunks", "chunk_terms"} <= _analysed(url)
+    finally:
+        engine.close()
