@@ -97,6 +97,11 @@ class Refusal(Generic[K]):
     message: str
 
 
+# A load of at least this many documents ends by refreshing the store's planner statistics
+# (smaller ones are left to autovacuum, which analyses a table once a tenth of it changed).
+REFRESH_AFTER_DOCUMENTS = 100
+
+
 @dataclass(frozen=True)
 class BatchReport(Generic[K]):
     """One committed batch: every item it covered, in order, and what became of each."""
@@ -149,6 +154,7 @@ def ingest(
     """
     if preparation is None:
         preparation, window = LocalPreparation(engine), batch_size
+    written = 0
     with ThreadPoolExecutor(1, thread_name_prefix="prepare-ahead") as ahead:
         windows = chunked(items, window)
         current = next(windows, None)
@@ -164,11 +170,14 @@ def ingest(
                 embedding = ahead.submit(
                     _embedded_elsewhere, engine, following, max_chars, preparation, collection
                 )
-            yield from _written_in_batches(
+            for report in _written_in_batches(
                 engine, current, max_chars, batch_size, embedded, collection
-            )
+            ):
+                written += len(report.written)
+                yield report
             current = following
-    engine.refresh_statistics(collection.name)  # searches right after the load plan well
+    if written >= REFRESH_AFTER_DOCUMENTS:  # searches right after a bulk load plan well
+        engine.refresh_statistics(collection.name)
 
 
 def _embedded_elsewhere(

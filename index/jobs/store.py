@@ -270,6 +270,9 @@ class JobStore:
         not list them); returns how many. A worker running one stops at its next batch."""
         with self._transaction() as connection:
             ids = select(jobs.c.id).where(jobs.c.collection == collection)
+            # The jobs' rows first, as a worker finishing one takes them (its row, then its
+            # records): the other order deadlocked with it on PostgreSQL.
+            connection.execute(ids.with_for_update())
             connection.execute(delete(records).where(records.c.job_id.in_(ids)))
             connection.execute(delete(errors).where(errors.c.job_id.in_(ids)))
             removed = connection.execute(delete(jobs).where(jobs.c.collection == collection))
