@@ -1,7 +1,7 @@
 """Near-duplicate documents: syndicated copies of one story, one file uploaded twice.
 
-A document's fingerprint is a MinHash (datasketch, 128 permutations) of its word 5-shingles,
-made from the cleaned text, so a re-wrapped or re-spaced copy has the same shingles. Stores
+A document's fingerprint is a MinHash (128 permutations) of its word 5-shingles, made from the
+cleaned text, so a re-wrapped or re-spaced copy has the same shingles. Stores
 index each fingerprint under 32 band keys (4 values each): two documents whose shingle
 Jaccard similarity is 0.5 share a key with probability 0.87, at 0.6 with 0.99. A document
 sharing a key is a candidate; it is a copy when the estimated Jaccard similarity of the two
@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import hashlib
 import re
+import struct
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Protocol
 
 import numpy as np
-from datasketch import MinHash
 
 PERMUTATIONS = 128
 BANDS = 32
@@ -63,9 +63,34 @@ class Fingerprint:
         return keys
 
 
+# MinHash as datasketch 1.6 computes it (its MinHash(num_perm=128, seed=1)), written out here:
+# the library imports scipy when loaded, which the image leaves out (about 100 MB) for what is
+# these few lines. A shingle's 32-bit hash (SHA-1's first four bytes) goes through PERMUTATIONS
+# universal hash functions (a x + b) mod (2^61 - 1), kept to 32 bits; the signature holds each
+# function's minimum over the shingles.
+_MERSENNE_PRIME = np.uint64((1 << 61) - 1)
+_MAX_HASH = np.uint64((1 << 32) - 1)
+
+
 @cache
-def _template() -> MinHash:
-    return MinHash(num_perm=PERMUTATIONS, seed=1)
+def _permutations() -> tuple[np.ndarray, np.ndarray]:
+    generator = np.random.RandomState(1)
+    pairs = np.array(
+        [
+            (
+                generator.randint(1, _MERSENNE_PRIME, dtype=np.uint64),
+                generator.randint(0, _MERSENNE_PRIME, dtype=np.uint64),
+            )
+            for _ in range(PERMUTATIONS)
+        ],
+        dtype=np.uint64,
+    ).T
+    return pairs[0], pairs[1]
+
+
+def _shingle_hash(shingle: str) -> int:
+    value: int = struct.unpack("<I", hashlib.sha1(shingle.encode("utf-8")).digest()[:4])[0]
+    return value
 
 
 def fingerprint(text: str) -> Fingerprint:
@@ -77,10 +102,11 @@ def fingerprint(text: str) -> Fingerprint:
         shingles = {
             " ".join(words[i : i + SHINGLE_WORDS]) for i in range(len(words) - SHINGLE_WORDS + 1)
         }
-    template = _template()
-    minhash = MinHash(num_perm=PERMUTATIONS, permutations=template.permutations)
-    minhash.update_batch(s.encode("utf-8") for s in shingles)
-    return Fingerprint(minhash.hashvalues.astype(np.uint32), len(shingles))
+    a, b = _permutations()
+    hashes = np.array([_shingle_hash(s) for s in shingles], dtype=np.uint64)[:, np.newaxis]
+    with np.errstate(over="ignore"):  # the products wrap modulo 2^64, as datasketch's do
+        permuted = (hashes * a + b) % _MERSENNE_PRIME & _MAX_HASH
+    return Fingerprint(permuted.min(axis=0).astype(np.uint32), len(shingles))
 
 
 def fingerprint_of(text: str, made: bytes | None) -> Fingerprint:
