@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import ValidationError
 
@@ -150,6 +150,22 @@ def check_batch_texts(texts: list[str], field: str) -> None:
 
 
 _VISIBLE = re.compile(VISIBLE_CHARACTER_PATTERN)
+
+
+def answer_fields(
+    kind: Literal["search", "support"],
+    engine: SearchEngine,
+    fields: dict[str, Any],
+    collection: str,
+    settings: Settings,
+) -> SearchResponse | SupportResponse:
+    """Validate a search or support request given as JSON fields (as the CLI reads them)
+    and answer it; raises one of ITEM_ERRORS when the API would refuse it."""
+    if kind == "search":
+        search = SearchRequest.model_validate(fields)
+        return search_answer(engine, search, collection, settings)
+    claim = SupportRequest.model_validate(fields)
+    return support_answer(engine, claim, collection, settings)
 
 
 def answered_each(

@@ -22,13 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from pydantic import ValidationError
 from tqdm import tqdm
 
 from index.engine import SearchEngine
 from service import answers
 from service.errors import problem
-from service.schemas import SearchRequest, SupportRequest
 from service.settings import Settings
 
 Kind = Literal["search", "support"]
@@ -57,20 +55,12 @@ def answer_line(
         if not isinstance(record, dict):
             raise ValueError("is not a JSON object")
         label = record.pop("id", None)
-        fields = defaults | record
-        if kind == "search":
-            body: Any = SearchRequest.model_validate(fields)
-            response: Any = answers.search_answer(engine, body, collection, settings)
-        else:
-            body = SupportRequest.model_validate(fields)
-            response = answers.support_answer(engine, body, collection, settings)
-    except ValueError as error:  # not JSON, or not an object (a ValidationError is one too)
-        if isinstance(error, ValidationError):
-            return _failed(label, answers.item_problem(error).model_dump(mode="json"))
+        response = answers.answer_fields(kind, engine, defaults | record, collection, settings)
+    except answers.ITEM_ERRORS as error:  # before ValueError: a ValidationError is one too
+        return _failed(label, answers.item_problem(error).model_dump(mode="json"))
+    except ValueError as error:  # not JSON, or not an object
         detail = f"line {number} is not a JSON object: {error}"
         return _failed(label, problem(400, "Malformed JSON", detail).model_dump(mode="json"))
-    except answers.ITEM_ERRORS as error:
-        return _failed(label, answers.item_problem(error).model_dump(mode="json"))
     body_json = response.model_dump(mode="json")
     return Outcome(dumps({"id": label, **body_json}), failed=False)
 

@@ -12,12 +12,10 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any, TextIO
 
-from pydantic import ValidationError
-
 from index.engine import SearchEngine
 from index.models import DEFAULT_COLLECTION, SearchMode
 from service import answers, pipeline
-from service.schemas import SearchRequest, SearchResponse, SupportRequest, SupportResponse
+from service.schemas import SearchResponse, SupportResponse
 from service.settings import Settings
 
 
@@ -118,13 +116,8 @@ def _run_one(
     engine: SearchEngine, settings: Settings, args: argparse.Namespace, fields: dict[str, Any]
 ) -> int:
     try:
-        if args.command == "search":
-            body: Any = SearchRequest.model_validate(fields)
-            answer: Any = answers.search_answer(engine, body, args.collection, settings)
-        else:
-            body = SupportRequest.model_validate(fields)
-            answer = answers.support_answer(engine, body, args.collection, settings)
-    except (ValidationError, *answers.ITEM_ERRORS) as error:
+        answer = answers.answer_fields(args.command, engine, fields, args.collection, settings)
+    except answers.ITEM_ERRORS as error:
         refused = answers.item_problem(error)
         print(f"semsearch {args.command}: {refused.detail}", file=sys.stderr)
         return 1
