@@ -1,7 +1,7 @@
 """Scale on PostgreSQL: pgvector's HNSW index at 1M chunks against exact search in the same run.
 
 Usage: python bench/scale_postgres.py [--vectors 1000000] [--queries 200] [--uniform]
-       [--shared-buffers 6GB] [--json FILE]
+       [--shared-buffers 6GB] [--builds M:EF_CONSTRUCTION,...] [--json FILE]
 
 The PostgreSQL counterpart of bench/scale.py, on its text-like synthetic vectors (uniform noise
 too with --uniform) with SciFact claims as queries. A private PostgreSQL 18 + pgvector server
@@ -12,7 +12,9 @@ sizes and the server's peak memory. Searches go through the backend's own dense 
 (hnsw.ef_search = max(SEMSEARCH_DATABASE_EF_SEARCH, k), relaxed iterative scan, re-sorted)
 with k=10 and 100, with and without a source filter, after one warm-up pass: latency
 percentiles and recall against the exact top k of a sequential scan (its latency too); other
-ef_search values for comparison.
+ef_search values for comparison. `--builds` then rebuilds the index with other HNSW parameters
+(m and ef_construction) and measures each the same way: build time, size, peak memory and
+recall@10 against ef_search, with the lowest ef_search reaching a recall@10 of 0.95.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from psycopg.types.json import Jsonb
 from scale import anchors_and_queries, text_like, uniform
 
 from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, schema
-from index.backends.postgres.backend import PostgresBackend
+from index.backends.postgres.backend import _WITH_DOCUMENT, PostgresBackend
 from index.backends.postgres.config import PostgresConfig
 from index.models import DEFAULT_COLLECTION, SearchFilters
 
@@ -53,6 +55,9 @@ WORDS = 5  # a chunk's lexical length: its title ("Document N") and FILLER, in w
 MAINTENANCE_WORK_MEM = "4GB"  # the 1M-vector graph fits: no slow on-disk build phase
 CREATE_INDEX = "CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_cosine_ops)"
 EF_SEARCH = (40, 100, 200, 400, 800, 1000)
+SWEEP_EF_SEARCH = (40, 60, 100, 150, 200, 300, 400, 600, 800, 1000)
+TARGET_RECALL = 0.95
+SMALL_TENANT, SMALL_CHUNKS = "small", 1000
 KS = (10, 100)
 
 
@@ -137,60 +142,12 @@ class ServerMemory:
 def load(url: str, data: np.ndarray) -> dict[str, float]:
     """Documents and chunks by binary COPY with the HNSW index dropped, then VACUUM ANALYZE
     (what autovacuum would do next: the planner's statistics and the visibility map)."""
-    documents = -(-len(data) // CHUNKS_PER_DOCUMENT)
-    spans = [Jsonb([[j * len(FILLER), (j + 1) * len(FILLER)]]) for j in range(CHUNKS_PER_DOCUMENT)]
     with psycopg.connect(url) as connection:
         register_vector(connection)
         connection.execute("DROP INDEX chunks_embedding")
         connection.commit()
         started = time.perf_counter()
-        with connection.cursor() as cursor:
-            with cursor.copy(
-                "COPY documents (id, title, source, text, content_hash, char_count, chunk_count)"
-                " FROM STDIN (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(["text", "text", "text", "text", "text", "int4", "int4"])
-                for d in range(documents):
-                    n = min(CHUNKS_PER_DOCUMENT, len(data) - d * CHUNKS_PER_DOCUMENT)
-                    copy.write_row(
-                        (
-                            f"doc-{d}",
-                            f"Document {d}",
-                            SOURCES[d % len(SOURCES)],
-                            FILLER * n,
-                            f"hash-{d}",
-                            len(FILLER) * n,
-                            n,
-                        )
-                    )
-            with cursor.copy(
-                "COPY chunks (id, document_id, chunk_index, char_start, char_end, token_count,"
-                " sentences, embedding, lexical_length) FROM STDIN (FORMAT BINARY)"
-            ) as copy:
-                copy.set_types(
-                    ["int8", "text", "int4", "int4", "int4", "int4", "jsonb", "vector", "int4"]
-                )
-                for i, vector in enumerate(data):
-                    d, j = divmod(i, CHUNKS_PER_DOCUMENT)
-                    start = j * len(FILLER)
-                    copy.write_row(
-                        (
-                            i + 1,
-                            f"doc-{d}",
-                            j,
-                            start,
-                            start + len(FILLER),
-                            WORDS,
-                            spans[j],
-                            vector,
-                            WORDS,
-                        )
-                    )
-            cursor.execute("SELECT setval('chunks_id_seq', %s)", [len(data)])
-            cursor.execute(
-                "UPDATE lexical_totals SET chunks = %s, length = %s", [len(data), len(data) * WORDS]
-            )
-        connection.commit()
+        documents = copy_chunks(connection, data, DEFAULT_COLLECTION, 0)
         load_s = time.perf_counter() - started
     with psycopg.connect(url, autocommit=True) as connection:
         started = time.perf_counter()
@@ -199,17 +156,86 @@ def load(url: str, data: np.ndarray) -> dict[str, float]:
     return {"documents": documents, "load_s": round(load_s, 1), "vacuum_s": round(vacuum_s, 1)}
 
 
-def build(server: Any) -> dict[str, Any]:
-    """The migration's HNSW index (m 16, ef_construction 64: pgvector's defaults), one parallel
-    worker beside the leader (two cores)."""
+def copy_chunks(
+    connection: psycopg.Connection[Any], data: np.ndarray, collection: str, first_id: int
+) -> int:
+    """``data`` as chunks of ten-chunk documents of ``collection`` (chunk ids from
+    ``first_id`` + 1), committed; returns the number of documents."""
+    documents = -(-len(data) // CHUNKS_PER_DOCUMENT)
+    spans = [Jsonb([[j * len(FILLER), (j + 1) * len(FILLER)]]) for j in range(CHUNKS_PER_DOCUMENT)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO collections (name) VALUES (%s) ON CONFLICT DO NOTHING", [collection]
+        )
+        with cursor.copy(
+            "COPY documents (collection, id, title, source, text, content_hash, char_count,"
+            " chunk_count) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["text", "text", "text", "text", "text", "text", "int4", "int4"])
+            for d in range(documents):
+                n = min(CHUNKS_PER_DOCUMENT, len(data) - d * CHUNKS_PER_DOCUMENT)
+                copy.write_row(
+                    (
+                        collection,
+                        f"doc-{d}",
+                        f"Document {d}",
+                        SOURCES[d % len(SOURCES)],
+                        FILLER * n,
+                        f"hash-{d}",
+                        len(FILLER) * n,
+                        n,
+                    )
+                )
+        with cursor.copy(
+            "COPY chunks (collection, id, document_id, chunk_index, char_start, char_end,"
+            " token_count, sentences, embedding, lexical_length) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(
+                ["text", "int8", "text", "int4", "int4", "int4", "int4", "jsonb", "vector", "int4"]
+            )
+            for i, vector in enumerate(data):
+                d, j = divmod(i, CHUNKS_PER_DOCUMENT)
+                start = j * len(FILLER)
+                copy.write_row(
+                    (
+                        collection,
+                        first_id + i + 1,
+                        f"doc-{d}",
+                        j,
+                        start,
+                        start + len(FILLER),
+                        WORDS,
+                        spans[j],
+                        vector,
+                        WORDS,
+                    )
+                )
+        cursor.execute("SELECT setval('chunks_id_seq', %s)", [first_id + len(data)])
+        cursor.execute(
+            "INSERT INTO lexical_totals (collection, chunks, length) VALUES (%s, %s, %s)"
+            " ON CONFLICT (collection) DO UPDATE SET chunks = excluded.chunks,"
+            " length = excluded.length",
+            [collection, len(data), len(data) * WORDS],
+        )
+    connection.commit()
+    return documents
+
+
+def build(server: Any, parameters: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The migration's HNSW index, or one with ``parameters`` (m, ef_construction) in its
+    place; one parallel worker beside the leader (two cores)."""
     notices: list[str] = []
+    statement = CREATE_INDEX
+    if parameters is not None:
+        statement += f" WITH (m = {parameters[0]}, ef_construction = {parameters[1]})"
     with psycopg.connect(server.url, autocommit=True) as connection:
         connection.add_notice_handler(lambda d: notices.append(str(d.message_primary)))
         connection.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
         connection.execute("SET max_parallel_maintenance_workers = 1")
+        connection.execute("DROP INDEX IF EXISTS chunks_embedding")
         with ServerMemory(server) as memory:
             started = time.perf_counter()
-            connection.execute(CREATE_INDEX)
+            connection.execute(statement)
             build_s = time.perf_counter() - started
         row = connection.execute(
             "SELECT pg_relation_size('chunks_embedding'), pg_table_size('chunks'),"
@@ -218,6 +244,7 @@ def build(server: Any) -> dict[str, Any]:
         count = connection.execute("SELECT count(*) FROM chunks").fetchone()
     assert row is not None and count is not None
     return {
+        "index": statement.split(" ON ", 1)[1],
         "build_s": round(build_s, 1),
         "build_notices": notices,
         "index_mb": round(row[0] / 2**20),
@@ -233,30 +260,48 @@ def build(server: Any) -> dict[str, Any]:
 def _exact_sql(source: str | None) -> str:
     """Exact top k by distance: nothing can serve ORDER BY distance, id but a sort."""
     if source is None:
-        return "SELECT c.id FROM chunks c ORDER BY c.embedding <=> %s, c.id LIMIT %s"
+        return (
+            "SELECT c.id FROM chunks c WHERE c.collection = %s"
+            " ORDER BY c.embedding <=> %s, c.id LIMIT %s"
+        )
     return (
-        "SELECT c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
-        " WHERE d.source = %s ORDER BY c.embedding <=> %s, c.id LIMIT %s"
+        f"SELECT c.id FROM {_WITH_DOCUMENT} WHERE c.collection = %s AND d.source = %s"
+        " ORDER BY c.embedding <=> %s, c.id LIMIT %s"
     )
 
 
-def _exact_params(vector: np.ndarray, k: int, source: str | None) -> list[Any]:
-    return [vector, k] if source is None else [source, vector, k]
+def _exact_params(
+    vector: np.ndarray, k: int, source: str | None, collection: str = DEFAULT_COLLECTION
+) -> list[Any]:
+    return [collection, vector, k] if source is None else [collection, source, vector, k]
 
 
-def _hnsw_sql(ef_search: int, source: str | None) -> tuple[str, str, str]:
-    """The backend's dense query (_Snapshot.dense) at any ef_search."""
-    where = "TRUE" if source is None else "TRUE AND d.source = ANY(%s)"
+def _hnsw_sql(ef_search: int, source: str | None) -> tuple[str, ...]:
+    """The backend's dense query on a large collection (_Snapshot.dense) at any ef_search."""
+    if source is None:
+        return (
+            f"SET LOCAL hnsw.ef_search = {ef_search}",
+            "SET LOCAL hnsw.iterative_scan = relaxed_order",
+            "SET LOCAL enable_seqscan = off",
+            "SET LOCAL enable_sort = off",
+            "SELECT c.id, 1 - (c.embedding <=> %s) FROM chunks c"
+            " WHERE c.collection = %s AND TRUE ORDER BY c.embedding <=> %s LIMIT %s",
+        )
     return (
         f"SET LOCAL hnsw.ef_search = {ef_search}",
         "SET LOCAL hnsw.iterative_scan = relaxed_order",
-        "SELECT c.id, 1 - (c.embedding <=> %s) FROM chunks c JOIN documents d"
-        f" ON d.id = c.document_id WHERE {where} ORDER BY c.embedding <=> %s LIMIT %s",
+        "SET LOCAL enable_seqscan = off",
+        f"SELECT c.id, 1 - (c.embedding <=> %s) FROM {_WITH_DOCUMENT}"
+        " WHERE c.collection = %s AND TRUE AND d.source = ANY(%s)"
+        " ORDER BY c.embedding <=> %s LIMIT %s",
     )
 
 
-def _hnsw_params(vector: np.ndarray, k: int, source: str | None) -> list[Any]:
-    return [vector, vector, k] if source is None else [vector, [source], vector, k]
+def _hnsw_params(
+    vector: np.ndarray, k: int, source: str | None, collection: str = DEFAULT_COLLECTION
+) -> list[Any]:
+    sources = [] if source is None else [[source]]
+    return [vector, collection, *sources, vector, k]
 
 
 def plan(connection: psycopg.Connection[Any], statements: Sequence[str], params: list[Any]) -> str:
@@ -269,7 +314,11 @@ def plan(connection: psycopg.Connection[Any], statements: Sequence[str], params:
 
 
 def exact_top(
-    connection: psycopg.Connection[Any], queries: np.ndarray, sources: Sequence[str | None], k: int
+    connection: psycopg.Connection[Any],
+    queries: np.ndarray,
+    sources: Sequence[str | None],
+    k: int,
+    collection: str = DEFAULT_COLLECTION,
 ) -> tuple[list[list[int]], dict[str, float]]:
     results, samples = [], []
     for query, source in zip(queries, sources, strict=True):
@@ -277,7 +326,7 @@ def exact_top(
         with connection.transaction():
             connection.execute("SET LOCAL enable_indexscan = off")
             rows = connection.execute(
-                _exact_sql(source), _exact_params(query, k, source)
+                _exact_sql(source), _exact_params(query, k, source, collection)
             ).fetchall()
         samples.append((time.perf_counter() - started) * 1000)
         results.append([int(r[0]) for r in rows])
@@ -307,7 +356,11 @@ def hnsw_top(
 
 
 def backend_top(
-    backend: PostgresBackend, queries: np.ndarray, sources: Sequence[str | None], k: int
+    backend: PostgresBackend,
+    queries: np.ndarray,
+    sources: Sequence[str | None],
+    k: int,
+    collection: str = DEFAULT_COLLECTION,
 ) -> tuple[list[list[int]], dict[str, float]]:
     """What a search pays for its dense half: a pooled connection, a read-only snapshot, the
     backend's settings and query."""
@@ -315,7 +368,7 @@ def backend_top(
     for query, source in zip(queries, sources, strict=True):
         filters = SearchFilters(sources=[source]) if source else SearchFilters()
         started = time.perf_counter()
-        with backend.collection(DEFAULT_COLLECTION) as default, default.reading() as snapshot:
+        with backend.collection(collection) as storage, storage.reading() as snapshot:
             hits = snapshot.dense(query, k, filters)
         samples.append((time.perf_counter() - started) * 1000)
         results.append([i for i, _ in hits])
@@ -327,13 +380,17 @@ def recall_at(n: int, results: Sequence[list[int]], truth: Sequence[list[int]]) 
     return round(float(np.mean(hits)), 4)
 
 
-def search(url: str, queries: np.ndarray) -> dict[str, Any]:
-    """Exact truth first (its sequential scans go through a small ring of buffers and leave the
-    cache alone), one untimed warm-up pass, then the timed passes."""
-    cases: dict[str, list[str | None]] = {
+def cases_of(queries: np.ndarray) -> dict[str, list[str | None]]:
+    return {
         "all": [None] * len(queries),
         "source filter": [SOURCES[i % len(SOURCES)] for i in range(len(queries))],
     }
+
+
+def search(url: str, queries: np.ndarray) -> tuple[dict[str, Any], dict[str, list[list[int]]]]:
+    """Exact truth first (its sequential scans go through a small ring of buffers and leave the
+    cache alone), one untimed warm-up pass, then the timed passes; the figures and the truth."""
+    cases = cases_of(queries)
     top = max(KS)
     out: dict[str, Any] = {"exact": {}, "hnsw": [], "other_ef_search": [], "plans": {}}
     with psycopg.connect(url, autocommit=True) as connection:
@@ -389,7 +446,100 @@ def search(url: str, queries: np.ndarray) -> dict[str, Any]:
                 out["hnsw"].append(case)
     finally:
         backend.close()
+    return out, truth
+
+
+def small_tenant(server: Any, data: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
+    """A collection of ``data`` (1,000 chunks) beside the large one, searched through the
+    backend: p50 and recall@10 against the exact top 10 of its own chunks, and its plan."""
+    with psycopg.connect(server.url) as connection:
+        register_vector(connection)
+        row = connection.execute("SELECT max(id) FROM chunks").fetchone()
+        assert row is not None
+        copy_chunks(connection, data, SMALL_TENANT, int(row[0]))
+    with psycopg.connect(server.url, autocommit=True) as connection:
+        register_vector(connection)
+        connection.execute("ANALYZE documents, chunks")
+        truth, _ = exact_top(connection, queries, [None] * len(queries), 10, SMALL_TENANT)
+        shown = plan(
+            connection,
+            _hnsw_sql(DEFAULT_EF_SEARCH, None),
+            _hnsw_params(queries[0], 10, None, SMALL_TENANT),
+        )
+    backend = PostgresConfig(server.url).open(queries.shape[1])
+    try:
+        backend_top(backend, queries, [None] * len(queries), 10, SMALL_TENANT)  # warm-up
+        results, latency = backend_top(backend, queries, [None] * len(queries), 10, SMALL_TENANT)
+    finally:
+        backend.close()
+    out = {
+        "chunks": len(data),
+        "k": 10,
+        **latency,
+        "recall_at_10": recall_at(10, results, truth),
+        "plan": shown,
+    }
+    print(
+        f"  a {len(data):,}-chunk collection beside it: p50 {out['p50_ms']} ms, recall@10 "
+        f"{out['recall_at_10']}; plan: " + " / ".join(x.strip() for x in shown.splitlines())
+    )
     return out
+
+
+def sweep(
+    server: Any, queries: np.ndarray, truth: dict[str, list[list[int]]], parameters: tuple[int, int]
+) -> dict[str, Any]:
+    """The index rebuilt with ``parameters`` (m, ef_construction): its build, and recall@10
+    against ef_search (after a warm-up pass), with the lowest ef_search reaching the target."""
+    built = build(server, parameters)
+    out: dict[str, Any] = {"m": parameters[0], "ef_construction": parameters[1], **built}
+    out["ef_search"], out["lowest_ef_search_for_target"] = [], {}
+    with psycopg.connect(server.url, autocommit=True) as connection:
+        register_vector(connection)
+        for name, sources in cases_of(queries).items():
+            hnsw_top(connection, queries, sources, 10, max(SWEEP_EF_SEARCH))  # warm-up
+            lowest = None
+            for ef_search in SWEEP_EF_SEARCH:
+                results, latency = hnsw_top(connection, queries, sources, 10, ef_search)
+                recall = recall_at(10, results, truth[name])
+                out["ef_search"].append(
+                    {
+                        "filter": name,
+                        "ef_search": ef_search,
+                        "p50_ms": latency["p50_ms"],
+                        "recall_at_10": recall,
+                    }
+                )
+                if lowest is None and recall >= TARGET_RECALL:
+                    lowest = {
+                        "ef_search": ef_search,
+                        "p50_ms": latency["p50_ms"],
+                        "recall_at_10": recall,
+                    }
+            out["lowest_ef_search_for_target"][name] = lowest
+    print(sweep_summary(out))
+    return out
+
+
+def sweep_summary(r: dict[str, Any]) -> str:
+    lines = [
+        f"  m {r['m']}, ef_construction {r['ef_construction']}: built in {r['build_s']} s, index "
+        f"{r['index_mb']} MB, build peak PSS {r['server_peak_pss_mb']} MB"
+    ]
+    for name, lowest in r["lowest_ef_search_for_target"].items():
+        curve = ", ".join(
+            f"{c['ef_search']}: {c['recall_at_10']} ({c['p50_ms']} ms)"
+            for c in r["ef_search"]
+            if c["filter"] == name
+        )
+        reached = (
+            f"recall@10 {TARGET_RECALL} from ef_search {lowest['ef_search']} "
+            f"(p50 {lowest['p50_ms']} ms)"
+            if lowest
+            else f"recall@10 {TARGET_RECALL} never reached"
+        )
+        lines.append(f"    {name}: {reached}; {curve}")
+    return "\n".join(lines)
 
 
 def server_settings(url: str) -> dict[str, str]:
@@ -403,7 +553,12 @@ def server_settings(url: str) -> dict[str, str]:
 
 
 def measure(
-    name: str, make: Callable[[], np.ndarray], queries: np.ndarray, shared_buffers: str
+    name: str,
+    make: Callable[[], np.ndarray],
+    queries: np.ndarray,
+    shared_buffers: str,
+    make_small: Callable[[], np.ndarray],
+    builds: Sequence[tuple[int, int]] = (),
 ) -> dict[str, Any]:
     helpers = postgres_helpers()
     server = helpers.start_postgres()
@@ -421,7 +576,9 @@ def measure(
         built = build(server)
         print(f"  built in {built['build_s']} s; searching")
         with ServerMemory(server, report_s=float("inf")) as memory:
-            searched = search(server.url, queries)
+            searched, truth = search(server.url, queries)
+        tenant = small_tenant(server, make_small(), queries)
+        swept = [sweep(server, queries, truth, parameters) for parameters in builds]
         return {
             "dataset": name,
             "vectors": vectors,
@@ -432,6 +589,8 @@ def measure(
             **built,
             "server_peak_pss_searching_mb": memory.pss_mb,
             **searched,
+            "small_collection_beside": tenant,
+            **({"builds": swept} if swept else {}),
         }
     finally:
         server.stop()
@@ -486,14 +645,24 @@ def main() -> None:
     parser.add_argument(
         "--shared-buffers", default="6GB", help="the server's shared_buffers ('' keeps 128MB)"
     )
+    parser.add_argument(
+        "--builds",
+        default="",
+        help="other HNSW parameters to rebuild with and measure, as m:ef_construction,...",
+    )
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
+    builds = [(int(m), int(ef)) for m, ef in (b.split(":") for b in args.builds.split(",") if b)]
     started = time.perf_counter()
     anchors, queries = anchors_and_queries(args.queries)
     rng = np.random.default_rng(0)
     datasets: dict[str, Callable[[], np.ndarray]] = {
         "text-like": lambda: text_like(anchors, args.vectors, rng)
     }
+
+    def small() -> np.ndarray:
+        return text_like(anchors, SMALL_CHUNKS, np.random.default_rng(1))
+
     if args.uniform:
         datasets["uniform"] = lambda: uniform(args.vectors, anchors.shape[1], rng)
     meminfo = Path("/proc/meminfo").read_text().split()
@@ -508,7 +677,7 @@ def main() -> None:
         "results": [],
     }
     for name, make in datasets.items():
-        report["results"].append(measure(name, make, queries, args.shared_buffers))
+        report["results"].append(measure(name, make, queries, args.shared_buffers, small, builds))
         print(summary(report["results"][-1]))
     report["wall_s"] = round(time.perf_counter() - started)
     machine = report["machine"]

@@ -495,7 +495,7 @@ class SearchEngine:
                 return known_vector
             return embedding.result() if embedding else np.zeros(0, dtype=np.float32)
 
-        with self._backend.collection(collection) as storage, storage.reading() as view:
+        with self._backend.searching(collection) as view:
             ranked = retrieve(view, query, vector, k, filters, mode)
             kept = hydrate(view, ranked)
         return kept, vector(), ranked

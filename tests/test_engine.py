@@ -385,6 +385,28 @@ def test_a_failed_lexical_update_keeps_the_write_and_fts5_answers_until_a_restar
     assert reopened.check().ok
 
 
+def test_a_query_of_stop_words_only_still_finds_the_text_holding_them(
+    make_engine: MakeEngine,
+) -> None:
+    """Lexical search drops the commonest function words unless nothing else is left, and
+    every other word counts ("not" too), alike on both backends."""
+    engine = make_engine()
+    engine.upsert(
+        [
+            DocumentInput(id="hamlet", text="To be, or not to be, that is the question."),
+            DocumentInput(id="tides", text="Spring tides follow the new moon."),
+        ]
+    )
+
+    def found(query: str) -> list[str]:
+        hits = engine.search(SearchQuery(query, 5, mode=SearchMode.LEXICAL))
+        return [hit.citation.document_id for hit in hits]
+
+    assert found("to be or not to be") == ["hamlet"]  # "not" is the one word looked for
+    assert found("that is the") == ["hamlet", "tides"]  # only stop words: all of them
+    assert found("the") == ["tides", "hamlet"]  # the shorter text first
+
+
 @embedded_only
 def test_unfiltered_and_filtered_lexical_search_rank_alike(seeded: SearchEngine) -> None:
     """Unfiltered lexical search reads the top-k index, filtered search FTS5: the same BM25,

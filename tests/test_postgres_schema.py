@@ -16,7 +16,7 @@ from index.queries import SearchQuery
 from tests.postgres import Postgres
 
 pytestmark = pytest.mark.system  # starts PostgreSQL
-HEAD = "0006"
+HEAD = "0007"
 
 
 def _tables(url: str) -> set[str]:

@@ -1,6 +1,7 @@
 """PostgreSQL sized and tuned: SEMSEARCH_DATABASE_POOL_SIZE bounds the connections one server
-holds (searches running at once beyond it wait for one instead of opening more), and a bulk
-load leaves the tables analysed for the searches right after it."""
+holds (searches running at once beyond it wait for one instead of opening more), a bulk load
+leaves the tables analysed for the searches right after it, and a collection is searched
+exactly or through the HNSW index by its size."""
 
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import psycopg
 import pytest
 
 from index.backends import backend_config
+from index.backends.postgres import backend as postgres_backend
 from index.bulk import REFRESH_AFTER_DOCUMENTS, Item, ingest
 from index.embedding import Embedder
 from index.engine import EngineConfig, SearchEngine
-from index.models import DocumentInput
+from index.models import DocumentInput, SearchMode
 from index.queries import SearchQuery
 from service.settings import Settings
 from tests.postgres import Postgres
@@ -83,3 +85,48 @@ def test_a_bulk_load_leaves_the_tables_analysed(postgres: Postgres, embedder: Em
         assert {"documents", "chunks", "chunk_terms"} <= _analysed(url)
     finally:
         engine.close()
+
+
+def _hnsw_scans(url: str) -> int:
+    with psycopg.connect(url) as connection:
+        row = connection.execute(
+            "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'chunks_embedding'"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_small_collection_is_searched_exactly_and_a_large_one_through_hnsw(
+    postgres: Postgres, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The backend picks the path by the collection's size; both find the same chunks here,
+    and only the large collection's searches scan the HNSW index (a search right after the
+    load, no ANALYZE in between)."""
+    url = postgres.fresh_database()
+    topics = ["tides", "volcanoes", "glaciers", "monsoons", "coral reefs", "sand dunes"]
+    documents = [
+        DocumentInput(
+            id=f"{topic.replace(' ', '-')}-{n}",
+            text=f"Field notes {n} on {topic} and how they change.",
+        )
+        for topic in topics
+        for n in range(5)
+    ]
+    queries = [f"how {topic} change" for topic in topics]
+    found: dict[str, list[list[int]]] = {}
+    for path, below in [("exact", postgres_backend.EXACT_BELOW), ("hnsw", 0)]:
+        monkeypatch.setattr(postgres_backend, "EXACT_BELOW", below)
+        engine = SearchEngine(EngineConfig(storage=backend_config(url)), embedder)
+        try:
+            if path == "exact":
+                engine.upsert(documents)
+            before = _hnsw_scans(url)
+            found[path] = [
+                [h.chunk_id for h in engine.search(SearchQuery(q, 5, mode=SearchMode.DENSE))]
+                for q in queries
+            ]
+        finally:
+            engine.close()  # its sessions end, flushing their statistics
+        scanned = _hnsw_scans(url) - before
+        assert scanned == (len(queries) if path == "hnsw" else 0), path
+    assert found["hnsw"] == found["exact"]

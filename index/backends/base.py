@@ -164,6 +164,14 @@ class StorageBackend(Protocol):
             CollectionNotFoundError: no collection has that name.
         """
 
+    def searching(self, name: str) -> AbstractContextManager[SearchView]:
+        """A search's reads of collection ``name``, all from one snapshot: what
+        ``collection(name)`` then ``reading()`` give, in as few round trips as the store allows.
+
+        Raises:
+            CollectionNotFoundError: no collection has that name.
+        """
+
     def create_collection(self, name: str) -> CollectionEntry:
         """Create an empty collection, durably.
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from index.backends.base import CollectionEntry, ExportView
+from index.backends.base import CollectionEntry, ExportView, SearchView
 from index.backends.embedded.catalog import CREATED_AT, Summary, SummaryCache, read_summary
 from index.backends.embedded.config import STORE_FILE, EmbeddedConfig
 from index.backends.embedded.database import FrozenDatabase, SqliteDatabase, WriteResult
@@ -711,6 +711,11 @@ class EmbeddedBackend:
         assert self._opened is not None
         with self._opened.using(name) as collection:
             yield collection
+
+    @contextmanager
+    def searching(self, name: str) -> Iterator[SearchView]:
+        with self.collection(name) as collection, collection.reading() as view:
+            yield view
 
     def create_collection(self, name: str) -> CollectionEntry:
         with self._changes:

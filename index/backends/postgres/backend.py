@@ -14,6 +14,7 @@ import logging
 import math
 import re
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ from index.models import (
     StoredChunk,
     StoredDocument,
 )
+from index.words import query_words
 
 log = logging.getLogger(__name__)
 _SUMMARY = (
@@ -60,49 +62,51 @@ _SUMMARY = (
 )
 _AFTER_SUMMARY = 11  # the column after the summary's in a row that starts with them
 _WORD = re.compile(r"\w+")
-# A chunk's postings: its terms as the `english` text search configuration makes them (Snowball
-# stemming, stop words dropped), a title term counting twice (as TITLE_WEIGHT does for FTS5).
+# A chunk's postings: its terms as the `semsearch_english` text search configuration makes them
+# (Snowball stemming, every word kept, as the embedded backend's indexes keep them), a title term
+# counting twice (as TITLE_WEIGHT does for FTS5).
 _POSTINGS = """
     INSERT INTO chunk_terms (collection, term, chunk_id, tf, length)
     SELECT c.collection, t.lexeme, c.id,
            (SELECT sum(CASE w WHEN 'A' THEN 2 ELSE 1 END) FROM unnest(t.weights) AS w),
            c.lexical_length
     FROM chunks c JOIN documents d ON d.collection = c.collection AND d.id = c.document_id,
-         unnest(setweight(to_tsvector('english', coalesce(d.title, '')), 'A')
-                || setweight(to_tsvector('english',
+         unnest(setweight(to_tsvector('semsearch_english', coalesce(d.title, '')), 'A')
+                || setweight(to_tsvector('semsearch_english',
                              substr(d.text, c.char_start + 1, c.char_end - c.char_start)), 'B')
          ) AS t
     WHERE c.collection = %s AND c.document_id = %s
 """
 _CONNECT_TIMEOUT = 5  # seconds to connect, or to wait for a free pooled connection
+_TRUSTED_FOR_S = 1.0  # a connection back in the pool this recently is not pinged again
 _SEED_LOCK = 0x5E75EA_0002  # an advisory lock key of our own ("semsea", seeding)
 _K1, _B = 1.2, 0.75  # FTS5's bm25() constants
+# Collections of at most this many chunks are searched exactly, by a read of their own chunks
+# (bench/scale_postgres.py: a collection beside a large one).
+EXACT_BELOW = 2_000
 
-# The query's terms with the number of the collection's chunks holding each, and the
-# collection's totals: the inverse document frequencies and average length BM25 needs
-# (index-only scans). No row: the collection was deleted before the snapshot began.
-_TERM_STATISTICS = """
-SELECT t.chunks, t.length, q.term,
-       (SELECT count(*) FROM chunk_terms p WHERE p.collection = t.collection AND p.term = q.term)
-FROM lexical_totals t
-LEFT JOIN (SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('english', %s))) q ON TRUE
-WHERE t.collection = %s
+# The query's terms (the words index/words.py looks for, stemmed as the postings are) with the
+# number of the collection's chunks holding each: the inverse document frequencies BM25 needs
+# (index-only scans).
+_TERM_COUNTS = """
+SELECT q.term, (SELECT count(*) FROM chunk_terms p WHERE p.collection = %s AND p.term = q.term)
+FROM (SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('semsearch_english', %s))) q
 """
 # BM25 of every chunk holding a query term, as FTS5 computes it: per term its idf times the
-# saturated frequency normalised by the chunk's length against the average. Each term's
-# postings are read by an index scan of their own (the lateral subquery's OFFSET 0 keeps the
-# planner from turning it into a join, which it did on tables not yet analysed after a bulk
-# load: p50 20 ms instead of 1.9 over 2,000 SciFact abstracts). Filters join documents only
-# when there are any.
-_BM25 = f"""
-SELECT p.chunk_id,
-       sum(w.idf * p.tf * {_K1 + 1} / (p.tf + {_K1} * (1 - {_B} + {_B} * p.length / %s))) AS score
-FROM unnest(%s::text[], %s::float8[]) AS w (term, idf)
+# saturated frequency normalised by the chunk's length against the average, here
+# idf * (k1 + 1) * tf / (tf + k1 * (1 - b) + k1 * b / average * length) with the per-query
+# constants computed beforehand, all in float8. Each term's postings are read by an index scan
+# of their own (the lateral subquery's OFFSET 0 keeps the planner from turning it into a join,
+# which it did on tables not yet analysed after a bulk load: p50 20 ms instead of 1.9 over 2,000
+# SciFact abstracts). Filters join documents only when there are any.
+_BM25 = """
+SELECT p.chunk_id, sum(w.weight * p.tf / (p.tf + %s::float8 + %s::float8 * p.length)) AS score
+FROM unnest(%s::text[], %s::float8[]) AS w (term, weight)
 CROSS JOIN LATERAL (
     SELECT t.chunk_id, t.tf, t.length FROM chunk_terms t
     WHERE t.collection = %s AND t.term = w.term OFFSET 0
-) AS p {{join}}
-WHERE {{where}}
+) AS p {join}
+WHERE {where}
 GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT %s
 """
 # A chunk with its document: the same id in another collection is another document.
@@ -219,25 +223,60 @@ class _Snapshot:
         self._connection = connection
         self._collection = collection
         self._ef_search = ef_search
+        self._known_totals: tuple[int, int] | None = None
+        self._totals_read = False
+
+    def _totals(self) -> tuple[int, int] | None:
+        """The collection's chunks and their summed lexical length as of the snapshot; None if
+        the collection did not exist when it began (every collection has its row)."""
+        if not self._totals_read:
+            row = self._connection.execute(
+                "SELECT chunks, length FROM lexical_totals WHERE collection = %s",
+                [self._collection],
+            ).fetchone()
+            self._known_totals = (int(row[0]), int(row[1])) if row else None
+            self._totals_read = True
+        return self._known_totals
+
+    def missing(self) -> bool:
+        return self._totals() is None
+
+    def _chunks(self) -> int:
+        return (self._totals() or (0, 0))[0]
 
     def dense(self, vector: Vectors, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
         where, params = _where(filters)
+        chunks = "chunks c" if filters.is_empty() else _WITH_DOCUMENT
+        if self._chunks() <= EXACT_BELOW:
+            # A small collection is read whole through its own index and sorted: exact, and
+            # cheaper than a walk of the HNSW graph all collections share (a tenant of 1,000
+            # chunks beside a million searches at its own size).
+            rows = self._connection.execute(
+                "WITH own AS MATERIALIZED (SELECT c.id, c.embedding <=> %s AS distance"
+                f" FROM {chunks} WHERE c.collection = %s AND {where})"
+                " SELECT id, 1 - distance FROM own ORDER BY distance, id LIMIT %s",
+                [vector, self._collection, *params, k],
+            ).fetchall()
+            return [(int(i), float(s)) for i, s in rows]
+        # A larger one is searched through the HNSW index: chosen here, from the collection's
+        # size, rather than by the planner, which prices an HNSW scan at a high ef_search above
+        # a full scan and sort (SciFact's 18k chunks: 36 ms instead of 5). Unfiltered, nothing
+        # but the index may order the rows; filtered, the planner still weighs the filter's
+        # own indexes (a few documents' chunks are better read whole) against the graph.
         ef_search = min(max(self._ef_search, k), MAX_EF_SEARCH)
-        self._connection.execute(f"SET LOCAL hnsw.ef_search = {ef_search}")
-        self._connection.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-        # With a large ef_search the planner prices the HNSW scan above reading every chunk
-        # once the tables are analysed (SciFact, 18k chunks: a full scan and sort, 36 ms
-        # instead of 5). Off only prices sequential scans out; filters still use indexes.
-        # The collection is a filter like the others: a large one is searched by the HNSW
-        # scan, which goes on until k of its chunks are found; a small one (300 chunks beside
-        # 60k) is read whole by its index and sorted, exactly (0.6 ms instead of 20).
-        self._connection.execute("SET LOCAL enable_seqscan = off")
+        planner = ["enable_seqscan"] + (["enable_sort"] if filters.is_empty() else [])
+        self._connection.execute(
+            f"SET LOCAL hnsw.ef_search = {ef_search};"
+            " SET LOCAL hnsw.iterative_scan = relaxed_order;"
+            + "".join(f" SET LOCAL {name} = off;" for name in planner)
+        )
         rows = self._connection.execute(
-            f"SELECT c.id, 1 - (c.embedding <=> %s) FROM {_WITH_DOCUMENT}"
+            f"SELECT c.id, 1 - (c.embedding <=> %s) FROM {chunks}"
             f" WHERE c.collection = %s AND {where} ORDER BY c.embedding <=> %s LIMIT %s",
             [vector, self._collection, *params, vector, k],
         ).fetchall()
-        self._connection.execute("SET LOCAL enable_seqscan = on")  # for the snapshot's other reads
+        # the snapshot's other reads are planned freely
+        self._connection.execute("".join(f"SET LOCAL {name} = on;" for name in planner))
         # A relaxed iterative scan can return rows slightly out of order (pgvector#862).
         return sorted(((int(i), float(s)) for i, s in rows), key=lambda r: (-r[1], r[0]))
 
@@ -267,22 +306,28 @@ class _Snapshot:
         return np.vstack([found[i] for i in chunk_ids]).reshape(len(chunk_ids), -1)
 
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
-        statistics = self._connection.execute(
-            _TERM_STATISTICS, [query, self._collection]
-        ).fetchall()
-        if not statistics:  # the collection was deleted before this snapshot
+        chunks, length = self._totals() or (0, 0)
+        words = " ".join(query_words(query))
+        if not chunks or not words:
             return []
-        chunks, length = statistics[0][0], statistics[0][1]
-        held = [(term, n) for _, _, term, n in statistics if term is not None and n]
+        counts = self._connection.execute(_TERM_COUNTS, [self._collection, words]).fetchall()
+        held = [(term, n) for term, n in counts if n]
         if not held:
             return []
-        terms = [term for term, _ in held]
         # FTS5's idf, floored at 1e-6 for a term in more than half the chunks
-        idf = [max(math.log((chunks - n + 0.5) / (n + 0.5)), 1e-6) for _, n in held]
+        weights = [max(math.log((chunks - n + 0.5) / (n + 0.5)), 1e-6) * (_K1 + 1) for _, n in held]
         where, params = _where(filters)
         rows = self._connection.execute(
             _BM25.format(join="" if filters.is_empty() else _FILTER_JOIN, where=where),
-            [length / max(chunks, 1), terms, idf, self._collection, *params, k],
+            [
+                _K1 * (1 - _B),
+                _K1 * _B / (length / chunks),
+                [term for term, _ in held],
+                weights,
+                self._collection,
+                *params,
+                k,
+            ],
         ).fetchall()
         return [(int(i), float(s)) for i, s in rows]
 
@@ -410,6 +455,9 @@ class PostgresBackend:
         self.ef_search = config.ef_search
         self.dimension = dimension
         self._timeout_ms = max(1, round(config.statement_timeout * 1000))
+        self._returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
         try:
             schema.upgrade(url)
         except (psycopg.Error, sqlalchemy.exc.OperationalError) as error:
@@ -422,7 +470,8 @@ class PostgresBackend:
             max_size=config.pool_size,
             kwargs={"connect_timeout": _CONNECT_TIMEOUT},
             configure=self._configure,
-            check=ConnectionPool.check_connection,  # a server restart leaves dead connections
+            check=self._check,
+            reset=self._returned,
             timeout=_CONNECT_TIMEOUT,
             # The pool's retries back off exponentially up to this; giving up soon means the
             # next request after the database returns connects at once instead of waiting out
@@ -430,6 +479,16 @@ class PostgresBackend:
             reconnect_timeout=_CONNECT_TIMEOUT,
             open=True,
         )
+
+    def _check(self, connection: psycopg.Connection[Any]) -> None:
+        """Ping a connection before handing it out if it sat unused in the pool (a server
+        restart leaves dead ones); one just returned is taken as alive, saving a round trip
+        per call under load (a dead one then fails its call, a 503, and leaves the pool)."""
+        if time.monotonic() - self._returned_at.get(connection, 0.0) > _TRUSTED_FOR_S:
+            ConnectionPool.check_connection(connection)
+
+    def _returned(self, connection: psycopg.Connection[Any]) -> None:
+        self._returned_at[connection] = time.monotonic()
 
     def _configure(self, connection: psycopg.Connection[Any]) -> None:
         register_vector(connection)
@@ -443,10 +502,29 @@ class PostgresBackend:
     def transaction(self, snapshot: bool = False) -> Iterator[psycopg.Connection[Any]]:
         """A transaction on a pooled connection (``snapshot``: REPEATABLE READ, read only)."""
         try:
-            with self._pool.connection() as connection, connection.transaction():
-                if snapshot:
-                    connection.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                yield connection
+            with self._pool.connection() as connection:
+                if snapshot:  # sent with its BEGIN, not as a statement of its own
+                    connection.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+                    connection.read_only = True
+                try:
+                    with connection.transaction():
+                        yield connection
+                finally:
+                    if snapshot and not connection.closed:
+                        connection.isolation_level = connection.read_only = None
+        except (psycopg.OperationalError, PoolTimeout) as error:
+            log.warning("database %s: %s", self.database, _reason(error))
+            raise StorageUnavailableError(_unavailable(error)) from error
+
+    def outside_transaction(self, statement: str) -> None:
+        """Run a statement that cannot run in a transaction (VACUUM) on a pooled connection."""
+        try:
+            with self._pool.connection() as connection:
+                connection.autocommit = True
+                try:
+                    connection.execute(statement)
+                finally:
+                    connection.autocommit = False
         except (psycopg.OperationalError, PoolTimeout) as error:
             log.warning("database %s: %s", self.database, _reason(error))
             raise StorageUnavailableError(_unavailable(error)) from error
@@ -501,6 +579,15 @@ class PostgresBackend:
         if found is None:
             raise CollectionNotFoundError(name)
         yield _Collection(self, name, found[0])
+
+    @contextmanager
+    def searching(self, name: str) -> Iterator[_Snapshot]:
+        # The collection is looked up inside the snapshot, not in a transaction of its own.
+        with self.transaction(snapshot=True) as connection:
+            snapshot = _Snapshot(connection, name, self.ef_search)
+            if snapshot.missing():
+                raise CollectionNotFoundError(name)
+            yield snapshot
 
     def create_collection(self, name: str) -> CollectionEntry:
         with self.transaction() as connection:
@@ -849,9 +936,12 @@ class _Collection:
 
     def refresh_statistics(self) -> None:
         # Whole tables (statistics are per table, not per collection): ANALYZE samples a fixed
-        # number of rows, so its cost stays bounded however large they grow.
-        with self._backend.transaction() as connection:
-            connection.execute("ANALYZE documents, chunks, chunk_terms, document_bands")
+        # number of rows, and VACUUM reads only the pages changed since it last ran, marking
+        # them all-visible so the postings are read by index-only scans (a fresh load's pages
+        # otherwise send every posting to the heap until autovacuum comes by).
+        self._backend.outside_transaction(
+            "VACUUM (ANALYZE) documents, chunks, chunk_terms, document_bands"
+        )
 
     def counts(self) -> tuple[int, int, int]:
         with self._backend.transaction() as connection:
