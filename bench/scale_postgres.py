@@ -38,7 +38,6 @@ import psutil
 import psycopg
 from load import percentiles
 from pgvector.psycopg import register_vector
-from psycopg import sql
 from psycopg.types.json import Jsonb
 from scale import anchors_and_queries, text_like, uniform
 
@@ -74,15 +73,6 @@ def cpu_model() -> str:
         if line.startswith("model name"):
             return line.split(":", 1)[1].strip()
     return platform.processor() or "unknown"
-
-
-def set_shared_buffers(server: Any, size: str) -> None:
-    """shared_buffers needs a restart; with the default 128MB the index lives in the OS page
-    cache and every search copies its pages in again."""
-    with psycopg.connect(server.url, autocommit=True) as connection:
-        connection.execute(sql.SQL("ALTER SYSTEM SET shared_buffers = {}").format(size))
-    server.pause()
-    server.resume()
 
 
 class ServerMemory:
@@ -564,7 +554,7 @@ def measure(
     server = helpers.start_postgres()
     try:
         if shared_buffers:
-            set_shared_buffers(server, shared_buffers)
+            server.set_shared_buffers(shared_buffers)
         schema.upgrade(server.url)
         settings = server_settings(server.url)
         data = make()
