@@ -41,7 +41,7 @@ from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 from scale import anchors_and_queries, text_like, uniform
 
-from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, schema
+from index.backends.postgres import MAX_EF_SEARCH, ef_search_for, schema
 from index.backends.postgres.backend import _WITH_DOCUMENT, PostgresBackend
 from index.backends.postgres.config import PostgresConfig
 from index.models import DEFAULT_COLLECTION, SearchFilters
@@ -330,7 +330,7 @@ def hnsw_top(
     k: int,
     ef_search: int,
 ) -> tuple[list[list[int]], dict[str, float]]:
-    """The backend's query shape with another ef_search (its own: max(DEFAULT_EF_SEARCH, k))."""
+    """The backend's query shape with another ef_search (its own: max(ef_search_for(size), k))."""
     results, samples = [], []
     for query, source in zip(queries, sources, strict=True):
         *settings, select = _hnsw_sql(ef_search, source)
@@ -385,6 +385,10 @@ def search(url: str, queries: np.ndarray) -> tuple[dict[str, Any], dict[str, lis
     out: dict[str, Any] = {"exact": {}, "hnsw": [], "other_ef_search": [], "plans": {}}
     with psycopg.connect(url, autocommit=True) as connection:
         register_vector(connection)
+        row = connection.execute("SELECT count(*) FROM chunks").fetchone()
+        assert row is not None
+        own = ef_search_for(int(row[0]))  # the backend's, at this size
+        out["backend_ef_search"] = own
         truth = {}
         for name, sources in cases.items():
             exact_plan = plan(
@@ -404,7 +408,7 @@ def search(url: str, queries: np.ndarray) -> tuple[dict[str, Any], dict[str, lis
             hnsw_top(connection, queries, sources, top, max(EF_SEARCH))  # warm-up
         ef_results = {}
         for name, sources in cases.items():
-            for ef_search in EF_SEARCH:
+            for ef_search in sorted({*EF_SEARCH, own}):
                 results, latency = hnsw_top(connection, queries, sources, 10, ef_search)
                 ef_results[name, ef_search] = results
                 out["other_ef_search"].append(
@@ -424,7 +428,7 @@ def search(url: str, queries: np.ndarray) -> tuple[dict[str, Any], dict[str, lis
                 case = {
                     "k": k,
                     "filter": name,
-                    "ef_search": min(max(DEFAULT_EF_SEARCH, k), MAX_EF_SEARCH),
+                    "ef_search": min(max(own, k), MAX_EF_SEARCH),
                     **latency,
                     "recall_at_10": recall_at(10, results, truth[name]),
                     "short_answers": sum(len(r) < k for r in results),
@@ -432,7 +436,7 @@ def search(url: str, queries: np.ndarray) -> tuple[dict[str, Any], dict[str, lis
                 if k != 10:
                     case[f"recall_at_{k}"] = recall_at(k, results, truth[name])
                 if k == 10:  # the bench's copy of the query gives the backend's answers
-                    case["same_as_bench_query"] = results == ef_results[name, DEFAULT_EF_SEARCH]
+                    case["same_as_bench_query"] = results == ef_results[name, own]
                 out["hnsw"].append(case)
     finally:
         backend.close()
@@ -453,7 +457,7 @@ def small_tenant(server: Any, data: np.ndarray, queries: np.ndarray) -> dict[str
         truth, _ = exact_top(connection, queries, [None] * len(queries), 10, SMALL_TENANT)
         shown = plan(
             connection,
-            _hnsw_sql(DEFAULT_EF_SEARCH, None),
+            _hnsw_sql(ef_search_for(SMALL_CHUNKS), None),
             _hnsw_params(queries[0], 10, None, SMALL_TENANT),
         )
     backend = PostgresConfig(server.url).open(queries.shape[1])

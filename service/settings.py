@@ -10,7 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from index.backends import BackendConfig, backend_config
 from index.backends.embedded.saver import SAVE_AFTER_CHANGES
 from index.backends.embedded.vectors import IVF_MIN_VECTORS
-from index.backends.postgres import DEFAULT_EF_SEARCH, MAX_EF_SEARCH, urls
+from index.backends.postgres import MAX_EF_SEARCH, urls
 from index.engine import EngineConfig
 from index.files import FileReader
 from index.jobs.models import JobLimits
@@ -35,12 +35,13 @@ class Settings(BaseSettings):
     database_statement_timeout: float = Field(
         30.0, gt=0, le=3600, description="Seconds any one database statement may run."
     )
-    database_ef_search: int = Field(
-        DEFAULT_EF_SEARCH,
+    database_ef_search: int | None = Field(
+        None,
         ge=10,
         le=MAX_EF_SEARCH,
         description="Candidates pgvector's HNSW search keeps per query (at least k): higher "
-        "finds more of the true nearest chunks, a little slower.",
+        "finds more of the true nearest chunks, a little slower. Unset: by the size of the "
+        "collection searched, from 40 at 20,000 chunks up to 800 at a million.",
     )
     database_pool_size: int = Field(
         8,

@@ -29,7 +29,7 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from index.backends.base import CollectionEntry, ExportView
-from index.backends.postgres import MAX_EF_SEARCH, schema
+from index.backends.postgres import MAX_EF_SEARCH, ef_search_for, schema
 from index.backends.postgres.config import PostgresConfig
 from index.backends.records import NewChunk, PreparedDocument, exported, sentence_bytes
 from index.duplicates import Candidate, Fingerprint, fingerprint_of, link_written
@@ -218,7 +218,7 @@ class _Snapshot:
     """Reads of one search in one collection, in one REPEATABLE READ transaction."""
 
     def __init__(
-        self, connection: psycopg.Connection[Any], collection: str, ef_search: int
+        self, connection: psycopg.Connection[Any], collection: str, ef_search: int | None
     ) -> None:
         self._connection = connection
         self._collection = collection
@@ -263,7 +263,8 @@ class _Snapshot:
         # a full scan and sort (SciFact's 18k chunks: 36 ms instead of 5). Unfiltered, nothing
         # but the index may order the rows; filtered, the planner still weighs the filter's
         # own indexes (a few documents' chunks are better read whole) against the graph.
-        ef_search = min(max(self._ef_search, k), MAX_EF_SEARCH)
+        wanted = self._ef_search or ef_search_for(self._chunks())
+        ef_search = min(max(wanted, k), MAX_EF_SEARCH)
         planner = ["enable_seqscan"] + (["enable_sort"] if filters.is_empty() else [])
         self._connection.execute(
             f"SET LOCAL hnsw.ef_search = {ef_search};"

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from index.backends.postgres import DEFAULT_EF_SEARCH, urls
+from index.backends.postgres import urls
 from index.jobs.models import JobLimits
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ class PostgresConfig:
     # Longest any one database statement may run, in seconds.
     statement_timeout: float = 30.0
     # Candidates pgvector's HNSW search keeps: higher finds more of the true nearest chunks.
-    ef_search: int = DEFAULT_EF_SEARCH
+    # None: by the collection's size (index/backends/postgres/__init__.py, ef_search_for).
+    ef_search: int | None = None
     # Most collections, default included (None: no limit); creating one more is refused.
     max_collections: int | None = 1000
     # Connections one server keeps for searches and writes (ingest-job bookkeeping has up to
