@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-hostile bench-ingest bench-collections bench-snapshot bench-files bench-quality bench-stance bench-results bench-duplicates bench-pipeline train-stance docker-image docker-test clean
+.PHONY: chromium install run test test-fast lint typecheck pytest openapi fuzz soak bench bench-load bench-scale bench-scale-postgres bench-capacity bench-hostile bench-ingest bench-collections bench-snapshot bench-files bench-quality bench-stance bench-results bench-duplicates bench-pipeline train-stance docker-image docker-test compose-test clean
 
 install: $(STAMP)
 
@@ -103,6 +103,14 @@ bench-scale: install
 bench-scale-postgres: install
 	$(BIN)/python bench/scale_postgres.py --json bench/scale_postgres.json $(SCALE_ARGS)
 
+# Capacity on PostgreSQL: CPU per hybrid search on a replica and on PostgreSQL (from /proc), what
+# N replicas on one PostgreSQL of C cores carry, bytes per chunk and the HNSW build projected to
+# 10M and 100M chunks, and a replica SIGKILLed under load (CAPACITY_ARGS="--docs 500" for a quick
+# look); figures in bench/capacity.json.
+CAPACITY_ARGS ?=
+bench-capacity: install
+	$(BIN)/python bench/capacity.py --json bench/capacity.json $(CAPACITY_ARGS)
+
 # HTTP load on loopback: p50/p95/p99 and requests/s at 1, 8 and 32 clients.
 bench-load: install
 	$(BIN)/python bench/load.py
@@ -166,6 +174,13 @@ docker-image: install
 # Build and prove the image in a real engine (a private dockerd if none runs), then clean up.
 docker-test: install
 	PYTHON=$(BIN)/python scripts/docker-test.sh
+
+# Run compose.yaml for real with Docker Compose v2 (Debian's, if the CLI lacks it): two replicas
+# over PostgreSQL 17 + pgvector built from Debian's packages in place of the registry's
+# pgvector/pgvector:pg17 (scripts/compose.test.yaml swaps that image and nothing else), then
+# take it all down.
+compose-test: install
+	PYTHON=$(BIN)/python scripts/compose-test.sh
 
 clean:
 	rm -rf $(VENV) data .docker .pytest_cache .mypy_cache .ruff_cache tests/typescript/node_modules tests/typescript/generated tests/typescript/dist

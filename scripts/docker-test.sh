@@ -18,22 +18,17 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-CACHE="$ROOT/.docker"
 IMAGE="semsearch:docker-test-$$"
 NAME="semsearch-docker-test-$$"
-LOCAL_BASE="semsearch-base:bookworm"
-BASE_IMAGE="${BASE_IMAGE:-$LOCAL_BASE}"
-DEBIAN_MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 SMOKE_PYTHON="${SMOKE_PYTHON:-python3}"
 MAX_IMAGE_BYTES=1500000000
 WORK="$(mktemp -d /tmp/semsearch-docker.XXXXXX)"
-DOCKERD_PID=""
+LOG_NAME=docker-test
 CONTAINERS=()
 PG=()  # url, root, port of the PostgreSQL step 6 starts
-
-log() { echo "docker-test: $*" >&2; }
-now() { date +%s.%N; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+# log, now, since, install_if_missing, ensure_engine, stop_engine, ensure_base (BASE_IMAGE)
+# shellcheck source=scripts/docker-engine.sh
+source "$ROOT/scripts/docker-engine.sh"
 
 cleanup() {
     local status=$?
@@ -43,60 +38,12 @@ cleanup() {
     docker rmi -f "$IMAGE" >/dev/null 2>&1
     docker image prune -f --filter "label=semsearch.stage=build" >/dev/null 2>&1
     [[ ${#PG[@]} -eq 0 ]] || (cd "$ROOT" && .venv/bin/python -m tests.postgres stop "${PG[1]}" "${PG[2]}")
-    if [[ -n "$DOCKERD_PID" ]]; then
-        kill "$DOCKERD_PID" 2>/dev/null
-        for _ in $(seq 60); do kill -0 "$DOCKERD_PID" 2>/dev/null || break; sleep 0.5; done
-        kill -9 "$DOCKERD_PID" 2>/dev/null
-        # containerd-shims and overlay mounts of the private engine die with its root
-        pkill -f "$WORK/exec" 2>/dev/null
-        grep -o "$WORK[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
-    fi
+    stop_engine
     rm -rf "$WORK"
     [[ $status -eq 0 ]] || log "FAILED (exit $status)"
     exit "$status"
 }
 trap cleanup EXIT INT TERM
-
-install_if_missing() {  # command, Debian package
-    command -v "$1" >/dev/null && return
-    if [[ $(id -u) -ne 0 ]]; then log "$1 is missing: install Debian's $2 (or run as root)"; exit 1; fi
-    log "installing $2"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null
-}
-
-ensure_engine() {
-    if docker info >/dev/null 2>&1; then log "using the running engine"; return; fi
-    install_if_missing dockerd docker.io
-    log "starting a private dockerd in $WORK"
-    dockerd --data-root "$WORK/data" --exec-root "$WORK/exec" --pidfile "$WORK/dockerd.pid" \
-        --host "unix://$WORK/docker.sock" >"$WORK/dockerd.log" 2>&1 &
-    DOCKERD_PID=$!
-    export DOCKER_HOST="unix://$WORK/docker.sock"
-    for _ in $(seq 120); do docker info >/dev/null 2>&1 && return; sleep 0.5; done
-    tail -20 "$WORK/dockerd.log" >&2
-    log "dockerd did not start"
-    exit 1
-}
-
-ensure_base() {
-    if docker image inspect "$BASE_IMAGE" >/dev/null 2>&1; then log "reusing $BASE_IMAGE"; return; fi
-    if [[ "$BASE_IMAGE" != "$LOCAL_BASE" ]]; then docker pull "$BASE_IMAGE"; return; fi
-    local tarball="$CACHE/base-bookworm.tar"
-    if [[ ! -f "$tarball" ]]; then
-        install_if_missing debootstrap debootstrap
-        log "making $LOCAL_BASE with debootstrap from $DEBIAN_MIRROR"
-        local rootfs="$WORK/rootfs"
-        debootstrap --variant=minbase --include=python3,python3-venv bookworm "$rootfs" \
-            "$DEBIAN_MIRROR" >"$WORK/debootstrap.log" 2>&1 || { tail -20 "$WORK/debootstrap.log" >&2; exit 1; }
-        rm -rf "$rootfs"/var/cache/apt/* "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* \
-            "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/*
-        mkdir -p "$CACHE"
-        tar -C "$rootfs" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
-        rm -rf "$rootfs"
-    fi
-    log "importing $LOCAL_BASE from $tarball"
-    docker import "$tarball" "$LOCAL_BASE" >/dev/null
-}
 
 wait_ready() {  # container -> prints the URL once /readyz answers 200
     local port

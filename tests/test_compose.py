@@ -1,8 +1,10 @@
 """compose.yaml, the users' two-replica deployment, agrees with the image and the settings it
 depends on: the tag `make docker-image` builds, the port the image serves on, a database URL
 the service accepts and that names the compose database, and a start order that waits for it.
-(No image registry is reachable here, so it is checked as configuration, not run; the image's
-two-replica PostgreSQL run is scripts/docker-test.sh's step 6.)"""
+`make compose-test` (scripts/compose-test.sh) runs it for real with Docker Compose; no image
+registry is reachable there, so a second file, scripts/compose.test.yaml, swaps the database
+image for PostgreSQL 17 + pgvector built from Debian's packages. These checks hold that file to
+swapping the image alone, so the run stays a proof of compose.yaml."""
 
 from __future__ import annotations
 
@@ -64,3 +66,15 @@ def test_no_password_is_written_into_the_file() -> None:
     for line in text.splitlines():
         if "PASSWORD" in line or "postgresql://" in line:
             assert "${SEMSEARCH_DB_PASSWORD:?" in line or line.lstrip().startswith("#"), line
+
+
+def test_the_compose_test_override_changes_only_the_database_image() -> None:
+    override = yaml.safe_load((ROOT / "scripts/compose.test.yaml").read_text())
+    assert list(override) == ["services"] and list(override["services"]) == ["db"]
+    assert list(override["services"]["db"]) == ["image"]
+    image = override["services"]["db"]["image"]
+    assert image != _compose()["services"]["db"]["image"]
+    script = (ROOT / "scripts/compose-test.sh").read_text()
+    assert f'DB_IMAGE="{image}"' in script  # the image the script builds
+    # compose.yaml first, the override second, both by these paths
+    assert '-f "$ROOT/compose.yaml" -f "$ROOT/scripts/compose.test.yaml"' in script
