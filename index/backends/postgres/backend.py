@@ -517,18 +517,21 @@ class PostgresBackend:
             log.warning("database %s: %s", self.database, _reason(error))
             raise StorageUnavailableError(_unavailable(error)) from error
 
-    def outside_transaction(self, statement: str) -> None:
-        """Run a statement that cannot run in a transaction (VACUUM) on a pooled connection."""
+    def vacuum(self, tables: str) -> None:
+        """VACUUM (ANALYZE) ``tables`` on a pooled connection, without the statement timeout (it
+        reads every page written since it last ran), as a best effort: the writes it follows are
+        committed, and autovacuum would come by anyway, so a failure is logged, not raised."""
         try:
             with self._pool.connection() as connection:
-                connection.autocommit = True
+                connection.autocommit = True  # VACUUM cannot run in a transaction
                 try:
-                    connection.execute(statement)
+                    connection.execute("SET statement_timeout = 0")
+                    connection.execute(f"VACUUM (ANALYZE) {tables}")
                 finally:
+                    connection.execute(f"SET statement_timeout = {self._timeout_ms}")
                     connection.autocommit = False
-        except (psycopg.OperationalError, PoolTimeout) as error:
-            log.warning("database %s: %s", self.database, _reason(error))
-            raise StorageUnavailableError(_unavailable(error)) from error
+        except (psycopg.Error, PoolTimeout) as error:
+            log.warning("database %s: statistics not refreshed: %s", self.database, _reason(error))
 
     @contextmanager
     def seeding(self) -> Iterator[None]:
@@ -940,9 +943,7 @@ class _Collection:
         # number of rows, and VACUUM reads only the pages changed since it last ran, marking
         # them all-visible so the postings are read by index-only scans (a fresh load's pages
         # otherwise send every posting to the heap until autovacuum comes by).
-        self._backend.outside_transaction(
-            "VACUUM (ANALYZE) documents, chunks, chunk_terms, document_bands"
-        )
+        self._backend.vacuum("documents, chunks, chunk_terms, document_bands")
 
     def counts(self) -> tuple[int, int, int]:
         with self._backend.transaction() as connection:
