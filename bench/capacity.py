@@ -89,6 +89,7 @@ import load
 import psycopg
 from live_server import LiveServer, live_server, rss_mb
 from load import run_load
+from scale_postgres import cpu_model, postgres_helpers
 
 from index.backends import backend_config
 from index.backends.postgres import backend as postgres_backend
@@ -118,15 +119,8 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CPU_COUNT = os.cpu_count() or 1
 
 
-def postgres_helpers() -> ModuleType:
-    """tests/postgres.py and tests/replica_kill.py (a script run as `python bench/...` does
-    not have the repository root on its path)."""
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
-    return importlib.import_module("tests.postgres")
-
-
 def replica_kill() -> ModuleType:
+    """tests/replica_kill.py (postgres_helpers puts the repository root on the path)."""
     postgres_helpers()
     return importlib.import_module("tests.replica_kill")
 
@@ -886,13 +880,6 @@ def code_version() -> dict[str, Any]:
 
     changed = git("status", "--porcelain", "--", "index", "service").splitlines()
     return {"commit": git("rev-parse", "HEAD"), "uncommitted": [c[3:] for c in changed]}
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown"
 
 
 # --- output ----------------------------------------------------------------------------------

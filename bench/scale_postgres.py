@@ -358,7 +358,7 @@ def backend_top(
     for query, source in zip(queries, sources, strict=True):
         filters = SearchFilters(sources=[source]) if source else SearchFilters()
         started = time.perf_counter()
-        with backend.collection(collection) as storage, storage.reading() as snapshot:
+        with backend.searching(collection) as snapshot:
             hits = snapshot.dense(query, k, filters)
         samples.append((time.perf_counter() - started) * 1000)
         results.append([i for i, _ in hits])

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -223,26 +224,21 @@ class _Snapshot:
         self._connection = connection
         self._collection = collection
         self._ef_search = ef_search
-        self._known_totals: tuple[int, int] | None = None
-        self._totals_read = False
 
+    @cached_property
     def _totals(self) -> tuple[int, int] | None:
         """The collection's chunks and their summed lexical length as of the snapshot; None if
         the collection did not exist when it began (every collection has its row)."""
-        if not self._totals_read:
-            row = self._connection.execute(
-                "SELECT chunks, length FROM lexical_totals WHERE collection = %s",
-                [self._collection],
-            ).fetchone()
-            self._known_totals = (int(row[0]), int(row[1])) if row else None
-            self._totals_read = True
-        return self._known_totals
+        row = self._connection.execute(
+            "SELECT chunks, length FROM lexical_totals WHERE collection = %s", [self._collection]
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
 
     def missing(self) -> bool:
-        return self._totals() is None
+        return self._totals is None
 
     def _chunks(self) -> int:
-        return (self._totals() or (0, 0))[0]
+        return (self._totals or (0, 0))[0]
 
     def dense(self, vector: Vectors, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
         where, params = _where(filters)
@@ -307,7 +303,7 @@ class _Snapshot:
         return np.vstack([found[i] for i in chunk_ids]).reshape(len(chunk_ids), -1)
 
     def lexical(self, query: str, k: int, filters: SearchFilters) -> list[tuple[int, float]]:
-        chunks, length = self._totals() or (0, 0)
+        chunks, length = self._totals or (0, 0)
         words = " ".join(query_words(query))
         if not chunks or not words:
             return []
