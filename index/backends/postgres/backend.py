@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import time
 import weakref
@@ -86,24 +85,27 @@ _K1, _B = 1.2, 0.75  # FTS5's bm25() constants
 # (bench/scale_postgres.py: a collection beside a large one).
 EXACT_BELOW = 2_000
 
-# The query's terms (the words index/words.py looks for, stemmed as the postings are) with the
-# number of the collection's chunks holding each: the inverse document frequencies BM25 needs
-# (index-only scans).
-_TERM_COUNTS = """
-SELECT q.term, (SELECT count(*) FROM chunk_terms p WHERE p.collection = %s AND p.term = q.term)
-FROM (SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('semsearch_english', %s))) q
-"""
-# BM25 of every chunk holding a query term, as FTS5 computes it: per term its idf times the
-# saturated frequency normalised by the chunk's length against the average, here
-# idf * (k1 + 1) * tf / (tf + k1 * (1 - b) + k1 * b / average * length) with the per-query
-# constants computed beforehand, all in float8. Each term's postings are read by an index scan
-# of their own (the lateral subquery's OFFSET 0 keeps the planner from turning it into a join,
-# which it did on tables not yet analysed after a bulk load: p50 20 ms instead of 1.9 over 2,000
-# SciFact abstracts). Filters join documents only when there are any.
+# BM25 of every chunk holding a query term, as FTS5 computes it, in one statement: the query's
+# terms (the words index/words.py looks for, stemmed as the postings are) with FTS5's idf from
+# the number of the collection's chunks holding each (floored at 1e-6 for a term in more than
+# half of them), then per term its idf times the saturated frequency normalised by the chunk's
+# length against the average, idf * (k1 + 1) * tf / (tf + k1 * (1 - b) + k1 * b / average *
+# length), all in float8. Both reads are index-only scans of the term's postings; the weights
+# are materialized so the counts run once per term, not per posting. Each term's postings are
+# read by an index scan of their own (the lateral subquery's OFFSET 0 keeps the planner from
+# turning it into a join, which it did on tables not yet analysed after a bulk load: p50 20 ms
+# instead of 1.9 over 2,000 SciFact abstracts). Filters join documents only when there are any.
 _BM25 = """
+WITH w AS MATERIALIZED (
+    SELECT t.term, greatest(ln((%s::float8 - c.n + 0.5) / (c.n + 0.5)), 1e-6) * %s::float8 AS weight
+    FROM (SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('semsearch_english', %s))) t
+    CROSS JOIN LATERAL (
+        SELECT count(*) AS n FROM chunk_terms p WHERE p.collection = %s AND p.term = t.term
+    ) AS c
+    WHERE c.n > 0
+)
 SELECT p.chunk_id, sum(w.weight * p.tf / (p.tf + %s::float8 + %s::float8 * p.length)) AS score
-FROM unnest(%s::text[], %s::float8[]) AS w (term, weight)
-CROSS JOIN LATERAL (
+FROM w CROSS JOIN LATERAL (
     SELECT t.chunk_id, t.tf, t.length FROM chunk_terms t
     WHERE t.collection = %s AND t.term = w.term OFFSET 0
 ) AS p {join}
@@ -307,20 +309,16 @@ class _Snapshot:
         words = " ".join(query_words(query))
         if not chunks or not words:
             return []
-        counts = self._connection.execute(_TERM_COUNTS, [self._collection, words]).fetchall()
-        held = [(term, n) for term, n in counts if n]
-        if not held:
-            return []
-        # FTS5's idf, floored at 1e-6 for a term in more than half the chunks
-        weights = [max(math.log((chunks - n + 0.5) / (n + 0.5)), 1e-6) * (_K1 + 1) for _, n in held]
         where, params = _where(filters)
         rows = self._connection.execute(
             _BM25.format(join="" if filters.is_empty() else _FILTER_JOIN, where=where),
             [
+                chunks,
+                _K1 + 1,
+                words,
+                self._collection,
                 _K1 * (1 - _B),
                 _K1 * _B / (length / chunks),
-                [term for term, _ in held],
-                weights,
                 self._collection,
                 *params,
                 k,
