@@ -75,7 +75,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -89,7 +88,13 @@ import load
 import psycopg
 from live_server import LiveServer, live_server, rss_mb
 from load import run_load
-from scale_postgres import cpu_model, postgres_helpers
+from scale_postgres import (
+    ServerMemory,
+    cpu_model,
+    postgres_helpers,
+    postmaster_pid,
+    server_memory_mb,
+)
 
 from index.backends import backend_config
 from index.backends.postgres import backend as postgres_backend
@@ -245,10 +250,6 @@ def ef_search(chunks: int) -> int:
     return ef_search_for(chunks)
 
 
-def postmaster_pid(server: Any) -> int:
-    return int((server.data / "postmaster.pid").read_text().split()[0])
-
-
 def server_settings(url: str) -> dict[str, str]:
     names = ["server_version", "shared_buffers", "max_connections", "maintenance_work_mem"]
     with psycopg.connect(url, autocommit=True) as connection:
@@ -256,61 +257,6 @@ def server_settings(url: str) -> dict[str, str]:
         row = connection.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
         found["pgvector"] = str(row.fetchone()[0])  # type: ignore[index]
     return found
-
-
-def _tree(root: int) -> list[int]:
-    """The pids of ``root`` and its live descendants."""
-    children: dict[int, list[int]] = {}
-    for pid, (parent, _) in _processes().items():
-        children.setdefault(parent, []).append(pid)
-    found, stack = [], [root]
-    while stack:
-        pid = stack.pop()
-        found.append(pid)
-        stack.extend(children.get(pid, []))
-    return found
-
-
-def server_memory_mb(postmaster: int) -> dict[str, int]:
-    """PSS (shared pages counted once: shared_buffers, a build's shared graph) and RSS summed
-    over the postmaster's tree, from /proc/<pid>/smaps_rollup."""
-    pss = rss = processes = 0
-    for pid in _tree(postmaster):
-        try:
-            lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-        except OSError:  # ended since the scan
-            continue
-        kb = {f[0]: int(f[1]) for f in (line.split() for line in lines[1:]) if len(f) >= 2}
-        pss, rss, processes = pss + kb.get("Pss:", 0), rss + kb.get("Rss:", 0), processes + 1
-    return {"pss_mb": round(pss / 1024), "rss_sum_mb": round(rss / 1024), "processes": processes}
-
-
-class PeakMemory:
-    """The postmaster tree's peak PSS, sampled every half second while in the block."""
-
-    def __init__(self, postmaster: int) -> None:
-        self._postmaster = postmaster
-        self.peak: dict[str, int] = {"pss_mb": 0, "rss_sum_mb": 0}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> PeakMemory:
-        self._take()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._take()
-
-    def _take(self) -> None:
-        now = server_memory_mb(self._postmaster)
-        self.peak = {k: max(self.peak[k], now[k]) for k in self.peak}
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            self._take()
 
 
 RELATION_SIZES = """
@@ -373,7 +319,7 @@ def reindex(url: str, postmaster: int) -> dict[str, Any]:
         count = connection.execute("SELECT count(*) FROM chunks").fetchone()
         assert count is not None
         before = tree_cpu_s({"postgres": postmaster})["postgres"]
-        with PeakMemory(postmaster) as memory:
+        with ServerMemory(postmaster, url, report_s=float("inf")) as memory:
             started = time.perf_counter()
             connection.execute("REINDEX INDEX chunks_embedding")
             build_s = time.perf_counter() - started
@@ -388,7 +334,7 @@ def reindex(url: str, postmaster: int) -> dict[str, Any]:
         "postgres_cpu_s": round(cpu_s, 2),
         "index_bytes": int(index[0]),
         "index_bytes_per_vector": round(index[0] / max(count[0], 1)),
-        "server_peak": memory.peak,
+        "server_peak": {"pss_mb": memory.pss_mb, "rss_sum_mb": memory.rss_mb},
         "notices": notices,
     }
 

@@ -75,16 +75,33 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def postmaster_pid(server: Any) -> int:
+    return int((server.data / "postmaster.pid").read_text().split()[0])
+
+
+def server_memory_mb(postmaster: int) -> dict[str, int]:
+    """The memory of the postmaster and its children now: PSS counts shared memory (buffers, a
+    parallel build's graph) once, the RSS sum once per process mapping it."""
+    pss = rss = processes = 0
+    root = psutil.Process(postmaster)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            info = process.memory_full_info()
+        except psutil.NoSuchProcess:  # ended since the scan
+            continue
+        pss, rss, processes = pss + info.pss, rss + info.rss, processes + 1
+    return {"pss_mb": round(pss / 2**20), "rss_sum_mb": round(rss / 2**20), "processes": processes}
+
+
 class ServerMemory:
-    """Peak memory of the postmaster and its children, sampled every second: PSS counts shared
-    memory (buffers, a parallel build's graph) once, the RSS sum once per process mapping it.
+    """Peak memory of the postmaster and its children (server_memory_mb), sampled every second.
     Prints the index build's progress every ``report_s`` seconds while it samples."""
 
-    def __init__(self, server: Any, report_s: float = 60.0) -> None:
-        self._postmaster = int((server.data / "postmaster.pid").read_text().split()[0])
-        self._url = server.url
+    def __init__(self, postmaster: int, url: str, report_s: float = 60.0) -> None:
+        self._postmaster = postmaster
+        self._url = url
         self._report_s = report_s
-        self.pss_mb = self.rss_mb = 0.0
+        self.pss_mb = self.rss_mb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -98,18 +115,11 @@ class ServerMemory:
         self._thread.join()
         self.sample()
 
-    def sample(self) -> tuple[float, float]:
-        pss = rss = 0
-        postmaster = psutil.Process(self._postmaster)
-        for process in [postmaster, *postmaster.children(recursive=True)]:
-            try:
-                info = process.memory_full_info()
-            except psutil.NoSuchProcess:
-                continue
-            pss, rss = pss + info.pss, rss + info.rss
-        now = (round(pss / 2**20), round(rss / 2**20))
-        self.pss_mb, self.rss_mb = max(self.pss_mb, now[0]), max(self.rss_mb, now[1])
-        return now
+    def sample(self) -> tuple[int, int]:
+        now = server_memory_mb(self._postmaster)
+        self.pss_mb = max(self.pss_mb, now["pss_mb"])
+        self.rss_mb = max(self.rss_mb, now["rss_sum_mb"])
+        return now["pss_mb"], now["rss_sum_mb"]
 
     def _run(self) -> None:
         started = last = time.perf_counter()
@@ -223,7 +233,7 @@ def build(server: Any, parameters: tuple[int, int] | None = None) -> dict[str, A
         connection.execute(f"SET maintenance_work_mem = '{MAINTENANCE_WORK_MEM}'")
         connection.execute("SET max_parallel_maintenance_workers = 1")
         connection.execute("DROP INDEX IF EXISTS chunks_embedding")
-        with ServerMemory(server) as memory:
+        with ServerMemory(postmaster_pid(server), server.url) as memory:
             started = time.perf_counter()
             connection.execute(statement)
             build_s = time.perf_counter() - started
@@ -569,7 +579,7 @@ def measure(
         print(f"  loaded in {loaded['load_s']} s, VACUUM ANALYZE {loaded['vacuum_s']} s; building")
         built = build(server)
         print(f"  built in {built['build_s']} s; searching")
-        with ServerMemory(server, report_s=float("inf")) as memory:
+        with ServerMemory(postmaster_pid(server), server.url, report_s=float("inf")) as memory:
             searched, truth = search(server.url, queries)
         tenant = small_tenant(server, make_small(), queries)
         swept = [sweep(server, queries, truth, parameters) for parameters in builds]
