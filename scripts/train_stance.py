@@ -263,16 +263,16 @@ def verdicts_at(rows: Rows, thresholds: Thresholds) -> Confusion:
     )
 
 
-def fit_thresholds(rows: Rows) -> tuple[float, Thresholds]:
+def fit_thresholds(rows: Rows, limit: float = MAX_TRUE_CALLED_FALSE) -> tuple[float, Thresholds]:
     """The thresholds (a 0.05 grid, and a margin) of best verdict macro-F1 on the calibration
-    rows, among those that call at most MAX_TRUE_CALLED_FALSE of the supported ones
-    contradicted (the target is 1 in 20 on unseen text; the rest is a safety margin); ties go
-    to the higher thresholds (fewer verdicts claimed on the same evidence)."""
+    rows, among those that call at most ``limit`` of the supported ones contradicted (the
+    target is 1 in 20 on unseen text; the default leaves a safety margin); ties go to the
+    higher thresholds (fewer verdicts claimed on the same evidence)."""
     grid = [round(float(x), 2) for x in np.arange(0.05, 0.96, 0.05)]
     scored = []
     for thresholds in itertools.product(grid, grid, MARGINS):
         table = verdicts_at(rows, thresholds)
-        if true_called_contradicted(table) <= MAX_TRUE_CALLED_FALSE:
+        if true_called_contradicted(table) <= limit:
             scored.append((round(macro_f1(table), 4), thresholds))
     return max(scored)
 

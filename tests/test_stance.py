@@ -162,3 +162,27 @@ def test_a_breaking_nli_category_is_capped_but_keeps_its_entailments() -> None:
     kept = _cap_contradictions(pairs, random.Random(0))
     assert sum(p.stance is Stance.CONTRADICTS for p in kept) == BREAKING_PER_CATEGORY
     assert sum(p.stance is Stance.SUPPORTS for p in kept) == 1
+
+
+def test_threshold_fitting_keeps_true_claims_called_contradicted_within_its_limit() -> None:
+    from index.evaluation import true_called_contradicted
+    from scripts.train_stance import fit_thresholds, verdicts_at
+
+    # Noisy readings: supported claims lean to support, contradicted ones to contradiction,
+    # and some true claims read as contradicted, so the freest fit calls a few of them false.
+    rng = np.random.default_rng(0)
+    lean = {"SUPPORT": (0.7, 0.3), "CONTRADICT": (0.4, 0.7), "NOT_ENOUGH_INFO": (0.2, 0.2)}
+    rows = [
+        (
+            label,
+            float(np.clip(s + rng.normal(0, 0.25), 0, 1)),
+            float(np.clip(c + rng.normal(0, 0.25), 0, 1)),
+        )
+        for label, (s, c) in lean.items()
+        for _ in range(60)
+    ]
+    free_f1, free = fit_thresholds(rows, limit=1.0)
+    bounded_f1, bounded = fit_thresholds(rows, limit=0.05)
+    assert true_called_contradicted(verdicts_at(rows, free)) > 0.05
+    assert true_called_contradicted(verdicts_at(rows, bounded)) <= 0.05
+    assert bounded_f1 < free_f1
